@@ -1,1 +1,50 @@
+//! Compile-time automatic differentiation of ordinary Rust functions.
+//!
+//! Put `#[differentiable]` on a numerical function and its derivatives are
+//! generated next to it, as plain Rust that `cargo expand` shows:
+//!
+//! ```
+//! use autodiff::prelude::*;
+//!
+//! #[differentiable]
+//! fn f(x: f64, y: f64) -> f64 {
+//!     let a = x * y + (x / y).sin();
+//!     let b = a.exp() - 3.0 * y.powi(2);
+//!     a.mul_add(b, x.sqrt())
+//! }
+//!
+//! let (v, dv) = f_jvp(1.5, 2.0, 1.0, 0.0); // value and df/dx
+//! let (gx, gy) = f_grad(1.5, 2.0); // gradient by reverse mode
+//! assert!((dv - gx).abs() < 1e-12 * gx.abs());
+//! # let _ = (v, gy);
+//! ```
+//!
+//! For `#[differentiable] fn f(a: A, b: B, n: usize) -> R` the siblings are:
+//!
+//! | function | signature | meaning |
+//! |---|---|---|
+//! | `f_jvp` | `(a, b, n, da, db) -> (R, dR)` | forward mode: value and directional derivative |
+//! | `f_vjp` | `(a, b, n, dr) -> (R, grads)` | reverse mode: value and the cotangents of the active arguments |
+//! | `f_pullback` | `(a, b, n) -> (R, impl FnOnce(R) -> grads)` | reverse mode split in two: value, then the reverse sweep |
+//! | `f_grad` | `(a, b, n) -> grads` | scalar `R` only: `f_vjp` seeded with 1 |
+//! | `f_value_and_grad` | `(a, b, n) -> (R, grads)` | scalar `R` only |
+//!
+//! The active arguments are the `f32`/`f64` ones, or those named by
+//! `#[differentiable(wrt(a))]`; `grads` is the bare cotangent for one active
+//! argument and a tuple in argument order for several. See `docs/` for the
+//! supported Rust subset and the conventions at singular points.
 
+pub use autodiff_macros::differentiable;
+pub use autodiff_runtime::{Dual, check};
+
+/// Everything a user needs: `use autodiff::prelude::*;`.
+pub mod prelude {
+    pub use autodiff_macros::differentiable;
+    pub use autodiff_runtime::{Dual, check};
+}
+
+/// What generated code calls. Not a public API: it changes with the macro.
+#[doc(hidden)]
+pub mod __private {
+    pub use autodiff_runtime::{cast_like, partials};
+}

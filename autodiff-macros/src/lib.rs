@@ -1,1 +1,33 @@
+//! The `#[differentiable]` attribute: compile-time automatic differentiation
+//! of ordinary Rust functions. Use it through the `autodiff` crate.
+//!
+//! The macro is a pipeline of phases, one file each, listed in order in
+//! [`pipeline`].
 
+mod activity;
+mod builder;
+mod emit;
+mod error;
+mod ir;
+mod jvp;
+mod lower;
+mod parse;
+mod pipeline;
+mod primitives;
+mod simplify;
+mod verify;
+mod vjp;
+
+#[cfg(test)]
+mod tests;
+
+/// Generates the derivatives of a function, next to it: `f_jvp` (forward
+/// mode), `f_vjp` (reverse mode), `f_pullback` (reverse mode in split form),
+/// and for a scalar output `f_grad` and `f_value_and_grad`.
+///
+/// `#[differentiable(wrt(x, y))]` differentiates with respect to some of the
+/// float parameters only. See the `autodiff` crate for the whole contract.
+#[proc_macro_attribute]
+pub fn differentiable(args: proc_macro::TokenStream, item: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    pipeline::expand(args.into(), item.into()).into()
+}

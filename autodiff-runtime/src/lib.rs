@@ -11,3 +11,10 @@ pub mod partials;
 
 pub use dual::Dual;
 pub use num_traits::Float;
+
+/// `x` converted to the float type of `like`: the adjoint of a cast
+/// between float types (`y = x as f32` gives `x̄ += cast_like(x, ȳ)`).
+#[inline(always)]
+pub fn cast_like<S: Float, T: Float>(_like: S, x: T) -> S {
+    S::from(x).unwrap_or_else(S::nan)
+}

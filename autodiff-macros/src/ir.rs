@@ -1,0 +1,574 @@
+//! The intermediate representation: structured SSA.
+//!
+//! A [`Function`] owns flat arenas of values, instructions and blocks, indexed
+//! by typed `u32` ids ([`Value`], [`Inst`], [`Block`]). Every value is defined
+//! exactly once, by a block parameter or an instruction result, before it is
+//! used. Blocks are regions: the entry block is the function body; a VJP adds
+//! a `pullback` block, nested in the entry block (it sees every entry value,
+//! as a closure sees its environment), whose parameters are the output
+//! cotangents and whose results are the gradients. Control flow will arrive
+//! as instructions owning blocks of their own, in the manner of MLIR's `scf`
+//! or JAX's `cond`/`scan`, so that the emitted Rust stays structured.
+//!
+//! Spans and name hints live in side tables next to the values; the text form
+//! (`v3 = mul v1, v2`) is [`Function`]'s `Display`.
+
+use std::fmt;
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+
+use crate::primitives::Prim;
+
+macro_rules! entity {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(u32);
+
+        impl $name {
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($prefix, "{}"), self.0)
+            }
+        }
+    };
+}
+
+entity!(
+    /// An SSA value.
+    Value,
+    "v"
+);
+entity!(
+    /// An instruction.
+    Inst,
+    "i"
+);
+entity!(
+    /// A block (a region of straight-line instructions).
+    Block,
+    "b"
+);
+
+/// What kind of Rust value a [`Value`] holds, as far as differentiation cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Class {
+    /// `f32` or `f64`: may carry a derivative.
+    Float,
+    /// An integer: never carries a derivative.
+    Int,
+    /// A `bool`.
+    Bool,
+    /// Known not to be a float: `self`, a parameter of another type, a
+    /// pullback closure.
+    Other,
+    /// Not known before rustc type-checks it: an outside constant `C` or a
+    /// field `self.k`. Never carries a derivative (it does not depend on the
+    /// arguments), takes part in float arithmetic as a float.
+    Unknown,
+}
+
+impl Class {
+    /// Whether a value of this class may carry a derivative.
+    pub fn differentiable(self) -> bool {
+        matches!(self, Class::Float | Class::Unknown)
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Class::Float => "float",
+            Class::Int => "int",
+            Class::Bool => "bool",
+            Class::Other => "other",
+            Class::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnOp {
+    Neg,
+    Not,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+    And,
+    Or,
+    BitAnd,
+    BitOr,
+    BitXor,
+    Shl,
+    Shr,
+}
+
+impl BinOp {
+    pub fn is_arithmetic(self) -> bool {
+        matches!(
+            self,
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem
+        )
+    }
+
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne
+        )
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            BinOp::Add => "add",
+            BinOp::Sub => "sub",
+            BinOp::Mul => "mul",
+            BinOp::Div => "div",
+            BinOp::Rem => "rem",
+            BinOp::Lt => "lt",
+            BinOp::Le => "le",
+            BinOp::Gt => "gt",
+            BinOp::Ge => "ge",
+            BinOp::Eq => "eq",
+            BinOp::Ne => "ne",
+            BinOp::And => "and",
+            BinOp::Or => "or",
+            BinOp::BitAnd => "bitand",
+            BinOp::BitOr => "bitor",
+            BinOp::BitXor => "bitxor",
+            BinOp::Shl => "shl",
+            BinOp::Shr => "shr",
+        }
+    }
+}
+
+/// Tokens from the user's code that the IR carries without looking inside:
+/// a constant's path, a field of `self`, a cast's target type. `text` is
+/// their printed form, for the IR's text form and for hashing.
+#[derive(Clone, Debug)]
+pub struct Tokens {
+    pub tokens: TokenStream,
+    pub text: String,
+}
+
+impl Tokens {
+    pub fn new(tokens: TokenStream) -> Self {
+        let text = tokens.to_string();
+        Tokens { tokens, text }
+    }
+}
+
+impl PartialEq for Tokens {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Tokens {}
+
+impl std::hash::Hash for Tokens {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state)
+    }
+}
+
+/// A literal, kept as the user spelled it (`2.5`, `1e-3_f32`, `3`).
+#[derive(Clone, Debug)]
+pub struct Lit {
+    pub literal: Literal,
+    pub text: String,
+}
+
+impl Lit {
+    pub fn new(literal: Literal) -> Self {
+        let text = literal.to_string();
+        Lit { literal, text }
+    }
+
+    /// An unsuffixed float literal: rustc infers `f32` or `f64` from its use.
+    pub fn float(x: f64) -> Self {
+        Lit::new(Literal::f64_unsuffixed(x))
+    }
+
+    /// The value of a float literal, if this is one.
+    pub fn float_value(&self) -> Option<f64> {
+        let t = self.text.trim_end_matches("f64").trim_end_matches("f32");
+        let t: String = t.chars().filter(|&c| c != '_').collect();
+        if t.contains(['.', 'e', 'E']) || self.text.ends_with("f64") || self.text.ends_with("f32") {
+            t.parse().ok()
+        } else {
+            None
+        }
+    }
+}
+
+impl PartialEq for Lit {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Lit {}
+
+impl std::hash::Hash for Lit {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state)
+    }
+}
+
+/// Whom a call goes to: `prefix name(args)` for a path (`m::g`, `Self::g`),
+/// `args[0].name(args[1..])` for a method (`self.g(x)`). The derivative
+/// siblings are found by appending to `name` (`g_jvp`, `g_pullback`), which
+/// makes registration Rust's name resolution.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Callee {
+    pub prefix: Tokens,
+    pub name: Ident,
+    pub method: bool,
+    /// How many outputs the callee returns: 1 for a scalar, `n` for an
+    /// `n`-tuple destructured by the caller.
+    pub outputs: usize,
+}
+
+impl Callee {
+    /// The number of the call's arguments that carry derivatives: the float
+    /// arguments (the receiver of a method is never one).
+    pub fn float_args(&self, f: &Function, args: &[Value]) -> usize {
+        self.active_args(args)
+            .iter()
+            .filter(|&&a| f.class(a).differentiable())
+            .count()
+    }
+
+    /// The arguments that may carry derivatives: all but a method's receiver.
+    pub fn active_args<'a>(&self, args: &'a [Value]) -> &'a [Value] {
+        if self.method { &args[1..] } else { args }
+    }
+}
+
+impl fmt::Display for Callee {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.method {
+            write!(f, ".{}", self.name)
+        } else {
+            write!(f, "{}{}", self.prefix.text.replace(' ', ""), self.name)
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// A literal.
+    Lit(Lit),
+    /// A value from outside the function: a constant or a field of `self`.
+    Extern(Tokens),
+    Unary(UnOp, Value),
+    Binary(BinOp, Value, Value),
+    /// `v as ty`; the class is the target's.
+    Cast(Value, Tokens),
+    /// A primitive float method: `args[0].name(args[1..])`.
+    Prim(Prim, Vec<Value>),
+    /// The partial derivatives of a primitive at `args`, the last of which is
+    /// the primitive's output: one result per float argument.
+    Partials(Prim, Vec<Value>),
+    /// A call of a function: one result per output.
+    Call(Callee, Vec<Value>),
+    /// A call of the callee's JVP: `args` are the arguments followed by a
+    /// tangent for each float argument; the results are the outputs followed
+    /// by their tangents.
+    CallJvp(Callee, Vec<Value>),
+    /// A call of the callee's pullback constructor: the results are the
+    /// outputs followed by the pullback closure.
+    CallPullback(Callee, Vec<Value>),
+    /// Applies a pullback to one cotangent per output: one result per float
+    /// argument of the call that made it.
+    ApplyPullback(Value, Vec<Value>),
+    /// `v` converted to the float type of `like` (the adjoint of a cast).
+    CastLike(Value, Value),
+}
+
+impl Op {
+    /// The values the operation reads.
+    pub fn operands(&self) -> Vec<Value> {
+        match self {
+            Op::Lit(_) | Op::Extern(_) => vec![],
+            Op::Unary(_, a) | Op::Cast(a, _) => vec![*a],
+            Op::Binary(_, a, b) | Op::CastLike(a, b) => vec![*a, *b],
+            Op::Prim(_, args)
+            | Op::Partials(_, args)
+            | Op::Call(_, args)
+            | Op::CallJvp(_, args)
+            | Op::CallPullback(_, args) => args.clone(),
+            Op::ApplyPullback(pb, args) => std::iter::once(*pb).chain(args.iter().copied()).collect(),
+        }
+    }
+
+    /// Rewrites every operand.
+    pub fn map_operands(&mut self, mut f: impl FnMut(Value) -> Value) {
+        match self {
+            Op::Lit(_) | Op::Extern(_) => {}
+            Op::Unary(_, a) | Op::Cast(a, _) => *a = f(*a),
+            Op::Binary(_, a, b) | Op::CastLike(a, b) => {
+                *a = f(*a);
+                *b = f(*b);
+            }
+            Op::Prim(_, args)
+            | Op::Partials(_, args)
+            | Op::Call(_, args)
+            | Op::CallJvp(_, args)
+            | Op::CallPullback(_, args) => args.iter_mut().for_each(|a| *a = f(*a)),
+            Op::ApplyPullback(pb, args) => {
+                *pb = f(*pb);
+                args.iter_mut().for_each(|a| *a = f(*a));
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueDef {
+    /// Parameter `n` of a block.
+    Param(Block, usize),
+    /// Result `n` of an instruction.
+    Result(Inst, usize),
+}
+
+#[derive(Clone, Debug)]
+pub struct ValueData {
+    pub def: ValueDef,
+    pub class: Class,
+}
+
+#[derive(Clone, Debug)]
+pub struct InstData {
+    pub op: Op,
+    pub results: Vec<Value>,
+    pub block: Block,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct BlockData {
+    pub params: Vec<Value>,
+    pub insts: Vec<Inst>,
+    /// What the block yields: the function's outputs for the entry block,
+    /// the gradients for a pullback block.
+    pub ret: Vec<Value>,
+}
+
+/// A function in the IR.
+#[derive(Clone, Debug)]
+pub struct Function {
+    pub values: Vec<ValueData>,
+    pub insts: Vec<InstData>,
+    pub blocks: Vec<BlockData>,
+    /// Side table: the span of each value's source expression.
+    pub spans: Vec<Span>,
+    /// Side table: a name hint for each value (the user's binding, or a
+    /// derived name such as `dx` for a tangent).
+    pub names: Vec<Option<String>>,
+    pub entry: Block,
+    /// The reverse sweep of a VJP, nested in the entry block.
+    pub pullback: Option<Block>,
+}
+
+impl Default for Function {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Function {
+    pub fn new() -> Self {
+        Function {
+            values: Vec::new(),
+            insts: Vec::new(),
+            blocks: vec![BlockData::default()],
+            spans: Vec::new(),
+            names: Vec::new(),
+            entry: Block(0),
+            pullback: None,
+        }
+    }
+
+    pub fn new_block(&mut self) -> Block {
+        self.blocks.push(BlockData::default());
+        Block(self.blocks.len() as u32 - 1)
+    }
+
+    fn new_value(&mut self, def: ValueDef, class: Class, span: Span, name: Option<String>) -> Value {
+        self.values.push(ValueData { def, class });
+        self.spans.push(span);
+        self.names.push(name);
+        Value(self.values.len() as u32 - 1)
+    }
+
+    pub fn add_param(&mut self, block: Block, class: Class, span: Span, name: Option<String>) -> Value {
+        let n = self.blocks[block.index()].params.len();
+        let v = self.new_value(ValueDef::Param(block, n), class, span, name);
+        self.blocks[block.index()].params.push(v);
+        v
+    }
+
+    /// Appends an instruction with one result of each of `classes`.
+    pub fn push(&mut self, block: Block, op: Op, classes: &[Class], span: Span) -> Inst {
+        let inst = Inst(self.insts.len() as u32);
+        let results = classes
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| self.new_value(ValueDef::Result(inst, i), c, span, None))
+            .collect();
+        self.insts.push(InstData { op, results, block });
+        self.blocks[block.index()].insts.push(inst);
+        inst
+    }
+
+    /// Appends an instruction with a single result.
+    pub fn push1(&mut self, block: Block, op: Op, class: Class, span: Span) -> Value {
+        let inst = self.push(block, op, &[class], span);
+        self.insts[inst.index()].results[0]
+    }
+
+    pub fn inst(&self, inst: Inst) -> &InstData {
+        &self.insts[inst.index()]
+    }
+
+    pub fn block(&self, block: Block) -> &BlockData {
+        &self.blocks[block.index()]
+    }
+
+    pub fn block_mut(&mut self, block: Block) -> &mut BlockData {
+        &mut self.blocks[block.index()]
+    }
+
+    pub fn class(&self, v: Value) -> Class {
+        self.values[v.index()].class
+    }
+
+    pub fn def(&self, v: Value) -> ValueDef {
+        self.values[v.index()].def
+    }
+
+    pub fn span(&self, v: Value) -> Span {
+        self.spans[v.index()]
+    }
+
+    pub fn name(&self, v: Value) -> Option<&str> {
+        self.names[v.index()].as_deref()
+    }
+
+    pub fn set_name(&mut self, v: Value, name: impl Into<String>) {
+        self.names[v.index()] = Some(name.into());
+    }
+
+    /// The instruction defining `v`, if an instruction does.
+    pub fn def_op(&self, v: Value) -> Option<&Op> {
+        match self.def(v) {
+            ValueDef::Result(inst, _) => Some(&self.inst(inst).op),
+            ValueDef::Param(..) => None,
+        }
+    }
+
+    /// The literal `v` is, if it is one.
+    pub fn literal(&self, v: Value) -> Option<&Lit> {
+        match self.def_op(v) {
+            Some(Op::Lit(lit)) => Some(lit),
+            _ => None,
+        }
+    }
+
+    /// The blocks in nesting order: the entry block, then the pullback.
+    pub fn regions(&self) -> Vec<Block> {
+        std::iter::once(self.entry).chain(self.pullback).collect()
+    }
+
+    /// How many times each value is read, by instructions and block results.
+    pub fn use_counts(&self) -> Vec<usize> {
+        let mut uses = vec![0; self.values.len()];
+        for block in self.regions() {
+            let data = self.block(block);
+            for &inst in &data.insts {
+                for v in self.inst(inst).op.operands() {
+                    uses[v.index()] += 1;
+                }
+            }
+            for &v in &data.ret {
+                uses[v.index()] += 1;
+            }
+        }
+        uses
+    }
+}
+
+impl fmt::Display for Function {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |vs: &[Value]| vs.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ");
+        for block in self.regions() {
+            let data = self.block(block);
+            let title = if block == self.entry { "entry" } else { "pullback" };
+            let params: Vec<String> = data
+                .params
+                .iter()
+                .map(|&p| match self.name(p) {
+                    Some(n) => format!("{p}: {} {n}", self.class(p).text()),
+                    None => format!("{p}: {}", self.class(p).text()),
+                })
+                .collect();
+            writeln!(f, "{title}({}):", params.join(", "))?;
+            for &inst in &data.insts {
+                let InstData { op, results, .. } = self.inst(inst);
+                let body = match op {
+                    Op::Lit(l) => format!("lit {}", l.text),
+                    Op::Extern(t) => format!("extern `{}`", t.text),
+                    Op::Unary(UnOp::Neg, a) => format!("neg {a}"),
+                    Op::Unary(UnOp::Not, a) => format!("not {a}"),
+                    Op::Binary(op, a, b) => format!("{} {a}, {b}", op.text()),
+                    Op::Cast(a, ty) => format!("cast {a} as {}", ty.text),
+                    Op::Prim(p, args) => format!("{} {}", p.name(), list(args)),
+                    Op::Partials(p, args) => format!("partials.{} {}", p.name(), list(args)),
+                    Op::Call(c, args) => format!("call {c}({})", list(args)),
+                    Op::CallJvp(c, args) => format!("call_jvp {c}({})", list(args)),
+                    Op::CallPullback(c, args) => format!("call_pullback {c}({})", list(args)),
+                    Op::ApplyPullback(pb, args) => format!("apply {pb}({})", list(args)),
+                    Op::CastLike(like, v) => format!("cast_like {like}, {v}"),
+                };
+                let name = match results.as_slice() {
+                    [v] => self.name(*v).map(|n| format!("  ; {n}")).unwrap_or_default(),
+                    _ => String::new(),
+                };
+                writeln!(f, "  {} = {body}{name}", list(results))?;
+            }
+            writeln!(f, "  return {}", list(&data.ret))?;
+        }
+        Ok(())
+    }
+}
+
+impl Function {
+    /// The value with arena index `i`.
+    pub fn values_id(&self, i: usize) -> Value {
+        Value(i as u32)
+    }
+
+    /// The block a value is defined in.
+    pub fn block_of(&self, v: Value) -> Block {
+        match self.def(v) {
+            ValueDef::Param(b, _) => b,
+            ValueDef::Result(i, _) => self.inst(i).block,
+        }
+    }
+}

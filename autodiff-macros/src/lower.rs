@@ -1,0 +1,676 @@
+//! Phase 2, lower: the syn body to the IR. After this phase nothing reads
+//! syn again.
+//!
+//! Locals are SSA-renamed: a scope maps each name to the value it holds now,
+//! so `let mut s = a; s += b;` binds `s` to two values in turn, and shadowing
+//! and block scopes fall out of the scope stack. Tuples live only in the
+//! bindings (`let (a, b) = g(x)`, a tuple output), never in the IR.
+//!
+//! Each unsupported construct is reported at its own tokens with the way
+//! out; lowering goes on after an error, so that one build shows all of them.
+
+use std::collections::HashMap;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
+use syn::spanned::Spanned;
+
+use crate::error::Errors;
+use crate::ir::{BinOp, Callee, Class, Function, Lit, Op, Tokens, UnOp, Value};
+use crate::parse::{Output, Parsed, class_of_type};
+use crate::primitives::{Arg, Prim};
+
+/// What an expression evaluates to.
+#[derive(Clone, Debug)]
+enum Bound {
+    Value(Value),
+    /// A tuple of values; `()` is the empty tuple.
+    Tuple(Vec<Bound>),
+}
+
+pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
+    let mut l = Lower {
+        f: Function::new(),
+        scopes: vec![HashMap::new()],
+        errors: Errors::default(),
+        poison: None,
+    };
+    let entry = l.f.entry;
+    if parsed.sig.receiver.is_some() {
+        let v = l.f.add_param(entry, Class::Other, Span::call_site(), Some("self".into()));
+        l.bind("self", Bound::Value(v));
+    }
+    for p in &parsed.sig.params {
+        let v = l.f.add_param(entry, p.class, p.name.span(), Some(p.name.to_string()));
+        l.bind(&p.name.to_string(), Bound::Value(v));
+    }
+    let outputs = parsed.sig.output.types().len();
+    let tail = l.block_body(&parsed.body, true, outputs);
+    let ret = match (tail, &parsed.sig.output) {
+        (Some(Bound::Value(v)), Output::Scalar(_)) => vec![v],
+        (Some(Bound::Tuple(items)), Output::Tuple(tys)) if items.len() == tys.len() => items
+            .iter()
+            .filter_map(|b| match b {
+                Bound::Value(v) => Some(*v),
+                Bound::Tuple(_) => None,
+            })
+            .collect(),
+        (Some(_), _) => {
+            l.errors.at(
+                parsed.body.stmts.last(),
+                "the value of the function does not have the shape of its return type",
+            );
+            vec![]
+        }
+        (None, _) => vec![],
+    };
+    if !l.errors.is_empty() || ret.len() != outputs {
+        if l.errors.is_empty() {
+            l.errors.at(
+                &parsed.body,
+                "a #[differentiable] function must end with the expression it returns",
+            );
+        }
+        return l.errors.finish(Function::new());
+    }
+    l.f.block_mut(entry).ret = ret;
+    Ok(l.f)
+}
+
+struct Lower {
+    f: Function,
+    scopes: Vec<HashMap<String, Bound>>,
+    errors: Errors,
+    /// A value standing for an expression that failed to lower, so that the
+    /// rest of the body is still checked.
+    poison: Option<Value>,
+}
+
+const CONTROL_FLOW_LATER: &str = "control flow is not supported yet by #[differentiable] \
+     (it comes with a later release)";
+
+impl Lower {
+    fn bind(&mut self, name: &str, b: Bound) {
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.insert(name.to_string(), b);
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Option<&Bound> {
+        self.scopes.iter().rev().find_map(|s| s.get(name))
+    }
+
+    fn poison(&mut self) -> Bound {
+        let v = match self.poison {
+            Some(v) => v,
+            None => {
+                let v = self.f.push1(
+                    self.f.entry,
+                    Op::Extern(Tokens::new(TokenStream::new())),
+                    Class::Unknown,
+                    Span::call_site(),
+                );
+                self.poison = Some(v);
+                v
+            }
+        };
+        Bound::Value(v)
+    }
+
+    fn push(&mut self, op: Op, class: Class, span: Span) -> Value {
+        let entry = self.f.entry;
+        self.f.push1(entry, op, class, span)
+    }
+
+    /// Lowers the statements of a block; returns the value of its tail
+    /// (`()` when it has none). `outputs` is how many values the tail must
+    /// have, to shape a call in tail position.
+    fn block_body(&mut self, block: &syn::Block, fn_body: bool, outputs: usize) -> Option<Bound> {
+        let mut tail = Some(Bound::Tuple(vec![]));
+        let n = block.stmts.len();
+        for (i, stmt) in block.stmts.iter().enumerate() {
+            let last = i + 1 == n;
+            match stmt {
+                syn::Stmt::Local(local) => self.local(local),
+                syn::Stmt::Item(item) => self.errors.at(
+                    item,
+                    "items (`fn`, `const`, `static`, `struct`, `use`, ...) inside a #[differentiable] \
+                     function are not supported; move the item out of the function",
+                ),
+                syn::Stmt::Macro(m) => self.macro_call(&m.mac),
+                syn::Stmt::Expr(syn::Expr::Return(r), _) if last && fn_body => {
+                    tail = match &r.expr {
+                        Some(e) => self.expr_shaped(e, outputs),
+                        None => Some(Bound::Tuple(vec![])),
+                    };
+                }
+                syn::Stmt::Expr(e, None) if last => tail = self.expr_shaped(e, outputs),
+                syn::Stmt::Expr(e, _) => {
+                    self.expr(e);
+                }
+            }
+        }
+        tail
+    }
+
+    fn macro_call(&mut self, mac: &syn::Macro) {
+        let name = mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+        self.errors.at(
+            mac,
+            format_args!(
+                "macro calls (`{name}!`) are not supported inside a #[differentiable] function; \
+                 write the computation without the macro, or move it to a function outside"
+            ),
+        );
+    }
+
+    fn local(&mut self, local: &syn::Local) {
+        let Some(init) = &local.init else {
+            self.errors.at(
+                local,
+                "`let` without a value is not supported by #[differentiable]; give the variable its value where it is declared",
+            );
+            return;
+        };
+        if let Some((_, diverge)) = &init.diverge {
+            self.errors.at(diverge, "`let ... else` is not supported by #[differentiable]");
+            return;
+        }
+        let outputs = pattern_arity(&local.pat);
+        let value = self.expr_shaped(&init.expr, outputs).unwrap_or_else(|| self.poison());
+        self.bind_pattern(&local.pat, value, None);
+    }
+
+    /// Binds `pat` to `value`; `ty` is the type annotation in force.
+    fn bind_pattern(&mut self, pat: &syn::Pat, value: Bound, ty: Option<&syn::Type>) {
+        match pat {
+            syn::Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                let name = pi.ident.to_string();
+                if let (Bound::Value(v), Some(ty)) = (&value, ty) {
+                    self.refine_class(*v, ty);
+                }
+                if let Bound::Value(v) = value {
+                    let is_inst = matches!(self.f.def(v), crate::ir::ValueDef::Result(..));
+                    if is_inst && self.f.name(v).is_none() && Some(v) != self.poison {
+                        self.f.set_name(v, name.clone());
+                    }
+                }
+                self.bind(&name, value);
+            }
+            syn::Pat::Wild(_) => {}
+            syn::Pat::Paren(p) => self.bind_pattern(&p.pat, value, ty),
+            syn::Pat::Type(pt) => self.bind_pattern(&pt.pat, value, Some(&pt.ty)),
+            syn::Pat::Tuple(pt) => {
+                let items = match value {
+                    Bound::Tuple(items) if items.len() == pt.elems.len() => items,
+                    Bound::Value(v) if Some(v) == self.poison => vec![value; pt.elems.len()],
+                    _ => {
+                        self.errors.at(pt, "this tuple pattern does not match the shape of the value");
+                        return;
+                    }
+                };
+                let tys: Vec<Option<&syn::Type>> = match ty {
+                    Some(syn::Type::Tuple(t)) if t.elems.len() == items.len() => t.elems.iter().map(Some).collect(),
+                    _ => vec![None; items.len()],
+                };
+                for ((p, item), t) in pt.elems.iter().zip(items).zip(tys) {
+                    self.bind_pattern(p, item, t);
+                }
+            }
+            other => self.errors.at(
+                other,
+                "#[differentiable] supports `let` with a name, `_`, or a tuple of them; use one of those patterns",
+            ),
+        }
+    }
+
+    /// A type annotation tells the class of a value the macro could not
+    /// know: an outside constant, or what a call returns.
+    fn refine_class(&mut self, v: Value, ty: &syn::Type) {
+        let Some(class) = class_of_type(ty) else { return };
+        if matches!(self.f.def_op(v), Some(Op::Extern(_) | Op::Call(..))) && Some(v) != self.poison {
+            self.f.values[v.index()].class = class;
+        }
+    }
+
+    fn expr(&mut self, e: &syn::Expr) -> Option<Bound> {
+        self.expr_shaped(e, 1)
+    }
+
+    /// Lowers an expression to a single value.
+    fn value(&mut self, e: &syn::Expr) -> Option<Value> {
+        match self.expr(e)? {
+            Bound::Value(v) => Some(v),
+            Bound::Tuple(_) => {
+                self.errors.at(
+                    e,
+                    "a tuple (or `()`) is used where #[differentiable] expects a number; \
+                     bind its parts with `let (a, b) = ...`",
+                );
+                None
+            }
+        }
+    }
+
+    /// Lowers an expression that has `outputs` values (a call in a tuple
+    /// `let`, or in the tail of a function returning a tuple).
+    fn expr_shaped(&mut self, e: &syn::Expr, outputs: usize) -> Option<Bound> {
+        let span = e.span();
+        match e {
+            syn::Expr::Lit(l) => self.literal(&l.lit).map(Bound::Value),
+            syn::Expr::Path(p) => Some(self.path(p)),
+            syn::Expr::Paren(p) => self.expr_shaped(&p.expr, outputs),
+            syn::Expr::Group(g) => self.expr_shaped(&g.expr, outputs),
+            syn::Expr::Unary(u) => self.unary(u, span).map(Bound::Value),
+            syn::Expr::Binary(b) => self.binary(b, span),
+            syn::Expr::Assign(a) => {
+                let value = self.expr(&a.right)?;
+                self.assign(&a.left, value);
+                Some(Bound::Tuple(vec![]))
+            }
+            syn::Expr::Cast(c) => self.cast(c, span).map(Bound::Value),
+            syn::Expr::MethodCall(m) => self.method_call(m, span, outputs),
+            syn::Expr::Call(c) => self.call(c, span, outputs),
+            syn::Expr::Block(b) => {
+                if let Some(label) = &b.label {
+                    self.errors.at(label, "labeled blocks are not supported by #[differentiable]");
+                }
+                self.scopes.push(HashMap::new());
+                let tail = self.block_body(&b.block, false, outputs);
+                self.scopes.pop();
+                tail
+            }
+            syn::Expr::Tuple(t) => {
+                let items: Option<Vec<Bound>> = t.elems.iter().map(|e| self.expr(e)).collect();
+                items.map(Bound::Tuple)
+            }
+            syn::Expr::Field(f) => self.field(f),
+            other => {
+                self.unsupported(other);
+                None
+            }
+        }
+    }
+
+    fn unsupported(&mut self, e: &syn::Expr) {
+        let what = match e {
+            syn::Expr::If(_) => format!(
+                "`if` is not supported yet: {CONTROL_FLOW_LATER}; for a choice between values \
+                 use `a.max(b)`, `a.min(b)`, `x.abs()` or `x.clamp(lo, hi)`"
+            ),
+            syn::Expr::Match(_) => format!("`match` is not supported yet: {CONTROL_FLOW_LATER}"),
+            syn::Expr::ForLoop(_) | syn::Expr::While(_) | syn::Expr::Loop(_) => format!(
+                "loops are not supported yet: {CONTROL_FLOW_LATER}; unroll the loop \
+                 or split the body into #[differentiable] functions"
+            ),
+            syn::Expr::Break(_) | syn::Expr::Continue(_) => {
+                format!("`break` and `continue` are not supported yet: {CONTROL_FLOW_LATER}")
+            }
+            syn::Expr::Return(_) => "an early `return` is not supported by #[differentiable]; \
+                 make the returned value the last expression of the function"
+                .to_string(),
+            syn::Expr::Closure(_) => "closures are not supported by #[differentiable]; \
+                 write the closure as a #[differentiable] function and call it"
+                .to_string(),
+            syn::Expr::Unsafe(_) => "`unsafe` blocks are not supported by #[differentiable]; \
+                 move the unsafe code to a function outside"
+                .to_string(),
+            syn::Expr::Macro(m) => {
+                self.macro_call(&m.mac);
+                return;
+            }
+            syn::Expr::Reference(_) | syn::Expr::RawAddr(_) => {
+                "references are not supported yet by #[differentiable]; use the value itself".to_string()
+            }
+            syn::Expr::Index(_) => "indexing is not supported yet by #[differentiable] \
+                 (slices and arrays come with a later release)"
+                .to_string(),
+            syn::Expr::Array(_) | syn::Expr::Repeat(_) => "arrays are not supported yet by #[differentiable] \
+                 (they come with a later release)"
+                .to_string(),
+            syn::Expr::Struct(_) => "struct expressions are not supported by #[differentiable]".to_string(),
+            syn::Expr::Range(_) => "ranges are not supported by #[differentiable]".to_string(),
+            syn::Expr::Async(_) | syn::Expr::Await(_) => {
+                "`async` and `.await` are not supported by #[differentiable]".to_string()
+            }
+            syn::Expr::Try(_) | syn::Expr::TryBlock(_) => {
+                "the `?` operator is not supported by #[differentiable]".to_string()
+            }
+            syn::Expr::Let(_) => "`let` expressions are not supported by #[differentiable]".to_string(),
+            syn::Expr::Yield(_) => "`yield` is not supported by #[differentiable]".to_string(),
+            syn::Expr::Const(_) => "`const` blocks are not supported by #[differentiable]; \
+                 compute the constant in a `const` item outside the function"
+                .to_string(),
+            syn::Expr::Infer(_) => "`_` is not a value".to_string(),
+            _ => "this expression is not supported by #[differentiable]".to_string(),
+        };
+        self.errors.at(e, what);
+    }
+
+    fn literal(&mut self, lit: &syn::Lit) -> Option<Value> {
+        let span = lit.span();
+        let (literal, class) = match lit {
+            syn::Lit::Float(f) => (f.token(), Class::Float),
+            syn::Lit::Int(i) if matches!(i.suffix(), "f32" | "f64") => (i.token(), Class::Float),
+            syn::Lit::Int(i) => (i.token(), Class::Int),
+            syn::Lit::Bool(b) => {
+                let tokens = Tokens::new(b.to_token_stream());
+                return Some(self.push(Op::Extern(tokens), Class::Bool, span));
+            }
+            other => {
+                self.errors.at(other, "only number and `bool` literals are supported by #[differentiable]");
+                return None;
+            }
+        };
+        Some(self.push(Op::Lit(Lit::new(literal)), class, span))
+    }
+
+    fn path(&mut self, p: &syn::ExprPath) -> Bound {
+        if p.qself.is_none()
+            && let Some(ident) = p.path.get_ident()
+            && let Some(b) = self.lookup(&ident.to_string())
+        {
+            return b.clone();
+        }
+        // Not a local: a constant from outside (`C`, `std::f64::consts::PI`).
+        let tokens = Tokens::new(p.to_token_stream());
+        Bound::Value(self.push(Op::Extern(tokens), Class::Unknown, p.span()))
+    }
+
+    fn field(&mut self, f: &syn::ExprField) -> Option<Bound> {
+        if is_self_field(&f.base) {
+            let tokens = Tokens::new(f.to_token_stream());
+            return Some(Bound::Value(self.push(Op::Extern(tokens), Class::Unknown, f.span())));
+        }
+        let base = self.expr(&f.base)?;
+        match (&base, &f.member) {
+            (Bound::Tuple(items), syn::Member::Unnamed(i)) if (i.index as usize) < items.len() => {
+                Some(items[i.index as usize].clone())
+            }
+            (Bound::Value(v), _) if Some(*v) == self.poison => Some(base),
+            _ => {
+                self.errors.at(
+                    f,
+                    "#[differentiable] supports fields of `self` and of tuples bound by `let`; \
+                     bind the outputs of a call with a tuple pattern: `let (a, b) = g(x);`",
+                );
+                None
+            }
+        }
+    }
+
+    fn unary(&mut self, u: &syn::ExprUnary, span: Span) -> Option<Value> {
+        let op = match u.op {
+            syn::UnOp::Neg(_) => UnOp::Neg,
+            syn::UnOp::Not(_) => UnOp::Not,
+            _ => {
+                self.errors.at(
+                    u,
+                    "dereferencing is not supported by #[differentiable] (references are not supported yet)",
+                );
+                return None;
+            }
+        };
+        let a = self.value(&u.expr)?;
+        let class = self.f.class(a);
+        Some(self.push(Op::Unary(op, a), class, span))
+    }
+
+    fn binary(&mut self, b: &syn::ExprBinary, span: Span) -> Option<Bound> {
+        use syn::BinOp as B;
+        let (op, assign) = match b.op {
+            B::Add(_) => (BinOp::Add, false),
+            B::Sub(_) => (BinOp::Sub, false),
+            B::Mul(_) => (BinOp::Mul, false),
+            B::Div(_) => (BinOp::Div, false),
+            B::Rem(_) => (BinOp::Rem, false),
+            B::And(_) => (BinOp::And, false),
+            B::Or(_) => (BinOp::Or, false),
+            B::BitXor(_) => (BinOp::BitXor, false),
+            B::BitAnd(_) => (BinOp::BitAnd, false),
+            B::BitOr(_) => (BinOp::BitOr, false),
+            B::Shl(_) => (BinOp::Shl, false),
+            B::Shr(_) => (BinOp::Shr, false),
+            B::Eq(_) => (BinOp::Eq, false),
+            B::Lt(_) => (BinOp::Lt, false),
+            B::Le(_) => (BinOp::Le, false),
+            B::Ne(_) => (BinOp::Ne, false),
+            B::Ge(_) => (BinOp::Ge, false),
+            B::Gt(_) => (BinOp::Gt, false),
+            B::AddAssign(_) => (BinOp::Add, true),
+            B::SubAssign(_) => (BinOp::Sub, true),
+            B::MulAssign(_) => (BinOp::Mul, true),
+            B::DivAssign(_) => (BinOp::Div, true),
+            B::RemAssign(_) => (BinOp::Rem, true),
+            B::BitXorAssign(_) => (BinOp::BitXor, true),
+            B::BitAndAssign(_) => (BinOp::BitAnd, true),
+            B::BitOrAssign(_) => (BinOp::BitOr, true),
+            B::ShlAssign(_) => (BinOp::Shl, true),
+            B::ShrAssign(_) => (BinOp::Shr, true),
+            _ => {
+                self.errors.at(b, "this operator is not supported by #[differentiable]");
+                return None;
+            }
+        };
+        let lhs = self.value(&b.left);
+        let rhs = self.value(&b.right);
+        let (lhs, rhs) = (lhs?, rhs?);
+        let class = if op.is_comparison() || matches!(op, BinOp::And | BinOp::Or) {
+            Class::Bool
+        } else {
+            join(self.f.class(lhs), self.f.class(rhs))
+        };
+        let v = self.push(Op::Binary(op, lhs, rhs), class, span);
+        if assign {
+            self.assign(&b.left, Bound::Value(v));
+            Some(Bound::Tuple(vec![]))
+        } else {
+            Some(Bound::Value(v))
+        }
+    }
+
+    /// `place = value`, for a local variable `place`.
+    fn assign(&mut self, place: &syn::Expr, value: Bound) {
+        let name = match place {
+            syn::Expr::Path(p) if p.qself.is_none() => p.path.get_ident().map(|i| i.to_string()),
+            _ => None,
+        };
+        let Some(name) = name else {
+            self.errors.at(
+                place,
+                "#[differentiable] supports assignment to local variables only; \
+                 assign to a `let mut` variable",
+            );
+            return;
+        };
+        let Some(scope) = self.scopes.iter_mut().rev().find(|s| s.contains_key(&name)) else {
+            self.errors.at(
+                place,
+                format_args!("`{name}` is not a local variable; #[differentiable] supports assignment to locals only"),
+            );
+            return;
+        };
+        if let Bound::Value(v) = value
+            && matches!(self.f.def(v), crate::ir::ValueDef::Result(..))
+            && self.f.name(v).is_none()
+            && Some(v) != self.poison
+        {
+            self.f.set_name(v, name.clone());
+        }
+        scope.insert(name, value);
+    }
+
+    fn cast(&mut self, c: &syn::ExprCast, span: Span) -> Option<Value> {
+        let a = self.value(&c.expr)?;
+        let class = match class_of_type(&c.ty) {
+            Some(class @ (Class::Float | Class::Int)) => class,
+            _ => {
+                self.errors.at(
+                    &c.ty,
+                    "#[differentiable] supports casts to `f64`, `f32` and integer types only",
+                );
+                return None;
+            }
+        };
+        Some(self.push(Op::Cast(a, Tokens::new(c.ty.to_token_stream())), class, span))
+    }
+
+    fn method_call(&mut self, m: &syn::ExprMethodCall, span: Span, outputs: usize) -> Option<Bound> {
+        if let Some(t) = &m.turbofish {
+            self.errors.at(t, "#[differentiable] does not support turbofish (`::<T>`) on method calls");
+            return None;
+        }
+        let receiver = self.value(&m.receiver);
+        let args: Option<Vec<Value>> = m.args.iter().map(|a| self.value(a)).collect();
+        let (receiver, mut args) = (receiver?, args?);
+        args.insert(0, receiver);
+        if is_self(&m.receiver) {
+            let callee = Callee {
+                prefix: Tokens::new(TokenStream::new()),
+                name: m.method.clone(),
+                method: true,
+                outputs,
+            };
+            return Some(self.push_call(callee, args, span));
+        }
+        let Some(prim) = Prim::method(&m.method.to_string()) else {
+            self.unknown_method(&m.method);
+            return None;
+        };
+        self.prim(prim, args, &m.method, span).map(Bound::Value)
+    }
+
+    fn unknown_method(&mut self, method: &syn::Ident) {
+        self.errors.at(
+            method,
+            format_args!(
+                "`{method}` is not a float method #[differentiable] knows how to differentiate; \
+                 the supported methods are: {}. Methods of other types are supported on `self` only",
+                Prim::method_names().join(", ")
+            ),
+        );
+    }
+
+    fn prim(&mut self, prim: Prim, args: Vec<Value>, at: &syn::Ident, span: Span) -> Option<Value> {
+        let expected = prim.args();
+        if args.len() != expected.len() {
+            self.errors.at(
+                at,
+                format_args!(
+                    "`{}` takes {} argument(s) besides the receiver",
+                    prim.name(),
+                    expected.len() - 1
+                ),
+            );
+            return None;
+        }
+        for (&a, kind) in args.iter().zip(expected) {
+            let ok = match kind {
+                Arg::Float => self.f.class(a).differentiable(),
+                Arg::Int => matches!(self.f.class(a), Class::Int | Class::Unknown),
+            };
+            if !ok {
+                let want = if *kind == Arg::Float { "an f32/f64" } else { "an integer" };
+                self.errors.at_span(
+                    self.f.span(a),
+                    format_args!("`{}` expects {want} here; #[differentiable] differentiates float methods only", prim.name()),
+                );
+                return None;
+            }
+        }
+        Some(self.push(Op::Prim(prim, args), Class::Float, span))
+    }
+
+    fn call(&mut self, c: &syn::ExprCall, span: Span, outputs: usize) -> Option<Bound> {
+        let syn::Expr::Path(func) = &*c.func else {
+            self.errors.at(
+                &c.func,
+                "#[differentiable] supports calls of functions by path (`g(x)`, `m::g(x)`) only",
+            );
+            return None;
+        };
+        if func.qself.is_some() || func.path.segments.iter().any(|s| !s.arguments.is_none()) {
+            self.errors.at(
+                func,
+                "#[differentiable] does not support generic arguments or qualified paths in calls; \
+                 call the function by a plain path",
+            );
+            return None;
+        }
+        let args: Option<Vec<Value>> = c.args.iter().map(|a| self.value(a)).collect();
+        let args = args?;
+        let segments = &func.path.segments;
+        let Some(last) = segments.last() else { return None };
+        // `f64::sin(x)`: a primitive called by path.
+        if segments.len() == 2 && func.path.leading_colon.is_none() {
+            let ty = segments[0].ident.to_string();
+            if ty == "f64" || ty == "f32" {
+                let Some(prim) = Prim::method(&last.ident.to_string()) else {
+                    self.unknown_method(&last.ident);
+                    return None;
+                };
+                return self.prim(prim, args, &last.ident, span).map(Bound::Value);
+            }
+        }
+        let mut prefix = TokenStream::new();
+        if let Some(colon) = &func.path.leading_colon {
+            colon.to_tokens(&mut prefix);
+        }
+        for seg in segments.iter().take(segments.len() - 1) {
+            let ident = &seg.ident;
+            prefix.extend(quote!(#ident ::));
+        }
+        let callee = Callee {
+            prefix: Tokens::new(prefix),
+            name: last.ident.clone(),
+            method: false,
+            outputs,
+        };
+        Some(self.push_call(callee, args, span))
+    }
+
+    fn push_call(&mut self, mut callee: Callee, args: Vec<Value>, span: Span) -> Bound {
+        callee.outputs = callee.outputs.max(1);
+        let outputs = callee.outputs;
+        let entry = self.f.entry;
+        let inst = self.f.push(entry, Op::Call(callee, args), &vec![Class::Float; outputs], span);
+        let results = &self.f.inst(inst).results;
+        match results.as_slice() {
+            [v] => Bound::Value(*v),
+            _ => Bound::Tuple(results.iter().map(|&v| Bound::Value(v)).collect()),
+        }
+    }
+}
+
+/// The class of `a op b` for arithmetic and bit operations.
+fn join(a: Class, b: Class) -> Class {
+    use Class::*;
+    match (a, b) {
+        (Float, _) | (_, Float) => Float,
+        (Int, _) | (_, Int) => Int,
+        (Bool, _) | (_, Bool) => Bool,
+        (Unknown, _) | (_, Unknown) => Unknown,
+        _ => Other,
+    }
+}
+
+/// How many values a pattern destructures: `n` for an `n`-tuple pattern.
+fn pattern_arity(pat: &syn::Pat) -> usize {
+    match pat {
+        syn::Pat::Tuple(t) => t.elems.len(),
+        syn::Pat::Type(t) => pattern_arity(&t.pat),
+        syn::Pat::Paren(p) => pattern_arity(&p.pat),
+        _ => 1,
+    }
+}
+
+fn is_self(e: &syn::Expr) -> bool {
+    matches!(e, syn::Expr::Path(p) if p.qself.is_none() && p.path.is_ident("self"))
+}
+
+fn is_self_field(e: &syn::Expr) -> bool {
+    match e {
+        syn::Expr::Field(f) => is_self_field(&f.base),
+        other => is_self(other),
+    }
+}

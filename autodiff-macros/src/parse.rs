@@ -1,0 +1,318 @@
+//! Phase 1, parse: the attribute's arguments (with darling) and the
+//! function's signature, checked and reduced to what later phases need. The
+//! body is handed to `lower` as it is.
+
+use darling::FromMeta;
+use darling::ast::NestedMeta;
+use darling::util::PathList;
+use proc_macro2::{Ident, TokenStream};
+use quote::ToTokens;
+use syn::spanned::Spanned;
+
+use crate::error::Errors;
+use crate::ir::Class;
+
+/// The arguments of `#[differentiable(...)]`.
+#[derive(Debug, Default, FromMeta)]
+struct Args {
+    /// The parameters to differentiate with respect to; all float
+    /// parameters when absent.
+    #[darling(default)]
+    wrt: Option<PathList>,
+}
+
+const VALID_ARGS: &[&str] = &["wrt"];
+
+/// A parameter of the differentiated function.
+pub struct Param {
+    pub name: Ident,
+    pub ty: TokenStream,
+    pub class: Class,
+    /// Whether the derivative is taken with respect to it.
+    pub active: bool,
+}
+
+/// What the function returns: a scalar or a tuple of scalars.
+pub enum Output {
+    Scalar(TokenStream),
+    Tuple(Vec<TokenStream>),
+}
+
+impl Output {
+    /// The output components, in order.
+    pub fn types(&self) -> Vec<&TokenStream> {
+        match self {
+            Output::Scalar(t) => vec![t],
+            Output::Tuple(ts) => ts.iter().collect(),
+        }
+    }
+}
+
+/// The signature, as the later phases need it.
+pub struct Signature {
+    /// Attributes copied onto the generated siblings (`cfg`, `inline`).
+    pub attrs: Vec<syn::Attribute>,
+    pub vis: syn::Visibility,
+    pub ident: Ident,
+    pub generics: syn::Generics,
+    /// `self`, `&self`, ... when the function is a method.
+    pub receiver: Option<TokenStream>,
+    pub params: Vec<Param>,
+    pub output: Output,
+}
+
+impl Signature {
+    pub fn active_params(&self) -> impl Iterator<Item = &Param> {
+        self.params.iter().filter(|p| p.active)
+    }
+}
+
+/// The parsed function: the signature and the body to lower.
+pub struct Parsed {
+    pub sig: Signature,
+    pub body: syn::Block,
+}
+
+/// The class of a value of type `ty`, if it is a scalar the macro knows.
+pub fn class_of_type(ty: &syn::Type) -> Option<Class> {
+    match ty {
+        syn::Type::Paren(p) => class_of_type(&p.elem),
+        syn::Type::Group(g) => class_of_type(&g.elem),
+        syn::Type::Path(p) if p.qself.is_none() => {
+            let ident = p.path.get_ident()?.to_string();
+            match ident.as_str() {
+                "f32" | "f64" => Some(Class::Float),
+                "bool" => Some(Class::Bool),
+                "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64"
+                | "u128" | "usize" => Some(Class::Int),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+pub fn parse(args: TokenStream, item: &syn::ItemFn) -> syn::Result<Parsed> {
+    let mut errors = Errors::default();
+    let args = parse_args(args, &mut errors);
+    let sig = &item.sig;
+
+    if let Some(c) = &sig.constness {
+        errors.at(c, "#[differentiable] does not support `const fn`; remove `const`");
+    }
+    if let Some(a) = &sig.asyncness {
+        errors.at(a, "#[differentiable] does not support `async fn`; differentiate a synchronous function");
+    }
+    if let Some(u) = &sig.unsafety {
+        errors.at(u, "#[differentiable] does not support `unsafe fn`; differentiate a safe function");
+    }
+    if let Some(abi) = &sig.abi {
+        errors.at(abi, "#[differentiable] does not support `extern` functions; remove the ABI");
+    }
+    if let Some(v) = &sig.variadic {
+        errors.at(v, "#[differentiable] does not support variadic functions");
+    }
+    for param in &sig.generics.params {
+        match param {
+            syn::GenericParam::Lifetime(_) => {}
+            syn::GenericParam::Type(_) | syn::GenericParam::Const(_) => errors.at(
+                param,
+                "#[differentiable] does not support type or const generic parameters yet; \
+                 write the function for `f64` or `f32`",
+            ),
+        }
+    }
+
+    let mut receiver = None;
+    let mut params = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            syn::FnArg::Receiver(r) => {
+                let mut r = r.clone();
+                r.attrs.clear();
+                receiver = Some(r.into_token_stream());
+            }
+            syn::FnArg::Typed(pt) => {
+                if let Some(p) = parse_param(pt, &mut errors) {
+                    params.push(p);
+                }
+            }
+        }
+    }
+
+    let output = parse_output(&sig.output, &mut errors);
+    apply_wrt(&args, &mut params, &mut errors);
+    if params.iter().all(|p| !p.active) && !params.iter().any(|p| p.class == Class::Float) {
+        errors.at(
+            &sig.inputs,
+            format_args!(
+                "`{}` has no f32/f64 parameter to differentiate with respect to",
+                sig.ident
+            ),
+        );
+    }
+
+    let attrs = item
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg") || a.path().is_ident("inline"))
+        .cloned()
+        .collect();
+    let output = errors.finish(output)?;
+    Ok(Parsed {
+        sig: Signature {
+            attrs,
+            vis: item.vis.clone(),
+            ident: sig.ident.clone(),
+            generics: sig.generics.clone(),
+            receiver,
+            params,
+            output: output.expect("output is Some when there is no error"),
+        },
+        body: (*item.block).clone(),
+    })
+}
+
+fn parse_args(args: TokenStream, errors: &mut Errors) -> Args {
+    let metas = match NestedMeta::parse_meta_list(args) {
+        Ok(m) => m,
+        Err(e) => {
+            errors.push(e);
+            return Args::default();
+        }
+    };
+    let mut known = Vec::new();
+    for meta in metas {
+        let key = match &meta {
+            NestedMeta::Meta(m) => m.path().get_ident().map(|i| i.to_string()),
+            NestedMeta::Lit(_) => None,
+        };
+        match key {
+            Some(k) if VALID_ARGS.contains(&k.as_str()) => known.push(meta),
+            _ => errors.at(
+                &meta,
+                format_args!(
+                    "unknown argument of #[differentiable]; valid arguments: {}",
+                    VALID_ARGS.iter().map(|a| format!("`{a}(...)`")).collect::<Vec<_>>().join(", ")
+                ),
+            ),
+        }
+    }
+    match Args::from_list(&known) {
+        Ok(a) => a,
+        Err(e) => {
+            errors.push(e.into());
+            Args::default()
+        }
+    }
+}
+
+fn parse_param(pt: &syn::PatType, errors: &mut Errors) -> Option<Param> {
+    let name = match &*pt.pat {
+        syn::Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => pi.ident.clone(),
+        other => {
+            errors.at(
+                other,
+                "#[differentiable] needs each parameter to be a plain name (`x: f64` or `mut x: f64`); \
+                 destructure inside the body",
+            );
+            return None;
+        }
+    };
+    let ty = &*pt.ty;
+    let class = match ty {
+        syn::Type::Reference(_) | syn::Type::Ptr(_) => {
+            errors.at(
+                ty,
+                "#[differentiable] does not support reference or pointer parameters yet; \
+                 pass f32/f64 values (slices and arrays come with a later release)",
+            );
+            return None;
+        }
+        syn::Type::Array(_) | syn::Type::Slice(_) | syn::Type::Tuple(_) => {
+            errors.at(
+                ty,
+                "#[differentiable] does not support array, slice or tuple parameters yet; \
+                 pass each f32/f64 as its own parameter",
+            );
+            return None;
+        }
+        _ => class_of_type(ty).unwrap_or(Class::Other),
+    };
+    Some(Param {
+        name,
+        ty: ty.to_token_stream(),
+        class,
+        active: class == Class::Float,
+    })
+}
+
+fn parse_output(output: &syn::ReturnType, errors: &mut Errors) -> Option<Output> {
+    const HELP: &str = "a #[differentiable] function must return `f64`, `f32`, or a tuple of them";
+    let ty = match output {
+        syn::ReturnType::Default => {
+            errors.at_span(output.span(), format_args!("{HELP}; this one returns `()`"));
+            return None;
+        }
+        syn::ReturnType::Type(_, ty) => &**ty,
+    };
+    let scalar = |t: &syn::Type, errors: &mut Errors| {
+        if class_of_type(t) == Some(Class::Float) {
+            Some(t.to_token_stream())
+        } else {
+            errors.at(t, HELP);
+            None
+        }
+    };
+    match ty {
+        syn::Type::Tuple(t) if !t.elems.is_empty() => {
+            let elems: Vec<_> = t.elems.iter().map(|e| scalar(e, errors)).collect();
+            elems.into_iter().collect::<Option<Vec<_>>>().map(Output::Tuple)
+        }
+        _ => scalar(ty, errors).map(Output::Scalar),
+    }
+}
+
+fn apply_wrt(args: &Args, params: &mut [Param], errors: &mut Errors) {
+    let Some(wrt) = &args.wrt else { return };
+    let floats: Vec<String> = params
+        .iter()
+        .filter(|p| p.class == Class::Float)
+        .map(|p| format!("`{}`", p.name))
+        .collect();
+    let floats = if floats.is_empty() { "none".to_string() } else { floats.join(", ") };
+    if wrt.is_empty() {
+        errors.at_span(
+            proc_macro2::Span::call_site(),
+            format_args!("`wrt()` names no parameter; name some of the float parameters: {floats}"),
+        );
+        return;
+    }
+    for p in params.iter_mut() {
+        p.active = false;
+    }
+    for (i, path) in wrt.iter().enumerate() {
+        let Some(ident) = path.get_ident() else {
+            errors.at(path, format_args!("`wrt` takes parameter names; float parameters: {floats}"));
+            continue;
+        };
+        if wrt[..i].iter().any(|p| p == path) {
+            errors.at(path, format_args!("`{ident}` is named twice in `wrt`"));
+            continue;
+        }
+        match params.iter_mut().find(|p| p.name == *ident) {
+            Some(p) if p.class == Class::Float => p.active = true,
+            Some(_) => errors.at(
+                path,
+                format_args!(
+                    "`{ident}` is not an f32/f64 parameter, so it cannot be differentiated; \
+                     float parameters: {floats}"
+                ),
+            ),
+            None => errors.at(
+                path,
+                format_args!("`{ident}` is not a parameter of this function; float parameters: {floats}"),
+            ),
+        }
+    }
+}

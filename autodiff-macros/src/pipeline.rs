@@ -1,0 +1,117 @@
+//! The phases of `#[differentiable]`, in order. Each is a function from one
+//! representation to the next:
+//!
+//! 1. [`parse`]: attribute arguments and signature.
+//! 2. [`lower`]: the body to the IR; nothing reads syn afterwards.
+//! 3. [`verify`]: the IR's invariants, after every transform.
+//! 4. [`activity`]: which values carry derivatives.
+//! 5. [`jvp`] and [`vjp`]: the derivative functions, as IR.
+//! 6. [`simplify`]: identities, common subexpressions, dead code.
+//! 7. [`emit`]: IR to Rust.
+//!
+//! On any error the user's function is emitted unchanged next to the
+//! `compile_error!`s, so that one mistake does not turn into "cannot find
+//! function" errors elsewhere.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::emit::Derivatives;
+use crate::ir::{Function, Value};
+use crate::parse::Output;
+use crate::{activity, emit, jvp, lower, parse, simplify, verify, vjp};
+
+/// Expands `#[differentiable(args)] item`. Never panics: a bug of the macro
+/// becomes a compile error that asks to report it.
+pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let input = item.clone();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| derivatives(args, input)));
+    match result {
+        Ok(Ok(generated)) => quote!(#item #generated),
+        Ok(Err(error)) => {
+            let error = error.to_compile_error();
+            quote!(#item #error)
+        }
+        Err(_) => {
+            let error = syn::Error::new(
+                proc_macro2::Span::call_site(),
+                "internal error in #[differentiable] (it panicked); please report this function",
+            )
+            .to_compile_error();
+            quote!(#item #error)
+        }
+    }
+}
+
+/// The generated siblings of the function `item`.
+pub fn derivatives(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let (sig, d) = differentiate(args, item)?;
+    Ok(emit::emit(&sig, &d))
+}
+
+/// Phases 1 to 6: the derivative functions as IR.
+pub fn differentiate(args: TokenStream, item: TokenStream) -> syn::Result<(parse::Signature, Derivatives)> {
+    let item: syn::ItemFn = syn::parse2(item).map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("#[differentiable] applies to a function with a body ({e})"),
+        )
+    })?;
+    let parsed = parse::parse(args, &item)?;
+    let primal = lower::lower(&parsed)?;
+    check(&primal, "lower")?;
+
+    let params = &primal.block(primal.entry).params;
+    let offset = usize::from(parsed.sig.receiver.is_some());
+    let active: Vec<Value> = parsed
+        .sig
+        .params
+        .iter()
+        .zip(&params[offset..])
+        .filter(|(p, _)| p.active)
+        .map(|(_, &v)| v)
+        .collect();
+    let act = activity::activity(&primal, &active);
+
+    let jvp = optimized(jvp::jvp(&primal, &active, &act)?, "jvp")?;
+    let vjp_raw = vjp::vjp(&primal, &active, &act)?;
+    check(&vjp_raw, "vjp")?;
+    let vjp = optimized(vjp_raw.clone(), "vjp")?;
+    let (value_and_grad, grad) = match parsed.sig.output {
+        Output::Scalar(_) => {
+            let mut seeded = vjp_raw;
+            simplify::seed_with_one(&mut seeded);
+            let mut no_value = seeded.clone();
+            let entry = no_value.entry;
+            no_value.block_mut(entry).ret.clear();
+            (Some(optimized(seeded, "value_and_grad")?), Some(optimized(no_value, "grad")?))
+        }
+        Output::Tuple(_) => (None, None),
+    };
+    Ok((
+        parsed.sig,
+        Derivatives {
+            jvp,
+            vjp,
+            value_and_grad,
+            grad,
+        },
+    ))
+}
+
+/// Simplifies `f`, verifying before and after.
+fn optimized(mut f: Function, what: &str) -> syn::Result<Function> {
+    check(&f, what)?;
+    simplify::simplify(&mut f);
+    check(&f, &format!("simplify ({what})"))?;
+    Ok(f)
+}
+
+fn check(f: &Function, after: &str) -> syn::Result<()> {
+    verify::verify(f).map_err(|e| {
+        syn::Error::new(
+            proc_macro2::Span::call_site(),
+            format!("internal error in #[differentiable]: invalid IR after {after}: {e}; please report this function"),
+        )
+    })
+}

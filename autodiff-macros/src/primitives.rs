@@ -1,0 +1,129 @@
+//! The primitives: one entry per float method the macro differentiates.
+//!
+//! An entry says how the method is called (its arguments, receiver first,
+//! each a float or an integer). Its derivative rule is the runtime function
+//! `::autodiff::__private::partials::<name>`, which takes the arguments and
+//! the output and returns one partial per float argument; forward and reverse
+//! mode both use it, as does `Dual`. Adding a primitive is one line here and
+//! one function there.
+
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arg {
+    Float,
+    Int,
+}
+
+use Arg::{Float as F, Int as I};
+
+pub struct PrimInfo {
+    pub name: &'static str,
+    /// The arguments, the receiver first.
+    pub args: &'static [Arg],
+    /// Whether a user may call it as a method; `rem` is the `%` operator.
+    pub method: bool,
+}
+
+const fn m(name: &'static str, args: &'static [Arg]) -> PrimInfo {
+    PrimInfo {
+        name,
+        args,
+        method: true,
+    }
+}
+
+pub static PRIMS: &[PrimInfo] = &[
+    m("sin", &[F]),
+    m("cos", &[F]),
+    m("tan", &[F]),
+    m("asin", &[F]),
+    m("acos", &[F]),
+    m("atan", &[F]),
+    m("atan2", &[F, F]),
+    m("sinh", &[F]),
+    m("cosh", &[F]),
+    m("tanh", &[F]),
+    m("asinh", &[F]),
+    m("acosh", &[F]),
+    m("atanh", &[F]),
+    m("exp", &[F]),
+    m("exp2", &[F]),
+    m("exp_m1", &[F]),
+    m("ln", &[F]),
+    m("ln_1p", &[F]),
+    m("log", &[F, F]),
+    m("log2", &[F]),
+    m("log10", &[F]),
+    m("sqrt", &[F]),
+    m("cbrt", &[F]),
+    m("powi", &[F, I]),
+    m("powf", &[F, F]),
+    m("hypot", &[F, F]),
+    m("abs", &[F]),
+    m("signum", &[F]),
+    m("max", &[F, F]),
+    m("min", &[F, F]),
+    m("mul_add", &[F, F, F]),
+    m("recip", &[F]),
+    m("clamp", &[F, F, F]),
+    m("to_degrees", &[F]),
+    m("to_radians", &[F]),
+    m("floor", &[F]),
+    m("ceil", &[F]),
+    m("round", &[F]),
+    m("trunc", &[F]),
+    m("fract", &[F]),
+    PrimInfo {
+        name: "rem",
+        args: &[F, F],
+        method: false,
+    },
+];
+
+/// A primitive: an index into [`PRIMS`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Prim(u8);
+
+impl Prim {
+    /// The float method called `name`.
+    pub fn method(name: &str) -> Option<Prim> {
+        PRIMS
+            .iter()
+            .position(|p| p.method && p.name == name)
+            .map(|i| Prim(i as u8))
+    }
+
+    /// The `%` operator on floats.
+    pub fn rem() -> Prim {
+        Prim(PRIMS.iter().position(|p| p.name == "rem").unwrap_or_default() as u8)
+    }
+
+    pub fn info(self) -> &'static PrimInfo {
+        &PRIMS[self.0 as usize]
+    }
+
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    pub fn args(self) -> &'static [Arg] {
+        self.info().args
+    }
+
+    /// How many partials its rule returns.
+    pub fn float_args(self) -> usize {
+        self.args().iter().filter(|&&a| a == Arg::Float).count()
+    }
+
+    /// The names of all float methods, for error messages.
+    pub fn method_names() -> Vec<&'static str> {
+        PRIMS.iter().filter(|p| p.method).map(|p| p.name).collect()
+    }
+}
+
+impl fmt::Debug for Prim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,125 @@
+//! Phase 6, simplify: algebraic identities, common subexpressions, dead
+//! code. Symbolic zeros were already dropped while differentiating; what is
+//! left to fold are the identities that seeding with 1 creates (`1 * x`) and
+//! double negations. Only rewrites exact in IEEE arithmetic are made
+//! (`x * 1 = x`, `-(-x) = x`; not `x + 0 = x`, which is wrong for `x = -0`).
+
+use std::collections::HashMap;
+
+use crate::ir::{BinOp, Function, Op, UnOp, Value};
+
+pub fn simplify(f: &mut Function) {
+    fold_and_cse(f);
+    dce(f);
+}
+
+/// One pass in program order: rewrite each operand to its replacement, then
+/// replace the instruction's result if it is an identity or repeats an
+/// earlier instruction visible from here.
+fn fold_and_cse(f: &mut Function) {
+    let mut subst: Vec<Value> = (0..f.values.len()).map(|i| f.values_id(i)).collect();
+    let mut seen: HashMap<Op, Value> = HashMap::new();
+    for block in f.regions() {
+        let insts = f.block(block).insts.clone();
+        for inst in insts {
+            let mut op = f.inst(inst).op.clone();
+            op.map_operands(|v| subst[v.index()]);
+            f.insts[inst.index()].op = op.clone();
+            let results = &f.inst(inst).results;
+            if results.len() != 1 {
+                continue;
+            }
+            let r = results[0];
+            if let Some(v) = identity(f, &op) {
+                subst[r.index()] = v;
+                continue;
+            }
+            if is_pure(&op) {
+                match seen.get(&op) {
+                    Some(&v) => subst[r.index()] = v,
+                    None => {
+                        seen.insert(op, r);
+                    }
+                }
+            }
+        }
+        let ret = f.block(block).ret.iter().map(|v| subst[v.index()]).collect();
+        f.block_mut(block).ret = ret;
+    }
+}
+
+/// The value `op` is equal to without computing anything, if any.
+fn identity(f: &Function, op: &Op) -> Option<Value> {
+    let is_one = |v: Value| f.literal(v).and_then(|l| l.float_value()) == Some(1.0);
+    match op {
+        Op::Binary(BinOp::Mul, a, b) if is_one(*a) && f.class(*b) == f.class(*a) => Some(*b),
+        Op::Binary(BinOp::Mul, a, b) if is_one(*b) && f.class(*b) == f.class(*a) => Some(*a),
+        Op::Binary(BinOp::Div, a, b) if is_one(*b) => Some(*a),
+        Op::Unary(UnOp::Neg, a) => match f.def_op(*a) {
+            Some(Op::Unary(UnOp::Neg, inner)) => Some(*inner),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether two instances of `op` with the same operands give the same value
+/// and can share one evaluation. Calls are left alone: the user wrote them.
+fn is_pure(op: &Op) -> bool {
+    !matches!(
+        op,
+        Op::Call(..) | Op::CallJvp(..) | Op::CallPullback(..) | Op::ApplyPullback(..)
+    )
+}
+
+/// Removes instructions none of whose results is read.
+fn dce(f: &mut Function) {
+    let mut live = vec![false; f.values.len()];
+    let regions = f.regions();
+    for &block in &regions {
+        for &v in &f.block(block).ret {
+            live[v.index()] = true;
+        }
+    }
+    for &block in regions.iter().rev() {
+        let insts = f.block(block).insts.clone();
+        let mut kept = Vec::with_capacity(insts.len());
+        for &inst in insts.iter().rev() {
+            let d = f.inst(inst);
+            if d.results.iter().any(|r| live[r.index()]) {
+                for v in d.op.operands() {
+                    live[v.index()] = true;
+                }
+                kept.push(inst);
+            }
+        }
+        kept.reverse();
+        f.block_mut(block).insts = kept;
+    }
+}
+
+/// Replaces the pullback's parameters (the output cotangents) by the
+/// literal 1, for the gradient of a scalar function; `simplify` then folds
+/// the multiplications by one away.
+pub fn seed_with_one(f: &mut Function) {
+    let Some(pb) = f.pullback else { return };
+    let params = std::mem::take(&mut f.block_mut(pb).params);
+    let mut subst: Vec<Value> = (0..f.values.len()).map(|i| f.values_id(i)).collect();
+    let mut ones = Vec::new();
+    for p in params {
+        let one = f.push1(pb, Op::Lit(crate::ir::Lit::float(1.0)), f.class(p), f.span(p));
+        subst[p.index()] = one;
+        ones.push(f.insts.len() - 1);
+    }
+    // The literals were appended; they must come first.
+    let data = f.block_mut(pb);
+    let n = ones.len();
+    data.insts.rotate_right(n);
+    for inst in data.insts.clone() {
+        let mut op = f.inst(inst).op.clone();
+        op.map_operands(|v| subst[v.index()]);
+        f.insts[inst.index()].op = op;
+    }
+    let ret = f.block(pb).ret.iter().map(|v| subst[v.index()]).collect();
+    f.block_mut(pb).ret = ret;
+}
