@@ -82,7 +82,7 @@ impl SigEmitter<'_> {
         quote! {
             #[doc = #doc]
             #(#attrs)*
-            #[allow(clippy::too_many_arguments, clippy::type_complexity, clippy::let_and_return)]
+            #[allow(dead_code, clippy::too_many_arguments, clippy::type_complexity, clippy::let_and_return)]
             #vis fn #name #impl_generics (#params) -> #ret #where_clause {
                 #body
             }

@@ -609,6 +609,9 @@ impl Lower {
                     self.unknown_method(&last.ident);
                     return None;
                 };
+                if let Some(&receiver) = args.first() {
+                    self.suffix_literal(receiver, &ty);
+                }
                 return self.prim(prim, args, &last.ident, span).map(Bound::Value);
             }
         }
@@ -627,6 +630,23 @@ impl Lower {
             outputs,
         };
         Some(self.push_call(callee, args, span))
+    }
+
+    /// `f64::sqrt(2.0)` is emitted as a method call, `2.0f64.sqrt()`: an
+    /// unsuffixed literal receiver takes the type of the path, or rustc could
+    /// not tell which float it is.
+    fn suffix_literal(&mut self, v: Value, ty: &str) {
+        let Some(lit) = self.f.literal(v) else { return };
+        if lit.float_value().is_none() || lit.text.ends_with("f32") || lit.text.ends_with("f64") {
+            return;
+        }
+        let digits = if lit.text.ends_with('.') { format!("{}0", lit.text) } else { lit.text.clone() };
+        if let Ok(mut literal) = format!("{digits}{ty}").parse::<proc_macro2::Literal>() {
+            literal.set_span(lit.literal.span());
+            if let crate::ir::ValueDef::Result(inst, _) = self.f.def(v) {
+                self.f.insts[inst.index()].op = Op::Lit(Lit::new(literal));
+            }
+        }
     }
 
     fn push_call(&mut self, mut callee: Callee, args: Vec<Value>, span: Span) -> Bound {
