@@ -435,10 +435,11 @@ impl<'a> FnEmitter<'a> {
                 (self.pattern(results), quote!(#rt::partials::#name(#(#args),*)))
             }
             Op::Call(c, args) => (self.pattern(results), self.call(c, "", args)),
-            Op::CallJvp(c, args) => {
-                let (values, tangents) = results.split_at(c.outputs);
-                let (v, t) = (self.pattern(values), self.pattern(tangents));
-                (quote!((#v, #t)), self.call(c, "_jvp", args))
+            Op::CallJvp(c, args, tangents) => {
+                let (values, dvalues) = results.split_at(c.outputs);
+                let (v, t) = (self.pattern(values), self.pattern(dvalues));
+                let operands: Vec<Value> = args.iter().chain(tangents).copied().collect();
+                (quote!((#v, #t)), self.call(c, "_jvp", &operands))
             }
             Op::CallPullback(c, args) => {
                 let (values, pb) = results.split_at(c.outputs);
@@ -518,7 +519,7 @@ fn reserved(f: &Function, sig: &Signature) -> HashSet<String> {
     for d in &f.insts {
         match &d.op {
             Op::Extern(t) => add_idents(&t.tokens, &mut taken),
-            Op::Call(c, _) | Op::CallJvp(c, _) | Op::CallPullback(c, _) => {
+            Op::Call(c, _) | Op::CallJvp(c, ..) | Op::CallPullback(c, _) => {
                 add_idents(&c.prefix.tokens, &mut taken);
                 for suffix in ["", "_jvp", "_pullback", "_vjp"] {
                     taken.insert(format!("{}{suffix}", c.name));

@@ -288,10 +288,10 @@ pub enum Op {
     Partials(Prim, Vec<Value>),
     /// A call of a function: one result per output.
     Call(Callee, Vec<Value>),
-    /// A call of the callee's JVP: `args` are the arguments followed by a
-    /// tangent for each float argument; the results are the outputs followed
-    /// by their tangents.
-    CallJvp(Callee, Vec<Value>),
+    /// A call of the callee's JVP: the arguments, and a tangent for each
+    /// float argument; the results are the outputs followed by their
+    /// tangents.
+    CallJvp(Callee, Vec<Value>, Vec<Value>),
     /// A call of the callee's pullback constructor: the results are the
     /// outputs followed by the pullback closure.
     CallPullback(Callee, Vec<Value>),
@@ -312,8 +312,8 @@ impl Op {
             Op::Prim(_, args)
             | Op::Partials(_, args)
             | Op::Call(_, args)
-            | Op::CallJvp(_, args)
             | Op::CallPullback(_, args) => args.clone(),
+            Op::CallJvp(_, args, tangents) => args.iter().chain(tangents).copied().collect(),
             Op::ApplyPullback(pb, args) => std::iter::once(*pb).chain(args.iter().copied()).collect(),
         }
     }
@@ -330,8 +330,8 @@ impl Op {
             Op::Prim(_, args)
             | Op::Partials(_, args)
             | Op::Call(_, args)
-            | Op::CallJvp(_, args)
             | Op::CallPullback(_, args) => args.iter_mut().for_each(|a| *a = f(*a)),
+            Op::CallJvp(_, args, tangents) => args.iter_mut().chain(tangents).for_each(|a| *a = f(*a)),
             Op::ApplyPullback(pb, args) => {
                 *pb = f(*pb);
                 args.iter_mut().for_each(|a| *a = f(*a));
@@ -541,7 +541,7 @@ impl fmt::Display for Function {
                     Op::Prim(p, args) => format!("{} {}", p.name(), list(args)),
                     Op::Partials(p, args) => format!("partials.{} {}", p.name(), list(args)),
                     Op::Call(c, args) => format!("call {c}({})", list(args)),
-                    Op::CallJvp(c, args) => format!("call_jvp {c}({})", list(args)),
+                    Op::CallJvp(c, args, tangents) => format!("call_jvp {c}({}; {})", list(args), list(tangents)),
                     Op::CallPullback(c, args) => format!("call_pullback {c}({})", list(args)),
                     Op::ApplyPullback(pb, args) => format!("apply {pb}({})", list(args)),
                     Op::CastLike(like, v) => format!("cast_like {like}, {v}"),

@@ -30,17 +30,17 @@ pub fn jvp(primal: &Function, active_params: &[Value], act: &Activity) -> syn::R
 
         if let (Op::Call(callee, args), true) = (&d.op, active) {
             b.check_call_args(callee, args)?;
-            let mut operands: Vec<Value> = args.iter().map(|&a| b.get(a)).collect();
+            let operands: Vec<Value> = args.iter().map(|&a| b.get(a)).collect();
+            let mut tangents = Vec::new();
             for &a in callee.active_args(args) {
                 if primal.class(a).differentiable() {
-                    let t = b.materialize(tan[a.index()], span);
-                    operands.push(t);
+                    tangents.push(b.materialize(tan[a.index()], span));
                 }
             }
             let outputs = d.results.len();
             let mut results = d.results.clone();
             results.extend(d.results.iter().copied());
-            let new = b.copy_results(Op::CallJvp(callee.clone(), operands), &results);
+            let new = b.copy_results(Op::CallJvp(callee.clone(), operands, tangents), &results);
             // The second half are tangents: rename them and record them.
             for (k, &r) in d.results.iter().enumerate() {
                 let t = new[outputs + k];

@@ -87,14 +87,11 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
             p.float_args()
         }
         Op::Call(c, _) => c.outputs,
-        Op::CallJvp(c, args) => {
-            // The arguments, then a tangent for each float argument.
-            let n = args.len();
-            let floats = args.iter().filter(|&&a| f.class(a).differentiable()).count();
-            let receiver = usize::from(c.method);
-            if (n - receiver) % 2 != 0 || (n - receiver) / 2 > floats {
-                return Err("a JVP call needs one tangent per float argument".to_string());
+        Op::CallJvp(c, args, tangents) => {
+            if tangents.len() != c.float_args(f, args) {
+                return Err(format!("a JVP call of {c} needs one tangent per float argument"));
             }
+            floats(tangents)?;
             2 * c.outputs
         }
         Op::CallPullback(c, _) => c.outputs + 1,
