@@ -35,12 +35,12 @@
 //! supported Rust subset and the conventions at singular points.
 
 pub use autodiff_macros::differentiable;
-pub use autodiff_runtime::{Dual, check};
+pub use autodiff_runtime::{Dual, Float, check};
 
 /// Everything a user needs: `use autodiff::prelude::*;`.
 pub mod prelude {
     pub use autodiff_macros::differentiable;
-    pub use autodiff_runtime::{Dual, check};
+    pub use autodiff_runtime::{Dual, Float, check};
 }
 
 /// What generated code calls. Not a public API: it changes with the macro.

@@ -7,8 +7,6 @@
 //! any other derivative is a structural zero. The result lives in a side
 //! table, with a text form for tests.
 
-use std::fmt;
-
 use crate::ir::{Function, Op, Value};
 
 pub struct Activity {
@@ -70,10 +68,12 @@ fn differentiable_operands(op: &Op) -> Vec<Value> {
 }
 
 /// The text form: the active values of the entry block.
+#[cfg(test)]
 pub struct Display<'a>(pub &'a Function, pub &'a Activity);
 
-impl fmt::Display for Display<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+#[cfg(test)]
+impl std::fmt::Display for Display<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let Display(func, act) = self;
         let active: Vec<String> = (0..func.values.len())
             .filter(|&i| act.varied[i] && act.useful[i])

@@ -55,6 +55,13 @@ pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
                 Bound::Tuple(_) => None,
             })
             .collect(),
+        (Some(Bound::Tuple(items)), _) if items.is_empty() => {
+            match parsed.body.stmts.last() {
+                Some(last) => l.errors.at(last, MISSING_TAIL),
+                None => l.errors.at(&parsed.body, MISSING_TAIL),
+            }
+            vec![]
+        }
         (Some(_), _) => {
             l.errors.at(
                 parsed.body.stmts.last(),
@@ -66,10 +73,7 @@ pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
     };
     if !l.errors.is_empty() || ret.len() != outputs {
         if l.errors.is_empty() {
-            l.errors.at(
-                &parsed.body,
-                "a #[differentiable] function must end with the expression it returns",
-            );
+            l.errors.at(&parsed.body, MISSING_TAIL);
         }
         return l.errors.finish(Function::new());
     }
@@ -85,6 +89,9 @@ struct Lower {
     /// rest of the body is still checked.
     poison: Option<Value>,
 }
+
+const MISSING_TAIL: &str = "a #[differentiable] function must end with the expression it returns \
+     (a tail expression or a final `return`)";
 
 const CONTROL_FLOW_LATER: &str = "control flow is not supported yet by #[differentiable] \
      (it comes with a later release)";
@@ -170,11 +177,15 @@ impl Lower {
                 local,
                 "`let` without a value is not supported by #[differentiable]; give the variable its value where it is declared",
             );
+            let poison = self.poison();
+            self.bind_pattern(&local.pat, poison, None);
             return;
         };
         if let Some((_, diverge)) = &init.diverge {
-            self.errors.at(diverge, "`let ... else` is not supported by #[differentiable]");
-            return;
+            self.errors.at(
+                diverge,
+                "`let ... else` is not supported by #[differentiable]; bind with a plain `let`",
+            );
         }
         let outputs = pattern_arity(&local.pat);
         let value = self.expr_shaped(&init.expr, outputs).unwrap_or_else(|| self.poison());
@@ -273,7 +284,7 @@ impl Lower {
             syn::Expr::Call(c) => self.call(c, span, outputs),
             syn::Expr::Block(b) => {
                 if let Some(label) = &b.label {
-                    self.errors.at(label, "labeled blocks are not supported by #[differentiable]");
+                    self.errors.at(label, "labeled blocks are not supported by #[differentiable]; remove the label");
                 }
                 self.scopes.push(HashMap::new());
                 let tail = self.block_body(&b.block, false, outputs);
@@ -328,13 +339,17 @@ impl Lower {
             syn::Expr::Array(_) | syn::Expr::Repeat(_) => "arrays are not supported yet by #[differentiable] \
                  (they come with a later release)"
                 .to_string(),
-            syn::Expr::Struct(_) => "struct expressions are not supported by #[differentiable]".to_string(),
-            syn::Expr::Range(_) => "ranges are not supported by #[differentiable]".to_string(),
+            syn::Expr::Struct(_) => "struct expressions are not supported by #[differentiable]; \
+                 compute with the fields' values, or build the struct outside"
+                .to_string(),
+            syn::Expr::Range(_) => format!("ranges are not supported yet: {CONTROL_FLOW_LATER}"),
             syn::Expr::Async(_) | syn::Expr::Await(_) => {
                 "`async` and `.await` are not supported by #[differentiable]".to_string()
             }
             syn::Expr::Try(_) | syn::Expr::TryBlock(_) => {
-                "the `?` operator is not supported by #[differentiable]".to_string()
+                "the `?` operator is not supported by #[differentiable]; handle the error \
+                 before calling the differentiable function"
+                    .to_string()
             }
             syn::Expr::Let(_) => "`let` expressions are not supported by #[differentiable]".to_string(),
             syn::Expr::Yield(_) => "`yield` is not supported by #[differentiable]".to_string(),
@@ -524,6 +539,7 @@ impl Lower {
         let args: Option<Vec<Value>> = m.args.iter().map(|a| self.value(a)).collect();
         let (receiver, mut args) = (receiver?, args?);
         args.insert(0, receiver);
+        let spans: Vec<Span> = std::iter::once(m.receiver.span()).chain(m.args.iter().map(|a| a.span())).collect();
         if is_self(&m.receiver) {
             let callee = Callee {
                 prefix: Tokens::new(TokenStream::new()),
@@ -537,7 +553,7 @@ impl Lower {
             self.unknown_method(&m.method);
             return None;
         };
-        self.prim(prim, args, &m.method, span).map(Bound::Value)
+        self.prim(prim, args, &spans, &m.method, span).map(Bound::Value)
     }
 
     fn unknown_method(&mut self, method: &syn::Ident) {
@@ -551,7 +567,8 @@ impl Lower {
         );
     }
 
-    fn prim(&mut self, prim: Prim, args: Vec<Value>, at: &syn::Ident, span: Span) -> Option<Value> {
+    /// A primitive applied to `args`, whose expressions are at `spans`.
+    fn prim(&mut self, prim: Prim, args: Vec<Value>, spans: &[Span], at: &syn::Ident, span: Span) -> Option<Value> {
         let expected = prim.args();
         if args.len() != expected.len() {
             self.errors.at(
@@ -564,7 +581,7 @@ impl Lower {
             );
             return None;
         }
-        for (&a, kind) in args.iter().zip(expected) {
+        for ((&a, kind), &arg_span) in args.iter().zip(expected).zip(spans) {
             let ok = match kind {
                 Arg::Float => self.f.class(a).differentiable(),
                 Arg::Int => matches!(self.f.class(a), Class::Int | Class::Unknown),
@@ -572,7 +589,7 @@ impl Lower {
             if !ok {
                 let want = if *kind == Arg::Float { "an f32/f64" } else { "an integer" };
                 self.errors.at_span(
-                    self.f.span(a),
+                    arg_span,
                     format_args!("`{}` expects {want} here; #[differentiable] differentiates float methods only", prim.name()),
                 );
                 return None;
@@ -612,7 +629,8 @@ impl Lower {
                 if let Some(&receiver) = args.first() {
                     self.suffix_literal(receiver, &ty);
                 }
-                return self.prim(prim, args, &last.ident, span).map(Bound::Value);
+                let spans: Vec<Span> = c.args.iter().map(|a| a.span()).collect();
+                return self.prim(prim, args, &spans, &last.ident, span).map(Bound::Value);
             }
         }
         let mut prefix = TokenStream::new();

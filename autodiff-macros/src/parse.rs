@@ -7,7 +7,6 @@ use darling::ast::NestedMeta;
 use darling::util::PathList;
 use proc_macro2::{Ident, TokenStream};
 use quote::ToTokens;
-use syn::spanned::Spanned;
 
 use crate::error::Errors;
 use crate::ir::Class;
@@ -125,6 +124,8 @@ pub fn parse(args: TokenStream, item: &syn::ItemFn) -> syn::Result<Parsed> {
 
     let mut receiver = None;
     let mut params = Vec::new();
+    let before = !errors.is_empty();
+    let mut rejected = false;
     for input in &sig.inputs {
         match input {
             syn::FnArg::Receiver(r) => {
@@ -133,16 +134,18 @@ pub fn parse(args: TokenStream, item: &syn::ItemFn) -> syn::Result<Parsed> {
                 receiver = Some(r.into_token_stream());
             }
             syn::FnArg::Typed(pt) => {
-                if let Some(p) = parse_param(pt, &mut errors) {
-                    params.push(p);
+                match parse_param(pt, &mut errors) {
+                    Some(p) => params.push(p),
+                    None => rejected = true,
                 }
             }
         }
     }
 
-    let output = parse_output(&sig.output, &mut errors);
+    let output = parse_output(sig, &mut errors);
     apply_wrt(&args, &mut params, &mut errors);
-    if params.iter().all(|p| !p.active) && !params.iter().any(|p| p.class == Class::Float) {
+    // Not repeated when a parameter or the generics were already rejected.
+    if !rejected && !before && !params.iter().any(|p| p.class == Class::Float) {
         errors.at(
             &sig.inputs,
             format_args!(
@@ -159,6 +162,9 @@ pub fn parse(args: TokenStream, item: &syn::ItemFn) -> syn::Result<Parsed> {
         .cloned()
         .collect();
     let output = errors.finish(output)?;
+    let Some(output) = output else {
+        return Err(syn::Error::new(sig.ident.span(), "a #[differentiable] function must return `f64`, `f32`, or a tuple of them"));
+    };
     Ok(Parsed {
         sig: Signature {
             attrs,
@@ -167,7 +173,7 @@ pub fn parse(args: TokenStream, item: &syn::ItemFn) -> syn::Result<Parsed> {
             generics: sig.generics.clone(),
             receiver,
             params,
-            output: output.expect("output is Some when there is no error"),
+            output,
         },
         body: (*item.block).clone(),
     })
@@ -247,11 +253,12 @@ fn parse_param(pt: &syn::PatType, errors: &mut Errors) -> Option<Param> {
     })
 }
 
-fn parse_output(output: &syn::ReturnType, errors: &mut Errors) -> Option<Output> {
+fn parse_output(sig: &syn::Signature, errors: &mut Errors) -> Option<Output> {
     const HELP: &str = "a #[differentiable] function must return `f64`, `f32`, or a tuple of them";
-    let ty = match output {
+    let ty = match &sig.output {
         syn::ReturnType::Default => {
-            errors.at_span(output.span(), format_args!("{HELP}; this one returns `()`"));
+            let span = sig.paren_token.span.close();
+            errors.at_span(span, format_args!("{HELP}; this one returns `()`"));
             return None;
         }
         syn::ReturnType::Type(_, ty) => &**ty,

@@ -1,0 +1,9 @@
+use autodiff::prelude::*;
+
+#[differentiable]
+fn f(x: f64) -> f64 {
+    y = x;
+    x
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use autodiff::prelude::*;
+
+#[differentiable]
+fn f<T: Float>(x: T) -> T {
+    x
+}
+
+fn main() {}
