@@ -617,7 +617,7 @@ impl Lower {
         let args: Option<Vec<Value>> = c.args.iter().map(|a| self.value(a)).collect();
         let args = args?;
         let segments = &func.path.segments;
-        let Some(last) = segments.last() else { return None };
+        let last = segments.last()?;
         // `f64::sin(x)`: a primitive called by path.
         if segments.len() == 2 && func.path.leading_colon.is_none() {
             let ty = segments[0].ident.to_string();

@@ -76,3 +76,197 @@ fn quickstart_rust() {
         }
     ));
 }
+
+#[test]
+fn calls_and_tuple_outputs() {
+    let item = quote! {
+        fn caller(r: f64, t: f64) -> f64 {
+            let (x, y) = shapes::polar(r, t);
+            let s = square(x) + y * 2.0;
+            scaled(s, 3)
+        }
+    };
+    insta::assert_snapshot!("calls_ir", ir(quote!(), item.clone()));
+    insta::assert_snapshot!("calls_rust", expanded(quote!(), item));
+}
+
+#[test]
+fn tuple_output() {
+    insta::assert_snapshot!(expanded(
+        quote!(),
+        quote! {
+            pub fn polar(r: f64, theta: f64) -> (f64, f64) {
+                (r * theta.cos(), r * theta.sin())
+            }
+        }
+    ));
+}
+
+#[test]
+fn method_reading_self_in_the_reverse_sweep() {
+    let item = quote! {
+        fn loss(&self, x: f64, target: f64) -> f64 {
+            let e = self.predict(x) * self.scale - target;
+            e * e
+        }
+    };
+    insta::assert_snapshot!("method_ir", ir(quote!(), item.clone()));
+    insta::assert_snapshot!("method_rust", expanded(quote!(), item));
+}
+
+#[test]
+fn wrt_inactive_arguments_and_structural_zeros() {
+    let item = quote! {
+        fn f(x: f64, y: f64, n: i32) -> f64 {
+            let mut s = x.powi(n) * y;
+            s += (n as f64) * y.ln();
+            s
+        }
+    };
+    insta::assert_snapshot!("wrt_ir", ir(quote!(wrt(x)), item.clone()));
+    insta::assert_snapshot!("wrt_rust", expanded(quote!(wrt(x)), item));
+}
+
+#[test]
+fn errors_are_collected_not_stopped_at_the_first() {
+    let messages = error(
+        quote!(wrt(q)),
+        quote! {
+            fn f(x: f64) -> f64 {
+                let a = x.foo();
+                let b = if x > 0.0 { x } else { 0.0 };
+                a + b
+            }
+        },
+    );
+    // The attribute error stops parsing; the body is not lowered.
+    assert!(messages.contains("`q` is not a parameter"), "{messages}");
+    let messages = error(
+        quote!(),
+        quote! {
+            fn f(x: f64) -> f64 {
+                let a = x.foo();
+                let b = if x > 0.0 { x } else { 0.0 };
+                let c = &b;
+                a + b
+            }
+        },
+    );
+    let lines: Vec<&str> = messages.lines().collect();
+    assert_eq!(lines.len(), 3, "{messages}");
+    assert!(lines[0].contains("`foo` is not a float method"));
+    assert!(lines[1].contains("`if` is not supported"));
+    assert!(lines[2].contains("references are not supported"));
+}
+
+/// The macro never panics: every variant of a set of functions with a token
+/// deleted, duplicated or swapped goes through the whole pipeline, which
+/// must return tokens or errors. Run without `catch_unwind`, so that a
+/// panic fails this test and names the input.
+#[test]
+fn never_panics_on_mangled_input() {
+    let corpus = [
+        quote! {
+            fn f(x: f64, y: f64) -> f64 {
+                let a = x * y + (x / y).sin();
+                let b = a.exp() - 3.0 * y.powi(2);
+                a.mul_add(b, x.sqrt())
+            }
+        },
+        quote! {
+            fn g(&self, x: f32, n: usize) -> (f32, f32) {
+                let (p, q) = m::h(x, n as f32);
+                let mut s = p;
+                s *= self.k + f32::sqrt(2.0);
+                (s, { let t = q; t.max(x) })
+            }
+        },
+        quote! {
+            fn k(x: f64) -> f64 {
+                let _ = x as i32;
+                return -(-x % 2.0).clamp(C, 1.0);
+            }
+        },
+    ];
+    let args = [quote!(), quote!(wrt(x)), quote!(wrt(x, n)), quote!(wrt())];
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let mut runs = 0;
+    for item in &corpus {
+        let tokens = flatten(item.clone());
+        for _ in 0..400 {
+            let mut t = tokens.clone();
+            let i = next(t.len());
+            match next(3) {
+                0 => {
+                    t.remove(i);
+                }
+                1 => {
+                    let dup = t[i].clone();
+                    t.insert(i, dup);
+                }
+                _ => t.swap(i, next(tokens.len())),
+            }
+            let input = unflatten(&t);
+            let args = args[next(args.len())].clone();
+            let result = std::panic::catch_unwind(|| {
+                let _ = pipeline::derivatives(args.clone(), input.clone());
+            });
+            assert!(result.is_ok(), "panicked on #[differentiable({args})] {input}");
+            runs += 1;
+        }
+    }
+    assert_eq!(runs, 1200);
+}
+
+/// Tokens with groups opened into delimiter markers, so that mangling can
+/// reach inside them.
+#[derive(Clone)]
+enum Flat {
+    Tree(proc_macro2::TokenTree),
+    Open(proc_macro2::Delimiter),
+    Close,
+}
+
+fn flatten(tokens: TokenStream) -> Vec<Flat> {
+    let mut out = Vec::new();
+    for t in tokens {
+        match t {
+            proc_macro2::TokenTree::Group(g) => {
+                out.push(Flat::Open(g.delimiter()));
+                out.extend(flatten(g.stream()));
+                out.push(Flat::Close);
+            }
+            other => out.push(Flat::Tree(other)),
+        }
+    }
+    out
+}
+
+/// Rebuilds groups; unbalanced markers are dropped.
+fn unflatten(flat: &[Flat]) -> TokenStream {
+    let mut stack: Vec<(proc_macro2::Delimiter, TokenStream)> = vec![(proc_macro2::Delimiter::None, TokenStream::new())];
+    for f in flat {
+        match f {
+            Flat::Tree(t) => stack.last_mut().map(|(_, s)| s.extend([t.clone()])).unwrap_or_default(),
+            Flat::Open(d) => stack.push((*d, TokenStream::new())),
+            Flat::Close if stack.len() > 1 => {
+                let (d, s) = stack.pop().unwrap_or((proc_macro2::Delimiter::None, TokenStream::new()));
+                let g = proc_macro2::Group::new(d, s);
+                stack.last_mut().map(|(_, s)| s.extend([proc_macro2::TokenTree::Group(g)])).unwrap_or_default();
+            }
+            Flat::Close => {}
+        }
+    }
+    while stack.len() > 1 {
+        let (d, s) = stack.pop().unwrap_or((proc_macro2::Delimiter::None, TokenStream::new()));
+        let g = proc_macro2::Group::new(d, s);
+        stack.last_mut().map(|(_, s)| s.extend([proc_macro2::TokenTree::Group(g)])).unwrap_or_default();
+    }
+    stack.pop().map(|(_, s)| s).unwrap_or_default()
+}

@@ -35,7 +35,7 @@ pub fn vjp(primal: &Function, active_params: &[Value], act: &Activity) -> syn::R
                 let new = b.copy_results(op, &results);
                 let pb = new[d.results.len()];
                 b.map[d.results[0].index()] = Some(new[0]);
-                b.f.set_name(pb, format!("{}_pullback", callee.name));
+                b.f.set_name(pb, format!("pb_{}", callee.name));
                 pullbacks[d.results[0].index()] = Some(pb);
             }
             op => {
