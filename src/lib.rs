@@ -48,3 +48,8 @@ pub mod prelude {
 pub mod __private {
     pub use autodiff_runtime::{cast_like, partials};
 }
+
+/// The README's example, compiled and run as a doctest so that it stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -43,12 +43,33 @@ fn calls_by_path_with_tuple_outputs_and_inactive_arguments() {
         let (r, t) = (rng.uniform(0.1, 2.0), rng.uniform(-2.0, 2.0));
         // caller = 3 r² + sin(t²)
         let (gr, gt) = caller_grad(r, t);
-        assert_close("caller value", caller(r, t), 3.0 * r * r + (t * t).sin(), EXACT);
+        assert_close(
+            "caller value",
+            caller(r, t),
+            3.0 * r * r + (t * t).sin(),
+            EXACT,
+        );
         assert_close("caller ∂r", gr, 6.0 * r, EXACT);
-        assert_close("caller ∂t", gt, 2.0 * t * (t * t).cos(), Tolerance { rel: 1e-10, abs: 1e-12 });
+        assert_close(
+            "caller ∂t",
+            gt,
+            2.0 * t * (t * t).cos(),
+            Tolerance {
+                rel: 1e-10,
+                abs: 1e-12,
+            },
+        );
         let (v, d) = caller_jvp(r, t, 0.5, -1.0);
         assert_eq!(v, caller(r, t));
-        assert_close("caller jvp", d, 0.5 * gr - gt, Tolerance { rel: 1e-10, abs: 1e-12 });
+        assert_close(
+            "caller jvp",
+            d,
+            0.5 * gr - gt,
+            Tolerance {
+                rel: 1e-10,
+                abs: 1e-12,
+            },
+        );
     }
 }
 

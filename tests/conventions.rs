@@ -9,7 +9,10 @@ use autodiff::prelude::*;
 fn same(what: &str, jvp: f64, grad: f64, dual: f64, expected: f64) {
     for (mode, got) in [("JVP", jvp), ("VJP", grad), ("Dual", dual)] {
         let ok = got == expected || (got.is_nan() && expected.is_nan());
-        assert!(ok, "{what}: {mode} gives {got}, the convention is {expected}");
+        assert!(
+            ok,
+            "{what}: {mode} gives {got}, the convention is {expected}"
+        );
     }
 }
 
@@ -80,27 +83,75 @@ fn c(x: f64) -> Dual<f64> {
 fn abs_at_zero_is_zero() {
     for x in [0.0, -0.0] {
         assert_eq!(abs(x), 0.0);
-        same("abs'(±0)", abs_jvp(x, 1.0).1, abs_grad(x), d(x).abs().eps, 0.0);
+        same(
+            "abs'(±0)",
+            abs_jvp(x, 1.0).1,
+            abs_grad(x),
+            d(x).abs().eps,
+            0.0,
+        );
     }
-    same("abs'(-2)", abs_jvp(-2.0, 1.0).1, abs_grad(-2.0), d(-2.0).abs().eps, -1.0);
+    same(
+        "abs'(-2)",
+        abs_jvp(-2.0, 1.0).1,
+        abs_grad(-2.0),
+        d(-2.0).abs().eps,
+        -1.0,
+    );
 }
 
 #[test]
 fn sqrt_at_zero_is_infinite() {
     assert_eq!(sqrt(0.0), 0.0);
-    same("sqrt'(0)", sqrt_jvp(0.0, 1.0).1, sqrt_grad(0.0), d(0.0).sqrt().eps, f64::INFINITY);
+    same(
+        "sqrt'(0)",
+        sqrt_jvp(0.0, 1.0).1,
+        sqrt_grad(0.0),
+        d(0.0).sqrt().eps,
+        f64::INFINITY,
+    );
 }
 
 #[test]
 fn max_and_min_split_ties_equally() {
     let (gx, gy) = max_grad(1.5, 1.5);
-    same("∂max/∂x at a tie", max_jvp(1.5, 1.5, 1.0, 0.0).1, gx, d(1.5).max(c(1.5)).eps, 0.5);
-    same("∂max/∂y at a tie", max_jvp(1.5, 1.5, 0.0, 1.0).1, gy, c(1.5).max(d(1.5)).eps, 0.5);
+    same(
+        "∂max/∂x at a tie",
+        max_jvp(1.5, 1.5, 1.0, 0.0).1,
+        gx,
+        d(1.5).max(c(1.5)).eps,
+        0.5,
+    );
+    same(
+        "∂max/∂y at a tie",
+        max_jvp(1.5, 1.5, 0.0, 1.0).1,
+        gy,
+        c(1.5).max(d(1.5)).eps,
+        0.5,
+    );
     let (gx, gy) = min_grad(1.5, 1.5);
-    same("∂min/∂x at a tie", min_jvp(1.5, 1.5, 1.0, 0.0).1, gx, d(1.5).min(c(1.5)).eps, 0.5);
-    same("∂min/∂y at a tie", min_jvp(1.5, 1.5, 0.0, 1.0).1, gy, c(1.5).min(d(1.5)).eps, 0.5);
+    same(
+        "∂min/∂x at a tie",
+        min_jvp(1.5, 1.5, 1.0, 0.0).1,
+        gx,
+        d(1.5).min(c(1.5)).eps,
+        0.5,
+    );
+    same(
+        "∂min/∂y at a tie",
+        min_jvp(1.5, 1.5, 0.0, 1.0).1,
+        gy,
+        c(1.5).min(d(1.5)).eps,
+        0.5,
+    );
     // Which makes max(x, x) = x have derivative 1, as it should.
-    same("max(x, x)'", max_self_jvp(0.3, 1.0).1, max_self_grad(0.3), d(0.3).max(d(0.3)).eps, 1.0);
+    same(
+        "max(x, x)'",
+        max_self_jvp(0.3, 1.0).1,
+        max_self_grad(0.3),
+        d(0.3).max(d(0.3)).eps,
+        1.0,
+    );
     assert_eq!(max_self(0.3), 0.3);
     assert_eq!((max(1.0, 2.0), min(1.0, 2.0)), (2.0, 1.0));
 }
@@ -110,11 +161,35 @@ fn max_and_min_follow_the_number_past_nan() {
     let nan = f64::NAN;
     // max(NaN, y) returns y: the derivative flows to y.
     let (gx, gy) = max_grad(nan, 2.0);
-    same("∂max(NaN, y)/∂y", max_jvp(nan, 2.0, 0.0, 1.0).1, gy, c(nan).max(d(2.0)).eps, 1.0);
-    same("∂max(NaN, y)/∂x", max_jvp(nan, 2.0, 1.0, 0.0).1, gx, d(nan).max(c(2.0)).eps, 0.0);
+    same(
+        "∂max(NaN, y)/∂y",
+        max_jvp(nan, 2.0, 0.0, 1.0).1,
+        gy,
+        c(nan).max(d(2.0)).eps,
+        1.0,
+    );
+    same(
+        "∂max(NaN, y)/∂x",
+        max_jvp(nan, 2.0, 1.0, 0.0).1,
+        gx,
+        d(nan).max(c(2.0)).eps,
+        0.0,
+    );
     let (gx, gy) = min_grad(2.0, nan);
-    same("∂min(x, NaN)/∂x", min_jvp(2.0, nan, 1.0, 0.0).1, gx, d(2.0).min(c(nan)).eps, 1.0);
-    same("∂min(x, NaN)/∂y", min_jvp(2.0, nan, 0.0, 1.0).1, gy, c(2.0).min(d(nan)).eps, 0.0);
+    same(
+        "∂min(x, NaN)/∂x",
+        min_jvp(2.0, nan, 1.0, 0.0).1,
+        gx,
+        d(2.0).min(c(nan)).eps,
+        1.0,
+    );
+    same(
+        "∂min(x, NaN)/∂y",
+        min_jvp(2.0, nan, 0.0, 1.0).1,
+        gy,
+        c(2.0).min(d(nan)).eps,
+        0.0,
+    );
 }
 
 #[test]
@@ -123,7 +198,13 @@ fn clamp_includes_its_bounds() {
         assert_eq!(clamp(x, -1.0, 1.0), x);
         let (gx, glo, ghi) = clamp_grad(x, -1.0, 1.0);
         let dual = d(x).clamp(c(-1.0), c(1.0)).eps;
-        same("∂clamp/∂x at a bound", clamp_jvp(x, -1.0, 1.0, 1.0, 0.0, 0.0).1, gx, dual, 1.0);
+        same(
+            "∂clamp/∂x at a bound",
+            clamp_jvp(x, -1.0, 1.0, 1.0, 0.0, 0.0).1,
+            gx,
+            dual,
+            1.0,
+        );
         assert_eq!((glo, ghi), (0.0, 0.0));
     }
     let (gx, glo, ghi) = clamp_grad(-3.0, -1.0, 1.0);
@@ -134,12 +215,36 @@ fn clamp_includes_its_bounds() {
 fn hypot_and_atan2_at_the_origin_are_zero() {
     assert_eq!(hypot(0.0, 0.0), 0.0);
     let (gx, gy) = hypot_grad(0.0, 0.0);
-    same("∂hypot/∂x at 0", hypot_jvp(0.0, 0.0, 1.0, 0.0).1, gx, d(0.0).hypot(c(0.0)).eps, 0.0);
-    same("∂hypot/∂y at 0", hypot_jvp(0.0, 0.0, 0.0, 1.0).1, gy, c(0.0).hypot(d(0.0)).eps, 0.0);
+    same(
+        "∂hypot/∂x at 0",
+        hypot_jvp(0.0, 0.0, 1.0, 0.0).1,
+        gx,
+        d(0.0).hypot(c(0.0)).eps,
+        0.0,
+    );
+    same(
+        "∂hypot/∂y at 0",
+        hypot_jvp(0.0, 0.0, 0.0, 1.0).1,
+        gy,
+        c(0.0).hypot(d(0.0)).eps,
+        0.0,
+    );
     assert_eq!(atan2(0.0, 0.0), 0.0);
     let (gy, gx) = atan2_grad(0.0, 0.0);
-    same("∂atan2/∂y at 0", atan2_jvp(0.0, 0.0, 1.0, 0.0).1, gy, d(0.0).atan2(c(0.0)).eps, 0.0);
-    same("∂atan2/∂x at 0", atan2_jvp(0.0, 0.0, 0.0, 1.0).1, gx, c(0.0).atan2(d(0.0)).eps, 0.0);
+    same(
+        "∂atan2/∂y at 0",
+        atan2_jvp(0.0, 0.0, 1.0, 0.0).1,
+        gy,
+        d(0.0).atan2(c(0.0)).eps,
+        0.0,
+    );
+    same(
+        "∂atan2/∂x at 0",
+        atan2_jvp(0.0, 0.0, 0.0, 1.0).1,
+        gx,
+        c(0.0).atan2(d(0.0)).eps,
+        0.0,
+    );
 }
 
 #[test]
@@ -147,14 +252,44 @@ fn powers_at_zero() {
     // ∂(x^p)/∂p at x = 0 is 0 (x^p is constant in p there), not 0 · ln 0.
     assert_eq!(powf(0.0, 2.5), 0.0);
     let (gx, gp) = powf_grad(0.0, 2.5);
-    same("∂powf/∂p at x = 0", powf_jvp(0.0, 2.5, 0.0, 1.0).1, gp, c(0.0).powf(d(2.5)).eps, 0.0);
-    same("∂powf/∂x at x = 0, p = 2.5", powf_jvp(0.0, 2.5, 1.0, 0.0).1, gx, d(0.0).powf(c(2.5)).eps, 0.0);
+    same(
+        "∂powf/∂p at x = 0",
+        powf_jvp(0.0, 2.5, 0.0, 1.0).1,
+        gp,
+        c(0.0).powf(d(2.5)).eps,
+        0.0,
+    );
+    same(
+        "∂powf/∂x at x = 0, p = 2.5",
+        powf_jvp(0.0, 2.5, 1.0, 0.0).1,
+        gx,
+        d(0.0).powf(c(2.5)).eps,
+        0.0,
+    );
     // x^0 = 1 everywhere: derivative 0 also at x = 0, not 0 · 0^-1.
     let (gx, _) = powf_grad(0.0, 0.0);
-    same("∂powf/∂x at p = 0", powf_jvp(0.0, 0.0, 1.0, 0.0).1, gx, d(0.0).powf(c(0.0)).eps, 0.0);
+    same(
+        "∂powf/∂x at p = 0",
+        powf_jvp(0.0, 0.0, 1.0, 0.0).1,
+        gx,
+        d(0.0).powf(c(0.0)).eps,
+        0.0,
+    );
     assert_eq!(powi(0.0, 0), 1.0);
-    same("powi(x, 0)' at 0", powi_jvp(0.0, 0, 1.0).1, powi_grad(0.0, 0), d(0.0).powi(0).eps, 0.0);
-    same("powi(x, 1)' at 0", powi_jvp(0.0, 1, 1.0).1, powi_grad(0.0, 1), d(0.0).powi(1).eps, 1.0);
+    same(
+        "powi(x, 0)' at 0",
+        powi_jvp(0.0, 0, 1.0).1,
+        powi_grad(0.0, 0),
+        d(0.0).powi(0).eps,
+        0.0,
+    );
+    same(
+        "powi(x, 1)' at 0",
+        powi_jvp(0.0, 1, 1.0).1,
+        powi_grad(0.0, 1),
+        d(0.0).powi(1).eps,
+        1.0,
+    );
 }
 
 #[test]

@@ -193,8 +193,12 @@ fn cases() -> Vec<Case> {
             let x = u(r, -10.0, 10.0);
             (x.abs() > 1e-3).then(|| vec![x])
         }),
-        case!(to_degrees(x) = x.to_degrees(), |r| Some(vec![u(r, -10.0, 10.0)])),
-        case!(to_radians(x) = x.to_radians(), |r| Some(vec![u(r, -500.0, 500.0)])),
+        case!(to_degrees(x) = x.to_degrees(), |r| Some(vec![u(
+            r, -10.0, 10.0
+        )])),
+        case!(to_radians(x) = x.to_radians(), |r| Some(vec![u(
+            r, -500.0, 500.0
+        )])),
         case!(floor(x) = x.floor(), |r| {
             let x = u(r, -10.0, 10.0);
             (off_integer(x) > 1e-3).then(|| vec![x])
@@ -222,7 +226,10 @@ fn cases() -> Vec<Case> {
         case!(powi_0(x) = x.powi(0), |r| Some(vec![u(r, -3.0, 3.0)])),
         case!(powi_1(x) = x.powi(1), |r| Some(vec![u(r, -3.0, 3.0)])),
         case!(powi_4(x) = x.powi(4), |r| Some(vec![u(r, -3.0, 3.0)])),
-        case!(powf(x, p) = x.powf(p), |r| Some(vec![u(r, 0.1, 4.0), u(r, -3.0, 3.0)])),
+        case!(powf(x, p) = x.powf(p), |r| Some(vec![
+            u(r, 0.1, 4.0),
+            u(r, -3.0, 3.0)
+        ])),
         case!(log(x, b) = x.log(b), |r| {
             let b = u(r, 0.1, 10.0);
             ((b - 1.0).abs() > 0.2).then(|| vec![u(r, 0.05, 10.0), b])
@@ -272,7 +279,13 @@ fn dual_partial(case: &Case, x: &[f64], i: usize) -> f64 {
     let args: Vec<Dual<f64>> = x
         .iter()
         .enumerate()
-        .map(|(j, &xj)| if i == j { Dual::variable(xj) } else { Dual::constant(xj) })
+        .map(|(j, &xj)| {
+            if i == j {
+                Dual::variable(xj)
+            } else {
+                Dual::constant(xj)
+            }
+        })
         .collect();
     (case.dual)(&args).eps
 }
@@ -294,7 +307,12 @@ fn every_primitive_against_finite_differences_and_dual_numbers() {
                 let fd = partial(case.f, &x, i);
                 let dual = dual_partial(&case, &x, i);
                 assert_close(&format!("{at}: JVP ∂{i} vs finite differences"), d, fd, FD);
-                assert_close(&format!("{at}: VJP ∂{i} vs finite differences"), grad[i], fd, FD);
+                assert_close(
+                    &format!("{at}: VJP ∂{i} vs finite differences"),
+                    grad[i],
+                    fd,
+                    FD,
+                );
                 assert_close(&format!("{at}: JVP ∂{i} vs Dual"), d, dual, EXACT);
                 assert_close(&format!("{at}: VJP ∂{i} vs Dual"), grad[i], dual, EXACT);
             }
@@ -306,7 +324,15 @@ fn every_primitive_against_finite_differences_and_dual_numbers() {
             assert_eq!(y.to_bits(), (case.f)(&x).to_bits(), "{at}: VJP value");
             let rhs: f64 = v.iter().zip(&jtw).map(|(a, b)| a * b).sum();
             let scale = v.iter().zip(&jtw).map(|(a, b)| (a * b).abs()).sum::<f64>();
-            assert_close(&format!("{at}: dot-product test"), jv * w, rhs, autodiff::check::Tolerance { rel: 1e-12, abs: 1e-14 * scale.max(1.0) });
+            assert_close(
+                &format!("{at}: dot-product test"),
+                jv * w,
+                rhs,
+                autodiff::check::Tolerance {
+                    rel: 1e-12,
+                    abs: 1e-14 * scale.max(1.0),
+                },
+            );
         }
     }
 }
@@ -330,12 +356,28 @@ fn every_primitive_in_f32() {
                 let args: Vec<Dual<f32>> = x32
                     .iter()
                     .enumerate()
-                    .map(|(j, &xj)| if i == j { Dual::variable(xj) } else { Dual::constant(xj) })
+                    .map(|(j, &xj)| {
+                        if i == j {
+                            Dual::variable(xj)
+                        } else {
+                            Dual::constant(xj)
+                        }
+                    })
                     .collect();
                 let dual = (case.dual32)(&args).eps;
                 let reference = dual_partial(&case, &x64, i);
-                assert_close(&format!("{at}: JVP ∂{i} vs Dual<f32>"), d as f64, dual as f64, EXACT);
-                assert_close(&format!("{at}: VJP ∂{i} vs Dual<f32>"), grad[i] as f64, dual as f64, EXACT);
+                assert_close(
+                    &format!("{at}: JVP ∂{i} vs Dual<f32>"),
+                    d as f64,
+                    dual as f64,
+                    EXACT,
+                );
+                assert_close(
+                    &format!("{at}: VJP ∂{i} vs Dual<f32>"),
+                    grad[i] as f64,
+                    dual as f64,
+                    EXACT,
+                );
                 assert_close(&format!("{at}: JVP ∂{i} vs f64"), d as f64, reference, F32);
             }
         }

@@ -3,7 +3,11 @@
 //! finite differences at many points, and forward against reverse.
 // The functions are written the ways users write them, including the ways
 // clippy would restyle: the macro must accept them all.
-#![allow(clippy::double_parens, clippy::assign_op_pattern, clippy::needless_return)]
+#![allow(
+    clippy::double_parens,
+    clippy::assign_op_pattern,
+    clippy::needless_return
+)]
 
 mod common;
 
@@ -65,8 +69,19 @@ fn quickstart_against_closed_form() {
         let (v3, (gx3, gy3)) = quickstart_vjp(x, y, 2.0);
         assert_eq!(v.to_bits(), quickstart(x, y).to_bits());
         assert_eq!((v2.to_bits(), v3.to_bits()), (v.to_bits(), v.to_bits()));
-        let tol = Tolerance { rel: 1e-12, abs: 1e-12 };
-        for (got, want) in [(dv, gx), (gx1, gx), (gy1, gy), (gx2, gx), (gy2, gy), (gx3, 2.0 * gx), (gy3, 2.0 * gy)] {
+        let tol = Tolerance {
+            rel: 1e-12,
+            abs: 1e-12,
+        };
+        for (got, want) in [
+            (dv, gx),
+            (gx1, gx),
+            (gy1, gy),
+            (gx2, gx),
+            (gy2, gy),
+            (gx3, 2.0 * gx),
+            (gy3, 2.0 * gy),
+        ] {
             assert_close(&format!("quickstart at ({x}, {y})"), got, want, tol);
         }
     }
@@ -128,8 +143,18 @@ fn inactive_integer_and_bool_parameters() {
         );
         let x = 1.7f64;
         let sign = if flag { 1.0 } else { -1.0 };
-        let exact = if k == 0 { 0.0 } else { k as f64 * x.powi(k - 1) } * (n + 1) as f64 + sign * k as f64;
-        assert_close("scaled closed form", scaled_grad(x, n, k, flag), exact, EXACT);
+        let exact = if k == 0 {
+            0.0
+        } else {
+            k as f64 * x.powi(k - 1)
+        } * (n + 1) as f64
+            + sign * k as f64;
+        assert_close(
+            "scaled closed form",
+            scaled_grad(x, n, k, flag),
+            exact,
+            EXACT,
+        );
     }
 }
 
@@ -166,7 +191,7 @@ fn constants_and_path_calls() {
 #[differentiable]
 fn with_return(x: f64, y: f64) -> f64 {
     let a = -(x * (y - -x));
-    return a.tanh() * ((y));
+    return a.tanh() * (y);
 }
 
 #[test]
@@ -205,7 +230,12 @@ fn float_casts() {
         assert_eq!(v, mixed_precision(x));
         assert_close("mixed_precision grad", mixed_precision_grad(x), exact, F32);
         assert_close("mixed_precision jvp", d, exact, F32);
-        assert_close("mixed_precision jvp vs vjp", d, mixed_precision_grad(x), F32);
+        assert_close(
+            "mixed_precision jvp vs vjp",
+            d,
+            mixed_precision_grad(x),
+            F32,
+        );
     }
 }
 
@@ -331,6 +361,14 @@ fn single_precision() {
         assert_close("single gy", gy as f64, ey, F32);
         let (v, d) = single_jvp(x, y, 1.0, 0.0);
         assert_eq!(v, single(x, y));
-        assert_close("single jvp", d as f64, gx as f64, Tolerance { rel: 1e-6, abs: 1e-7 });
+        assert_close(
+            "single jvp",
+            d as f64,
+            gx as f64,
+            Tolerance {
+                rel: 1e-6,
+                abs: 1e-7,
+            },
+        );
     }
 }

@@ -100,5 +100,8 @@ pub fn recorded(f: &Function) -> Vec<Value> {
             kept[v.index()] = true;
         }
     }
-    (0..f.values.len()).filter(|&i| kept[i]).map(|i| f.values_id(i)).collect()
+    (0..f.values.len())
+        .filter(|&i| kept[i])
+        .map(|i| f.values_id(i))
+        .collect()
 }

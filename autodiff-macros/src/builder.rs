@@ -44,7 +44,9 @@ impl<'a> Builder<'a> {
         for &p in &self.primal.block(self.primal.entry).params {
             let name = self.primal.name(p).map(str::to_string);
             let entry = self.f.entry;
-            let np = self.f.add_param(entry, self.primal.class(p), self.primal.span(p), name);
+            let np = self
+                .f
+                .add_param(entry, self.primal.class(p), self.primal.span(p), name);
             self.map[p.index()] = Some(np);
         }
     }
@@ -53,7 +55,10 @@ impl<'a> Builder<'a> {
     /// the classes of the primal `results`, and maps those to the new ones.
     pub fn copy_results(&mut self, op: Op, results: &[Value]) -> Vec<Value> {
         let classes: Vec<Class> = results.iter().map(|&r| self.primal.class(r)).collect();
-        let span = results.first().map(|&r| self.primal.span(r)).unwrap_or_else(Span::call_site);
+        let span = results
+            .first()
+            .map(|&r| self.primal.span(r))
+            .unwrap_or_else(Span::call_site);
         let inst = self.f.push(self.block, op, &classes, span);
         let new = self.f.inst(inst).results.clone();
         for (&r, &n) in results.iter().zip(&new) {
@@ -125,11 +130,22 @@ impl<'a> Builder<'a> {
     /// The partials of `prim` at the new values `args` with output `out`:
     /// one per argument, `None` for integer arguments. Only emitted when
     /// some partial is needed.
-    pub fn partials(&mut self, prim: Prim, args: &[Value], out: Value, span: Span) -> Vec<Option<Value>> {
+    pub fn partials(
+        &mut self,
+        prim: Prim,
+        args: &[Value],
+        out: Value,
+        span: Span,
+    ) -> Vec<Option<Value>> {
         let mut operands = args.to_vec();
         operands.push(out);
         let n = prim.float_args();
-        let inst = self.f.push(self.block, Op::Partials(prim, operands), &vec![Class::Float; n], span);
+        let inst = self.f.push(
+            self.block,
+            Op::Partials(prim, operands),
+            &vec![Class::Float; n],
+            span,
+        );
         let results = self.f.inst(inst).results.clone();
         let name = prim.name();
         let mut results = results.into_iter();
@@ -141,7 +157,11 @@ impl<'a> Builder<'a> {
                 Arg::Float => {
                     let v = results.next();
                     if let Some(v) = v {
-                        let hint = if n == 1 { format!("d_{name}") } else { format!("d_{name}_{k}") };
+                        let hint = if n == 1 {
+                            format!("d_{name}")
+                        } else {
+                            format!("d_{name}_{k}")
+                        };
                         self.f.set_name(v, hint);
                         k += 1;
                     }

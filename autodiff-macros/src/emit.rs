@@ -55,7 +55,12 @@ struct SigEmitter<'a> {
 
 impl SigEmitter<'_> {
     fn sibling(&self, suffix: &str) -> Ident {
-        format_ident!("{}_{}", self.sig.ident, suffix, span = self.sig.ident.span())
+        format_ident!(
+            "{}_{}",
+            self.sig.ident,
+            suffix,
+            span = self.sig.ident.span()
+        )
     }
 
     fn output_ty(&self) -> TokenStream {
@@ -71,13 +76,29 @@ impl SigEmitter<'_> {
     }
 
     fn active_names(&self) -> String {
-        let names: Vec<String> = self.sig.active_params().map(|p| format!("`{}`", p.name)).collect();
+        let names: Vec<String> = self
+            .sig
+            .active_params()
+            .map(|p| format!("`{}`", p.name))
+            .collect();
         names.join(", ")
     }
 
     /// The item: attributes, visibility, `fn name<generics>(params) -> ret where .. { body }`.
-    fn item(&self, doc: String, name: Ident, params: TokenStream, ret: TokenStream, body: TokenStream) -> TokenStream {
-        let Signature { attrs, vis, generics, .. } = self.sig;
+    fn item(
+        &self,
+        doc: String,
+        name: Ident,
+        params: TokenStream,
+        ret: TokenStream,
+        body: TokenStream,
+    ) -> TokenStream {
+        let Signature {
+            attrs,
+            vis,
+            generics,
+            ..
+        } = self.sig;
         let (impl_generics, _, where_clause) = generics.split_for_impl();
         quote! {
             #[doc = #doc]
@@ -261,11 +282,62 @@ fn tuple_or_single<T: quote::ToTokens>(items: &[T]) -> TokenStream {
 }
 
 const KEYWORDS: &[&str] = &[
-    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in",
-    "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct",
-    "super", "trait", "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract",
-    "become", "box", "do", "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try",
-    "gen", "union", "macro_rules", "raw", "safe",
+    "as",
+    "break",
+    "const",
+    "continue",
+    "crate",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "fn",
+    "for",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "pub",
+    "ref",
+    "return",
+    "self",
+    "Self",
+    "static",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "type",
+    "unsafe",
+    "use",
+    "where",
+    "while",
+    "async",
+    "await",
+    "dyn",
+    "abstract",
+    "become",
+    "box",
+    "do",
+    "final",
+    "macro",
+    "override",
+    "priv",
+    "typeof",
+    "unsized",
+    "virtual",
+    "yield",
+    "try",
+    "gen",
+    "union",
+    "macro_rules",
+    "raw",
+    "safe",
 ];
 
 /// Emits the values and instructions of one function.
@@ -296,11 +368,11 @@ impl<'a> FnEmitter<'a> {
         let mut temps = 0;
         for block in f.regions() {
             let data = f.block(block);
-            let defined = data
-                .params
-                .iter()
-                .copied()
-                .chain(data.insts.iter().flat_map(|&i| f.inst(i).results.iter().copied()));
+            let defined = data.params.iter().copied().chain(
+                data.insts
+                    .iter()
+                    .flat_map(|&i| f.inst(i).results.iter().copied()),
+            );
             for v in defined {
                 if inline[v.index()] {
                     continue;
@@ -314,11 +386,19 @@ impl<'a> FnEmitter<'a> {
                     format!("t{temps}")
                 });
                 let unused = uses[v.index()] == 0;
-                let mut name = if unused { format!("_{base}") } else { base.clone() };
+                let mut name = if unused {
+                    format!("_{base}")
+                } else {
+                    base.clone()
+                };
                 let mut k = 0;
                 while taken.contains(&name) {
                     k += 1;
-                    name = if unused { format!("_{base}_{k}") } else { format!("{base}_{k}") };
+                    name = if unused {
+                        format!("_{base}_{k}")
+                    } else {
+                        format!("{base}_{k}")
+                    };
                 }
                 taken.insert(name.clone());
                 names[v.index()] = Some(Ident::new(&name, Span::call_site()));
@@ -432,7 +512,10 @@ impl<'a> FnEmitter<'a> {
             Op::Partials(p, args) => {
                 let args: Vec<TokenStream> = args.iter().map(a).collect();
                 let name = Ident::new(p.name(), Span::call_site());
-                (self.pattern(results), quote!(#rt::partials::#name(#(#args),*)))
+                (
+                    self.pattern(results),
+                    quote!(#rt::partials::#name(#(#args),*)),
+                )
             }
             Op::Call(c, args) => (self.pattern(results), self.call(c, "", args)),
             Op::CallJvp(c, args, tangents) => {
@@ -458,7 +541,10 @@ impl<'a> FnEmitter<'a> {
         let name = format_ident!("{}{}", c.name, suffix, span = c.name.span());
         let args: Vec<TokenStream> = args.iter().map(|&v| self.atom(v)).collect();
         if c.method {
-            let (recv, rest) = args.split_first().map(|(r, rest)| (r.clone(), rest)).unwrap_or_default();
+            let (recv, rest) = args
+                .split_first()
+                .map(|(r, rest)| (r.clone(), rest))
+                .unwrap_or_default();
             quote!(#recv.#name(#(#rest),*))
         } else {
             let prefix = &c.prefix.tokens;
@@ -495,7 +581,10 @@ fn binop_tokens(op: crate::ir::BinOp) -> TokenStream {
 /// suffixed with `_`, anything else odd replaced by a temporary's name.
 fn sanitize(name: &str) -> String {
     let name = name.trim_start_matches("r#");
-    let valid = name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_alphanumeric() || c == '_');
     if !valid || name == "_" {
         "t".to_string()

@@ -314,7 +314,9 @@ impl Op {
             | Op::Call(_, args)
             | Op::CallPullback(_, args) => args.clone(),
             Op::CallJvp(_, args, tangents) => args.iter().chain(tangents).copied().collect(),
-            Op::ApplyPullback(pb, args) => std::iter::once(*pb).chain(args.iter().copied()).collect(),
+            Op::ApplyPullback(pb, args) => {
+                std::iter::once(*pb).chain(args.iter().copied()).collect()
+            }
         }
     }
 
@@ -331,7 +333,9 @@ impl Op {
             | Op::Partials(_, args)
             | Op::Call(_, args)
             | Op::CallPullback(_, args) => args.iter_mut().for_each(|a| *a = f(*a)),
-            Op::CallJvp(_, args, tangents) => args.iter_mut().chain(tangents).for_each(|a| *a = f(*a)),
+            Op::CallJvp(_, args, tangents) => {
+                args.iter_mut().chain(tangents).for_each(|a| *a = f(*a))
+            }
             Op::ApplyPullback(pb, args) => {
                 *pb = f(*pb);
                 args.iter_mut().for_each(|a| *a = f(*a));
@@ -410,14 +414,26 @@ impl Function {
         Block(self.blocks.len() as u32 - 1)
     }
 
-    fn new_value(&mut self, def: ValueDef, class: Class, span: Span, name: Option<String>) -> Value {
+    fn new_value(
+        &mut self,
+        def: ValueDef,
+        class: Class,
+        span: Span,
+        name: Option<String>,
+    ) -> Value {
         self.values.push(ValueData { def, class });
         self.spans.push(span);
         self.names.push(name);
         Value(self.values.len() as u32 - 1)
     }
 
-    pub fn add_param(&mut self, block: Block, class: Class, span: Span, name: Option<String>) -> Value {
+    pub fn add_param(
+        &mut self,
+        block: Block,
+        class: Class,
+        span: Span,
+        name: Option<String>,
+    ) -> Value {
         let n = self.blocks[block.index()].params.len();
         let v = self.new_value(ValueDef::Param(block, n), class, span, name);
         self.blocks[block.index()].params.push(v);
@@ -516,10 +532,19 @@ impl Function {
 
 impl fmt::Display for Function {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |vs: &[Value]| vs.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ");
+        let list = |vs: &[Value]| {
+            vs.iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         for block in self.regions() {
             let data = self.block(block);
-            let title = if block == self.entry { "entry" } else { "pullback" };
+            let title = if block == self.entry {
+                "entry"
+            } else {
+                "pullback"
+            };
             let params: Vec<String> = data
                 .params
                 .iter()
@@ -541,13 +566,18 @@ impl fmt::Display for Function {
                     Op::Prim(p, args) => format!("{} {}", p.name(), list(args)),
                     Op::Partials(p, args) => format!("partials.{} {}", p.name(), list(args)),
                     Op::Call(c, args) => format!("call {c}({})", list(args)),
-                    Op::CallJvp(c, args, tangents) => format!("call_jvp {c}({}; {})", list(args), list(tangents)),
+                    Op::CallJvp(c, args, tangents) => {
+                        format!("call_jvp {c}({}; {})", list(args), list(tangents))
+                    }
                     Op::CallPullback(c, args) => format!("call_pullback {c}({})", list(args)),
                     Op::ApplyPullback(pb, args) => format!("apply {pb}({})", list(args)),
                     Op::CastLike(like, v) => format!("cast_like {like}, {v}"),
                 };
                 let name = match results.as_slice() {
-                    [v] => self.name(*v).map(|n| format!("  ; {n}")).unwrap_or_default(),
+                    [v] => self
+                        .name(*v)
+                        .map(|n| format!("  ; {n}"))
+                        .unwrap_or_default(),
                     _ => String::new(),
                 };
                 writeln!(f, "  {} = {body}{name}", list(results))?;

@@ -70,7 +70,11 @@ pub fn jvp(primal: &Function, active_params: &[Value], act: &Activity) -> syn::R
     let outputs = primal.block(primal.entry).ret.clone();
     let mut ret: Vec<Value> = outputs.iter().map(|&v| b.get(v)).collect();
     for &v in &outputs {
-        let t = if act.is_active(v) { tan[v.index()] } else { None };
+        let t = if act.is_active(v) {
+            tan[v.index()]
+        } else {
+            None
+        };
         let t = b.materialize(t, primal.span(v));
         ret.push(t);
     }

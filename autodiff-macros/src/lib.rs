@@ -28,6 +28,9 @@ mod tests;
 /// `#[differentiable(wrt(x, y))]` differentiates with respect to some of the
 /// float parameters only. See the `autodiff` crate for the whole contract.
 #[proc_macro_attribute]
-pub fn differentiable(args: proc_macro::TokenStream, item: proc_macro::TokenStream) -> proc_macro::TokenStream {
+pub fn differentiable(
+    args: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
     pipeline::expand(args.into(), item.into()).into()
 }

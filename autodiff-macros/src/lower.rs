@@ -37,11 +37,13 @@ pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
     };
     let entry = l.f.entry;
     if parsed.sig.receiver.is_some() {
-        let v = l.f.add_param(entry, Class::Other, Span::call_site(), Some("self".into()));
+        let v =
+            l.f.add_param(entry, Class::Other, Span::call_site(), Some("self".into()));
         l.bind("self", Bound::Value(v));
     }
     for p in &parsed.sig.params {
-        let v = l.f.add_param(entry, p.class, p.name.span(), Some(p.name.to_string()));
+        let v =
+            l.f.add_param(entry, p.class, p.name.span(), Some(p.name.to_string()));
         l.bind(&p.name.to_string(), Bound::Value(v));
     }
     let outputs = parsed.sig.output.types().len();
@@ -161,7 +163,12 @@ impl Lower {
     }
 
     fn macro_call(&mut self, mac: &syn::Macro) {
-        let name = mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+        let name = mac
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
         self.errors.at(
             mac,
             format_args!(
@@ -188,7 +195,9 @@ impl Lower {
             );
         }
         let outputs = pattern_arity(&local.pat);
-        let value = self.expr_shaped(&init.expr, outputs).unwrap_or_else(|| self.poison());
+        let value = self
+            .expr_shaped(&init.expr, outputs)
+            .unwrap_or_else(|| self.poison());
         self.bind_pattern(&local.pat, value, None);
     }
 
@@ -238,8 +247,11 @@ impl Lower {
     /// A type annotation tells the class of a value the macro could not
     /// know: an outside constant, or what a call returns.
     fn refine_class(&mut self, v: Value, ty: &syn::Type) {
-        let Some(class) = class_of_type(ty) else { return };
-        if matches!(self.f.def_op(v), Some(Op::Extern(_) | Op::Call(..))) && Some(v) != self.poison {
+        let Some(class) = class_of_type(ty) else {
+            return;
+        };
+        if matches!(self.f.def_op(v), Some(Op::Extern(_) | Op::Call(..))) && Some(v) != self.poison
+        {
             self.f.values[v.index()].class = class;
         }
     }
@@ -284,7 +296,10 @@ impl Lower {
             syn::Expr::Call(c) => self.call(c, span, outputs),
             syn::Expr::Block(b) => {
                 if let Some(label) = &b.label {
-                    self.errors.at(label, "labeled blocks are not supported by #[differentiable]; remove the label");
+                    self.errors.at(
+                        label,
+                        "labeled blocks are not supported by #[differentiable]; remove the label",
+                    );
                 }
                 self.scopes.push(HashMap::new());
                 let tail = self.block_body(&b.block, false, outputs);
@@ -331,14 +346,17 @@ impl Lower {
                 return;
             }
             syn::Expr::Reference(_) | syn::Expr::RawAddr(_) => {
-                "references are not supported yet by #[differentiable]; use the value itself".to_string()
+                "references are not supported yet by #[differentiable]; use the value itself"
+                    .to_string()
             }
             syn::Expr::Index(_) => "indexing is not supported yet by #[differentiable] \
                  (slices and arrays come with a later release)"
                 .to_string(),
-            syn::Expr::Array(_) | syn::Expr::Repeat(_) => "arrays are not supported yet by #[differentiable] \
+            syn::Expr::Array(_) | syn::Expr::Repeat(_) => {
+                "arrays are not supported yet by #[differentiable] \
                  (they come with a later release)"
-                .to_string(),
+                    .to_string()
+            }
             syn::Expr::Struct(_) => "struct expressions are not supported by #[differentiable]; \
                  compute with the fields' values, or build the struct outside"
                 .to_string(),
@@ -351,7 +369,9 @@ impl Lower {
                  before calling the differentiable function"
                     .to_string()
             }
-            syn::Expr::Let(_) => "`let` expressions are not supported by #[differentiable]".to_string(),
+            syn::Expr::Let(_) => {
+                "`let` expressions are not supported by #[differentiable]".to_string()
+            }
             syn::Expr::Yield(_) => "`yield` is not supported by #[differentiable]".to_string(),
             syn::Expr::Const(_) => "`const` blocks are not supported by #[differentiable]; \
                  compute the constant in a `const` item outside the function"
@@ -373,7 +393,10 @@ impl Lower {
                 return Some(self.push(Op::Extern(tokens), Class::Bool, span));
             }
             other => {
-                self.errors.at(other, "only number and `bool` literals are supported by #[differentiable]");
+                self.errors.at(
+                    other,
+                    "only number and `bool` literals are supported by #[differentiable]",
+                );
                 return None;
             }
         };
@@ -395,7 +418,11 @@ impl Lower {
     fn field(&mut self, f: &syn::ExprField) -> Option<Bound> {
         if is_self_field(&f.base) {
             let tokens = Tokens::new(f.to_token_stream());
-            return Some(Bound::Value(self.push(Op::Extern(tokens), Class::Unknown, f.span())));
+            return Some(Bound::Value(self.push(
+                Op::Extern(tokens),
+                Class::Unknown,
+                f.span(),
+            )));
         }
         let base = self.expr(&f.base)?;
         match (&base, &f.member) {
@@ -463,7 +490,8 @@ impl Lower {
             B::ShlAssign(_) => (BinOp::Shl, true),
             B::ShrAssign(_) => (BinOp::Shr, true),
             _ => {
-                self.errors.at(b, "this operator is not supported by #[differentiable]");
+                self.errors
+                    .at(b, "this operator is not supported by #[differentiable]");
                 return None;
             }
         };
@@ -527,19 +555,33 @@ impl Lower {
                 return None;
             }
         };
-        Some(self.push(Op::Cast(a, Tokens::new(c.ty.to_token_stream())), class, span))
+        Some(self.push(
+            Op::Cast(a, Tokens::new(c.ty.to_token_stream())),
+            class,
+            span,
+        ))
     }
 
-    fn method_call(&mut self, m: &syn::ExprMethodCall, span: Span, outputs: usize) -> Option<Bound> {
+    fn method_call(
+        &mut self,
+        m: &syn::ExprMethodCall,
+        span: Span,
+        outputs: usize,
+    ) -> Option<Bound> {
         if let Some(t) = &m.turbofish {
-            self.errors.at(t, "#[differentiable] does not support turbofish (`::<T>`) on method calls");
+            self.errors.at(
+                t,
+                "#[differentiable] does not support turbofish (`::<T>`) on method calls",
+            );
             return None;
         }
         let receiver = self.value(&m.receiver);
         let args: Option<Vec<Value>> = m.args.iter().map(|a| self.value(a)).collect();
         let (receiver, mut args) = (receiver?, args?);
         args.insert(0, receiver);
-        let spans: Vec<Span> = std::iter::once(m.receiver.span()).chain(m.args.iter().map(|a| a.span())).collect();
+        let spans: Vec<Span> = std::iter::once(m.receiver.span())
+            .chain(m.args.iter().map(|a| a.span()))
+            .collect();
         if is_self(&m.receiver) {
             let callee = Callee {
                 prefix: Tokens::new(TokenStream::new()),
@@ -553,7 +595,8 @@ impl Lower {
             self.unknown_method(&m.method);
             return None;
         };
-        self.prim(prim, args, &spans, &m.method, span).map(Bound::Value)
+        self.prim(prim, args, &spans, &m.method, span)
+            .map(Bound::Value)
     }
 
     fn unknown_method(&mut self, method: &syn::Ident) {
@@ -568,7 +611,14 @@ impl Lower {
     }
 
     /// A primitive applied to `args`, whose expressions are at `spans`.
-    fn prim(&mut self, prim: Prim, args: Vec<Value>, spans: &[Span], at: &syn::Ident, span: Span) -> Option<Value> {
+    fn prim(
+        &mut self,
+        prim: Prim,
+        args: Vec<Value>,
+        spans: &[Span],
+        at: &syn::Ident,
+        span: Span,
+    ) -> Option<Value> {
         let expected = prim.args();
         if args.len() != expected.len() {
             self.errors.at(
@@ -587,7 +637,11 @@ impl Lower {
                 Arg::Int => matches!(self.f.class(a), Class::Int | Class::Unknown),
             };
             if !ok {
-                let want = if *kind == Arg::Float { "an f32/f64" } else { "an integer" };
+                let want = if *kind == Arg::Float {
+                    "an f32/f64"
+                } else {
+                    "an integer"
+                };
                 self.errors.at_span(
                     arg_span,
                     format_args!("`{}` expects {want} here; #[differentiable] differentiates float methods only", prim.name()),
@@ -630,7 +684,9 @@ impl Lower {
                     self.suffix_literal(receiver, &ty);
                 }
                 let spans: Vec<Span> = c.args.iter().map(|a| a.span()).collect();
-                return self.prim(prim, args, &spans, &last.ident, span).map(Bound::Value);
+                return self
+                    .prim(prim, args, &spans, &last.ident, span)
+                    .map(Bound::Value);
             }
         }
         let mut prefix = TokenStream::new();
@@ -658,7 +714,11 @@ impl Lower {
         if lit.float_value().is_none() || lit.text.ends_with("f32") || lit.text.ends_with("f64") {
             return;
         }
-        let digits = if lit.text.ends_with('.') { format!("{}0", lit.text) } else { lit.text.clone() };
+        let digits = if lit.text.ends_with('.') {
+            format!("{}0", lit.text)
+        } else {
+            lit.text.clone()
+        };
         if let Ok(mut literal) = format!("{digits}{ty}").parse::<proc_macro2::Literal>() {
             literal.set_span(lit.literal.span());
             if let crate::ir::ValueDef::Result(inst, _) = self.f.def(v) {
@@ -671,7 +731,12 @@ impl Lower {
         callee.outputs = callee.outputs.max(1);
         let outputs = callee.outputs;
         let entry = self.f.entry;
-        let inst = self.f.push(entry, Op::Call(callee, args), &vec![Class::Float; outputs], span);
+        let inst = self.f.push(
+            entry,
+            Op::Call(callee, args),
+            &vec![Class::Float; outputs],
+            span,
+        );
         let results = &self.f.inst(inst).results;
         match results.as_slice() {
             [v] => Bound::Value(*v),

@@ -97,16 +97,28 @@ pub fn parse(args: TokenStream, item: &syn::ItemFn) -> syn::Result<Parsed> {
     let sig = &item.sig;
 
     if let Some(c) = &sig.constness {
-        errors.at(c, "#[differentiable] does not support `const fn`; remove `const`");
+        errors.at(
+            c,
+            "#[differentiable] does not support `const fn`; remove `const`",
+        );
     }
     if let Some(a) = &sig.asyncness {
-        errors.at(a, "#[differentiable] does not support `async fn`; differentiate a synchronous function");
+        errors.at(
+            a,
+            "#[differentiable] does not support `async fn`; differentiate a synchronous function",
+        );
     }
     if let Some(u) = &sig.unsafety {
-        errors.at(u, "#[differentiable] does not support `unsafe fn`; differentiate a safe function");
+        errors.at(
+            u,
+            "#[differentiable] does not support `unsafe fn`; differentiate a safe function",
+        );
     }
     if let Some(abi) = &sig.abi {
-        errors.at(abi, "#[differentiable] does not support `extern` functions; remove the ABI");
+        errors.at(
+            abi,
+            "#[differentiable] does not support `extern` functions; remove the ABI",
+        );
     }
     if let Some(v) = &sig.variadic {
         errors.at(v, "#[differentiable] does not support variadic functions");
@@ -133,12 +145,10 @@ pub fn parse(args: TokenStream, item: &syn::ItemFn) -> syn::Result<Parsed> {
                 r.attrs.clear();
                 receiver = Some(r.into_token_stream());
             }
-            syn::FnArg::Typed(pt) => {
-                match parse_param(pt, &mut errors) {
-                    Some(p) => params.push(p),
-                    None => rejected = true,
-                }
-            }
+            syn::FnArg::Typed(pt) => match parse_param(pt, &mut errors) {
+                Some(p) => params.push(p),
+                None => rejected = true,
+            },
         }
     }
 
@@ -163,7 +173,10 @@ pub fn parse(args: TokenStream, item: &syn::ItemFn) -> syn::Result<Parsed> {
         .collect();
     let output = errors.finish(output)?;
     let Some(output) = output else {
-        return Err(syn::Error::new(sig.ident.span(), "a #[differentiable] function must return `f64`, `f32`, or a tuple of them"));
+        return Err(syn::Error::new(
+            sig.ident.span(),
+            "a #[differentiable] function must return `f64`, `f32`, or a tuple of them",
+        ));
     };
     Ok(Parsed {
         sig: Signature {
@@ -199,7 +212,11 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> Args {
                 &meta,
                 format_args!(
                     "unknown argument of #[differentiable]; valid arguments: {}",
-                    VALID_ARGS.iter().map(|a| format!("`{a}(...)`")).collect::<Vec<_>>().join(", ")
+                    VALID_ARGS
+                        .iter()
+                        .map(|a| format!("`{a}(...)`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ),
         }
@@ -274,7 +291,10 @@ fn parse_output(sig: &syn::Signature, errors: &mut Errors) -> Option<Output> {
     match ty {
         syn::Type::Tuple(t) if !t.elems.is_empty() => {
             let elems: Vec<_> = t.elems.iter().map(|e| scalar(e, errors)).collect();
-            elems.into_iter().collect::<Option<Vec<_>>>().map(Output::Tuple)
+            elems
+                .into_iter()
+                .collect::<Option<Vec<_>>>()
+                .map(Output::Tuple)
         }
         _ => scalar(ty, errors).map(Output::Scalar),
     }
@@ -287,7 +307,11 @@ fn apply_wrt(args: &Args, params: &mut [Param], errors: &mut Errors) {
         .filter(|p| p.class == Class::Float)
         .map(|p| format!("`{}`", p.name))
         .collect();
-    let floats = if floats.is_empty() { "none".to_string() } else { floats.join(", ") };
+    let floats = if floats.is_empty() {
+        "none".to_string()
+    } else {
+        floats.join(", ")
+    };
     if wrt.is_empty() {
         errors.at_span(
             proc_macro2::Span::call_site(),
@@ -300,7 +324,10 @@ fn apply_wrt(args: &Args, params: &mut [Param], errors: &mut Errors) {
     }
     for (i, path) in wrt.iter().enumerate() {
         let Some(ident) = path.get_ident() else {
-            errors.at(path, format_args!("`wrt` takes parameter names; float parameters: {floats}"));
+            errors.at(
+                path,
+                format_args!("`wrt` takes parameter names; float parameters: {floats}"),
+            );
             continue;
         };
         if wrt[..i].iter().any(|p| p == path) {
@@ -318,7 +345,9 @@ fn apply_wrt(args: &Args, params: &mut [Param], errors: &mut Errors) {
             ),
             None => errors.at(
                 path,
-                format_args!("`{ident}` is not a parameter of this function; float parameters: {floats}"),
+                format_args!(
+                    "`{ident}` is not a parameter of this function; float parameters: {floats}"
+                ),
             ),
         }
     }

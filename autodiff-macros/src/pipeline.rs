@@ -25,7 +25,8 @@ use crate::{activity, emit, jvp, lower, parse, simplify, verify, vjp};
 /// becomes a compile error that asks to report it.
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let input = item.clone();
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| derivatives(args, input)));
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| derivatives(args, input)));
     match result {
         Ok(Ok(generated)) => quote!(#item #generated),
         Ok(Err(error)) => {
@@ -50,7 +51,10 @@ pub fn derivatives(args: TokenStream, item: TokenStream) -> syn::Result<TokenStr
 }
 
 /// Phases 1 to 6: the derivative functions as IR.
-pub fn differentiate(args: TokenStream, item: TokenStream) -> syn::Result<(parse::Signature, Derivatives)> {
+pub fn differentiate(
+    args: TokenStream,
+    item: TokenStream,
+) -> syn::Result<(parse::Signature, Derivatives)> {
     let item: syn::ItemFn = syn::parse2(item).map_err(|e| {
         syn::Error::new(
             e.span(),
@@ -84,7 +88,10 @@ pub fn differentiate(args: TokenStream, item: TokenStream) -> syn::Result<(parse
             let mut no_value = seeded.clone();
             let entry = no_value.entry;
             no_value.block_mut(entry).ret.clear();
-            (Some(optimized(seeded, "value_and_grad")?), Some(optimized(no_value, "grad")?))
+            (
+                Some(optimized(seeded, "value_and_grad")?),
+                Some(optimized(no_value, "grad")?),
+            )
         }
         Output::Tuple(_) => (None, None),
     };

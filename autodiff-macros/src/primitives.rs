@@ -96,7 +96,12 @@ impl Prim {
 
     /// The `%` operator on floats.
     pub fn rem() -> Prim {
-        Prim(PRIMS.iter().position(|p| p.name == "rem").unwrap_or_default() as u8)
+        Prim(
+            PRIMS
+                .iter()
+                .position(|p| p.name == "rem")
+                .unwrap_or_default() as u8,
+        )
     }
 
     pub fn info(self) -> &'static PrimInfo {

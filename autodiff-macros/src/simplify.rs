@@ -43,7 +43,12 @@ fn fold_and_cse(f: &mut Function) {
                 }
             }
         }
-        let ret = f.block(block).ret.iter().map(|v| subst[v.index()]).collect();
+        let ret = f
+            .block(block)
+            .ret
+            .iter()
+            .map(|v| subst[v.index()])
+            .collect();
         f.block_mut(block).ret = ret;
     }
 }
@@ -107,7 +112,12 @@ pub fn seed_with_one(f: &mut Function) {
     let mut subst: Vec<Value> = (0..f.values.len()).map(|i| f.values_id(i)).collect();
     let mut ones = Vec::new();
     for p in params {
-        let one = f.push1(pb, Op::Lit(crate::ir::Lit::float(1.0)), f.class(p), f.span(p));
+        let one = f.push1(
+            pb,
+            Op::Lit(crate::ir::Lit::float(1.0)),
+            f.class(p),
+            f.span(p),
+        );
         subst[p.index()] = one;
         ones.push(f.insts.len() - 1);
     }

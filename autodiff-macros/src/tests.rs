@@ -9,8 +9,10 @@ use crate::{activity, lower, parse, pipeline};
 
 /// The generated siblings, formatted.
 fn expanded(args: TokenStream, item: TokenStream) -> String {
-    let tokens = pipeline::derivatives(args, item).unwrap_or_else(|e| panic!("expansion failed: {e}"));
-    let file: syn::File = syn::parse2(tokens.clone()).unwrap_or_else(|e| panic!("unparsable output {e}: {tokens}"));
+    let tokens =
+        pipeline::derivatives(args, item).unwrap_or_else(|e| panic!("expansion failed: {e}"));
+    let file: syn::File =
+        syn::parse2(tokens.clone()).unwrap_or_else(|e| panic!("unparsable output {e}: {tokens}"));
     prettyplease::unparse(&file)
 }
 
@@ -32,7 +34,10 @@ fn ir(args: TokenStream, item: TokenStream) -> String {
         .collect();
     let act = activity::activity(&primal, &active);
     let (_, d) = pipeline::differentiate(args, item).unwrap_or_else(|e| panic!("{e}"));
-    let recorded: Vec<String> = activity::recorded(&d.vjp).iter().map(|v| v.to_string()).collect();
+    let recorded: Vec<String> = activity::recorded(&d.vjp)
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
     format!(
         "# primal\n{primal}{}\n\n# jvp\n{}\n# vjp\n{}recorded: {}\n",
         activity::Display(&primal, &act),
@@ -45,7 +50,11 @@ fn ir(args: TokenStream, item: TokenStream) -> String {
 fn error(args: TokenStream, item: TokenStream) -> String {
     match pipeline::derivatives(args, item) {
         Ok(t) => panic!("expected an error, got {t}"),
-        Err(e) => e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"),
+        Err(e) => e
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n"),
     }
 }
 
@@ -217,7 +226,10 @@ fn never_panics_on_mangled_input() {
             let result = std::panic::catch_unwind(|| {
                 let _ = pipeline::derivatives(args.clone(), input.clone());
             });
-            assert!(result.is_ok(), "panicked on #[differentiable({args})] {input}");
+            assert!(
+                result.is_ok(),
+                "panicked on #[differentiable({args})] {input}"
+            );
             runs += 1;
         }
     }
@@ -250,23 +262,37 @@ fn flatten(tokens: TokenStream) -> Vec<Flat> {
 
 /// Rebuilds groups; unbalanced markers are dropped.
 fn unflatten(flat: &[Flat]) -> TokenStream {
-    let mut stack: Vec<(proc_macro2::Delimiter, TokenStream)> = vec![(proc_macro2::Delimiter::None, TokenStream::new())];
+    let mut stack: Vec<(proc_macro2::Delimiter, TokenStream)> =
+        vec![(proc_macro2::Delimiter::None, TokenStream::new())];
     for f in flat {
         match f {
-            Flat::Tree(t) => stack.last_mut().map(|(_, s)| s.extend([t.clone()])).unwrap_or_default(),
+            Flat::Tree(t) => stack
+                .last_mut()
+                .map(|(_, s)| s.extend([t.clone()]))
+                .unwrap_or_default(),
             Flat::Open(d) => stack.push((*d, TokenStream::new())),
             Flat::Close if stack.len() > 1 => {
-                let (d, s) = stack.pop().unwrap_or((proc_macro2::Delimiter::None, TokenStream::new()));
+                let (d, s) = stack
+                    .pop()
+                    .unwrap_or((proc_macro2::Delimiter::None, TokenStream::new()));
                 let g = proc_macro2::Group::new(d, s);
-                stack.last_mut().map(|(_, s)| s.extend([proc_macro2::TokenTree::Group(g)])).unwrap_or_default();
+                stack
+                    .last_mut()
+                    .map(|(_, s)| s.extend([proc_macro2::TokenTree::Group(g)]))
+                    .unwrap_or_default();
             }
             Flat::Close => {}
         }
     }
     while stack.len() > 1 {
-        let (d, s) = stack.pop().unwrap_or((proc_macro2::Delimiter::None, TokenStream::new()));
+        let (d, s) = stack
+            .pop()
+            .unwrap_or((proc_macro2::Delimiter::None, TokenStream::new()));
         let g = proc_macro2::Group::new(d, s);
-        stack.last_mut().map(|(_, s)| s.extend([proc_macro2::TokenTree::Group(g)])).unwrap_or_default();
+        stack
+            .last_mut()
+            .map(|(_, s)| s.extend([proc_macro2::TokenTree::Group(g)]))
+            .unwrap_or_default();
     }
     stack.pop().map(|(_, s)| s).unwrap_or_default()
 }

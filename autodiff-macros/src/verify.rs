@@ -31,16 +31,25 @@ pub fn verify(f: &Function) -> Result<(), String> {
         }
         for &inst in &data.insts {
             let d = f.inst(inst);
-            let at = format!("{inst} ({})", d.results.first().map(|v| v.to_string()).unwrap_or_default());
+            let at = format!(
+                "{inst} ({})",
+                d.results.first().map(|v| v.to_string()).unwrap_or_default()
+            );
             if d.block != block {
-                return Err(format!("{at}: listed in {block} but belongs to {}", d.block));
+                return Err(format!(
+                    "{at}: listed in {block} but belongs to {}",
+                    d.block
+                ));
             }
             for v in d.op.operands() {
                 check_use(&defined, v, &at)?;
             }
             let expected = expected_results(f, &d.op).map_err(|e| format!("{at}: {e}"))?;
             if d.results.len() != expected {
-                return Err(format!("{at}: has {} results, its operation makes {expected}", d.results.len()));
+                return Err(format!(
+                    "{at}: has {} results, its operation makes {expected}",
+                    d.results.len()
+                ));
             }
             for (i, &r) in d.results.iter().enumerate() {
                 if f.def(r) != ValueDef::Result(inst, i) || defined[r.index()] {
@@ -68,20 +77,31 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
         Op::Lit(_) | Op::Extern(_) | Op::Unary(..) | Op::Cast(..) | Op::CastLike(..) => 1,
         Op::Binary(op, a, b) => {
             if op.is_arithmetic() && (f.class(*a) == Class::Other || f.class(*b) == Class::Other) {
-                return Err(format!("arithmetic on a value that is not a number ({a}, {b})"));
+                return Err(format!(
+                    "arithmetic on a value that is not a number ({a}, {b})"
+                ));
             }
             1
         }
         Op::Prim(p, args) => {
             if args.len() != p.args().len() {
-                return Err(format!("{} takes {} arguments, has {}", p.name(), p.args().len(), args.len()));
+                return Err(format!(
+                    "{} takes {} arguments, has {}",
+                    p.name(),
+                    p.args().len(),
+                    args.len()
+                ));
             }
             floats(&args[..1])?;
             1
         }
         Op::Partials(p, args) => {
             if args.len() != p.args().len() + 1 {
-                return Err(format!("partials of {} take {} arguments", p.name(), p.args().len() + 1));
+                return Err(format!(
+                    "partials of {} take {} arguments",
+                    p.name(),
+                    p.args().len() + 1
+                ));
             }
             floats(&args[..1])?;
             p.float_args()
@@ -89,7 +109,9 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
         Op::Call(c, _) => c.outputs,
         Op::CallJvp(c, args, tangents) => {
             if tangents.len() != c.float_args(f, args) {
-                return Err(format!("a JVP call of {c} needs one tangent per float argument"));
+                return Err(format!(
+                    "a JVP call of {c} needs one tangent per float argument"
+                ));
             }
             floats(tangents)?;
             2 * c.outputs

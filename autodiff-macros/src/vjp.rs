@@ -56,8 +56,13 @@ pub fn vjp(primal: &Function, active_params: &[Value], act: &Activity) -> syn::R
         adj: vec![None; primal.values.len()],
     };
     for (i, &v) in outputs.iter().enumerate() {
-        let name = if outputs.len() == 1 { "dr".to_string() } else { format!("dr{i}") };
-        let seed = b.f.add_param(block, primal.class(v), primal.span(v), Some(name));
+        let name = if outputs.len() == 1 {
+            "dr".to_string()
+        } else {
+            format!("dr{i}")
+        };
+        let seed =
+            b.f.add_param(block, primal.class(v), primal.span(v), Some(name));
         if act.is_active(v) {
             adj.add(&mut b, v, Some(seed), primal.span(v));
         }
@@ -66,7 +71,11 @@ pub fn vjp(primal: &Function, active_params: &[Value], act: &Activity) -> syn::R
         let d = primal.inst(inst);
         let r = d.results[0];
         let span = primal.span(r);
-        if !d.results.iter().any(|&r| act.is_active(r) && adj.adj[r.index()].is_some()) {
+        if !d
+            .results
+            .iter()
+            .any(|&r| act.is_active(r) && adj.adj[r.index()].is_some())
+        {
             continue;
         }
         let g = adj.adj[r.index()];
@@ -81,7 +90,11 @@ pub fn vjp(primal: &Function, active_params: &[Value], act: &Activity) -> syn::R
             }
             Op::Binary(BinOp::Sub, x, y) => {
                 adj.add(&mut b, *x, g, span);
-                let c = if act.is_active(*y) { b.neg(g, span) } else { None };
+                let c = if act.is_active(*y) {
+                    b.neg(g, span)
+                } else {
+                    None
+                };
                 adj.add(&mut b, *y, c, span);
             }
             Op::Binary(BinOp::Mul, x, y) => {
@@ -106,7 +119,17 @@ pub fn vjp(primal: &Function, active_params: &[Value], act: &Activity) -> syn::R
             }
             Op::Binary(BinOp::Rem, x, y) => {
                 let args = [b.get(*x), b.get(*y)];
-                prim_adjoint(&mut b, &mut adj, act, Prim::rem(), &args, &[*x, *y], r, g, span);
+                prim_adjoint(
+                    &mut b,
+                    &mut adj,
+                    act,
+                    Prim::rem(),
+                    &args,
+                    &[*x, *y],
+                    r,
+                    g,
+                    span,
+                );
             }
             Op::Cast(a, _) => {
                 let c = g.map(|g| b.emit(Op::CastLike(b.get(*a), g), span));
@@ -117,12 +140,18 @@ pub fn vjp(primal: &Function, active_params: &[Value], act: &Activity) -> syn::R
                 prim_adjoint(&mut b, &mut adj, act, *p, &new, args, r, g, span);
             }
             Op::Call(callee, args) => {
-                let Some(pb) = pullbacks[r.index()] else { continue };
+                let Some(pb) = pullbacks[r.index()] else {
+                    continue;
+                };
                 let cotangents: Vec<Value> = d
                     .results
                     .iter()
                     .map(|&o| {
-                        let g = if act.is_active(o) { adj.adj[o.index()] } else { None };
+                        let g = if act.is_active(o) {
+                            adj.adj[o.index()]
+                        } else {
+                            None
+                        };
                         b.materialize(g, span)
                     })
                     .collect();

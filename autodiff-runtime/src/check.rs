@@ -179,9 +179,25 @@ mod tests {
     #[test]
     fn dot_product_test_accepts_transpose_and_rejects_other() {
         // J = [[1, 2], [3, 4], [5, 6]]
-        let jvp = |v: &[f64]| vec![v[0] + 2.0 * v[1], 3.0 * v[0] + 4.0 * v[1], 5.0 * v[0] + 6.0 * v[1]];
-        let vjp = |w: &[f64]| vec![w[0] + 3.0 * w[1] + 5.0 * w[2], 2.0 * w[0] + 4.0 * w[1] + 6.0 * w[2]];
-        let wrong = |w: &[f64]| vec![w[0] + 3.0 * w[1] + 5.0 * w[2], 2.0 * w[0] + 4.0 * w[1] + 6.5 * w[2]];
+        let jvp = |v: &[f64]| {
+            vec![
+                v[0] + 2.0 * v[1],
+                3.0 * v[0] + 4.0 * v[1],
+                5.0 * v[0] + 6.0 * v[1],
+            ]
+        };
+        let vjp = |w: &[f64]| {
+            vec![
+                w[0] + 3.0 * w[1] + 5.0 * w[2],
+                2.0 * w[0] + 4.0 * w[1] + 6.0 * w[2],
+            ]
+        };
+        let wrong = |w: &[f64]| {
+            vec![
+                w[0] + 3.0 * w[1] + 5.0 * w[2],
+                2.0 * w[0] + 4.0 * w[1] + 6.5 * w[2],
+            ]
+        };
         let (v, w) = ([0.7, -1.3], [0.2, 1.1, -0.4]);
         dot_product(jvp, vjp, &v, &w, Tolerance::default()).unwrap();
         assert!(dot_product(jvp, wrong, &v, &w, Tolerance::default()).is_err());

@@ -29,14 +29,23 @@ impl Rng {
 /// Central differences against an exact derivative: truncation `O(h²)` and
 /// rounding `O(ε/h)` with `h = ε^(1/3)` leave about `1e-10` relative on
 /// well-scaled functions; `1e-6` leaves room for curvature.
-pub const FD: Tolerance = Tolerance { rel: 1e-6, abs: 1e-8 };
+pub const FD: Tolerance = Tolerance {
+    rel: 1e-6,
+    abs: 1e-8,
+};
 
 /// Two exact derivatives computed by different code paths (generated JVP,
 /// generated VJP, dual numbers): equal up to a few roundings.
-pub const EXACT: Tolerance = Tolerance { rel: 1e-12, abs: 1e-14 };
+pub const EXACT: Tolerance = Tolerance {
+    rel: 1e-12,
+    abs: 1e-14,
+};
 
 /// `f32` derivatives against the same derivative in `f64`.
-pub const F32: Tolerance = Tolerance { rel: 1e-4, abs: 1e-5 };
+pub const F32: Tolerance = Tolerance {
+    rel: 1e-4,
+    abs: 1e-5,
+};
 
 pub fn assert_close(what: &str, got: f64, expected: f64, tol: Tolerance) {
     assert!(
