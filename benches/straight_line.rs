@@ -60,7 +60,9 @@ fn pair_generic<T: Float>(dx: T, dy: T) -> T {
 }
 
 fn three_body_generic<T: Float>(p: [T; 6]) -> T {
-    pair_generic(p[2] - p[0], p[3] - p[1]) + pair_generic(p[4] - p[0], p[5] - p[1]) + pair_generic(p[4] - p[2], p[5] - p[3])
+    pair_generic(p[2] - p[0], p[3] - p[1])
+        + pair_generic(p[4] - p[0], p[5] - p[1])
+        + pair_generic(p[4] - p[2], p[5] - p[3])
 }
 
 /// The force of a pair as a function of the offset: (∂e/∂dx, ∂e/∂dy).
@@ -111,7 +113,9 @@ not_inlined! {
 fn benches(c: &mut Criterion) {
     let (x, y) = (1.5, 2.0);
     let mut g = c.benchmark_group("quickstart");
-    g.bench_function("primal", |b| b.iter(|| q_primal(black_box(x), black_box(y))));
+    g.bench_function("primal", |b| {
+        b.iter(|| q_primal(black_box(x), black_box(y)))
+    });
     g.bench_function("grad", |b| b.iter(|| q_grad(black_box(x), black_box(y))));
     g.bench_function("hand", |b| b.iter(|| q_hand(black_box(x), black_box(y))));
     g.bench_function("dual", |b| b.iter(|| q_dual(black_box(x), black_box(y))));
@@ -135,7 +139,12 @@ fn benches(c: &mut Criterion) {
     let h = tb_hand(p);
     // Not bit for bit: LLVM may fold `powi` with constant arguments differently.
     assert!((tb_primal(p) - three_body(p[0], p[1], p[2], p[3], p[4], p[5])).abs() < 1e-12);
-    assert!(tb_dual(p).iter().zip(h).all(|(a, b)| (a - b).abs() <= 1e-9 * b.abs().max(1.0)));
+    assert!(
+        tb_dual(p)
+            .iter()
+            .zip(h)
+            .all(|(a, b)| (a - b).abs() <= 1e-9 * b.abs().max(1.0))
+    );
     let g = [g.0, g.1, g.2, g.3, g.4, g.5];
     for (a, b) in g.iter().zip(h) {
         assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{g:?} vs {h:?}");

@@ -65,16 +65,7 @@ pub fn differentiate(
     let primal = lower::lower(&parsed)?;
     check(&primal, "lower")?;
 
-    let params = &primal.block(primal.entry).params;
-    let offset = usize::from(parsed.sig.receiver.is_some());
-    let active: Vec<Value> = parsed
-        .sig
-        .params
-        .iter()
-        .zip(&params[offset..])
-        .filter(|(p, _)| p.active)
-        .map(|(_, &v)| v)
-        .collect();
+    let active = active_params(&parsed.sig, &primal);
     let act = activity::activity(&primal, &active);
 
     let jvp = optimized(jvp::jvp(&primal, &active, &act)?, "jvp")?;
@@ -104,6 +95,19 @@ pub fn differentiate(
             grad,
         },
     ))
+}
+
+/// The entry parameters of `primal` that are active: the receiver, if any,
+/// comes first and never is.
+pub fn active_params(sig: &parse::Signature, primal: &Function) -> Vec<Value> {
+    let params = &primal.block(primal.entry).params;
+    let offset = usize::from(sig.receiver.is_some());
+    sig.params
+        .iter()
+        .zip(params.iter().skip(offset))
+        .filter(|(p, _)| p.active)
+        .map(|(_, &v)| v)
+        .collect()
 }
 
 /// Simplifies `f`, verifying before and after.

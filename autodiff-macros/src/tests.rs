@@ -22,16 +22,7 @@ fn ir(args: TokenStream, item: TokenStream) -> String {
     let item_fn: syn::ItemFn = syn::parse2(item.clone()).unwrap();
     let parsed = parse::parse(args.clone(), &item_fn).unwrap_or_else(|e| panic!("{e}"));
     let primal = lower::lower(&parsed).unwrap_or_else(|e| panic!("{e}"));
-    let params = primal.block(primal.entry).params.clone();
-    let offset = usize::from(parsed.sig.receiver.is_some());
-    let active: Vec<_> = parsed
-        .sig
-        .params
-        .iter()
-        .zip(&params[offset..])
-        .filter(|(p, _)| p.active)
-        .map(|(_, &v)| v)
-        .collect();
+    let active = pipeline::active_params(&parsed.sig, &primal);
     let act = activity::activity(&primal, &active);
     let (_, d) = pipeline::differentiate(args, item).unwrap_or_else(|e| panic!("{e}"));
     let recorded: Vec<String> = activity::recorded(&d.vjp)
@@ -59,31 +50,16 @@ fn error(args: TokenStream, item: TokenStream) -> String {
 }
 
 #[test]
-fn quickstart_ir() {
-    insta::assert_snapshot!(ir(
-        quote!(),
-        quote! {
-            fn f(x: f64, y: f64) -> f64 {
-                let a = x * y + (x / y).sin();
-                let b = a.exp() - 3.0 * y.powi(2);
-                a.mul_add(b, x.sqrt())
-            }
+fn quickstart() {
+    let item = quote! {
+        fn f(x: f64, y: f64) -> f64 {
+            let a = x * y + (x / y).sin();
+            let b = a.exp() - 3.0 * y.powi(2);
+            a.mul_add(b, x.sqrt())
         }
-    ));
-}
-
-#[test]
-fn quickstart_rust() {
-    insta::assert_snapshot!(expanded(
-        quote!(),
-        quote! {
-            fn f(x: f64, y: f64) -> f64 {
-                let a = x * y + (x / y).sin();
-                let b = a.exp() - 3.0 * y.powi(2);
-                a.mul_add(b, x.sqrt())
-            }
-        }
-    ));
+    };
+    insta::assert_snapshot!("quickstart_ir", ir(quote!(), item.clone()));
+    insta::assert_snapshot!("quickstart_rust", expanded(quote!(), item));
 }
 
 #[test]
