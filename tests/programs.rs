@@ -372,3 +372,33 @@ fn single_precision() {
         );
     }
 }
+
+// Generated names never clash: a parameter called like a tangent, locals
+// whose derived names would be keywords, a raw identifier, temporaries'
+// names taken by the user.
+#[differentiable]
+#[allow(non_snake_case)]
+fn names(x: f64, dx: f64, r#type: f64) -> f64 {
+    let o = x * dx;
+    let yn = o * r#type;
+    let t1 = yn.sin();
+    let d_sin = t1 * 2.0;
+    let gx = d_sin + x;
+    gx * o
+}
+
+#[test]
+fn generated_names_do_not_clash() {
+    check_scalar(
+        "names",
+        3,
+        -1.0,
+        1.0,
+        |p| names(p[0], p[1], p[2]),
+        |p, v| names_jvp(p[0], p[1], p[2], v[0], v[1], v[2]),
+        |p| {
+            let (a, b, c) = names_grad(p[0], p[1], p[2]);
+            vec![a, b, c]
+        },
+    );
+}

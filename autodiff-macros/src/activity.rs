@@ -102,6 +102,6 @@ pub fn recorded(f: &Function) -> Vec<Value> {
     }
     (0..f.values.len())
         .filter(|&i| kept[i])
-        .map(|i| f.values_id(i))
+        .map(|i| f.value(i))
         .collect()
 }

@@ -309,7 +309,7 @@ impl<'a> FnEmitter<'a> {
         let recorded: HashSet<Value> = activity::recorded(f).into_iter().collect();
         let inline: Vec<bool> = (0..f.values.len())
             .map(|i| {
-                let v = f.values_id(i);
+                let v = f.value(i);
                 match f.def_op(v) {
                     Some(Op::Lit(_)) => true,
                     Some(Op::Extern(_)) => !recorded.contains(&v),

@@ -590,7 +590,7 @@ impl fmt::Display for Function {
 
 impl Function {
     /// The value with arena index `i`.
-    pub fn values_id(&self, i: usize) -> Value {
+    pub fn value(&self, i: usize) -> Value {
         Value(i as u32)
     }
 

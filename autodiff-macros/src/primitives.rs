@@ -132,3 +132,29 @@ impl fmt::Debug for Prim {
         f.write_str(self.name())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_rem_is_the_operator() {
+        for (i, p) in PRIMS.iter().enumerate() {
+            assert!(
+                PRIMS[..i].iter().all(|q| q.name != p.name),
+                "{} twice",
+                p.name
+            );
+            assert_eq!(
+                p.args.first(),
+                Some(&Arg::Float),
+                "{}: receiver must be a float",
+                p.name
+            );
+        }
+        assert_eq!(Prim::rem().name(), "rem");
+        assert_eq!(Prim::method("rem"), None, "`%` is not a method");
+        assert_eq!(Prim::method("powi").map(Prim::float_args), Some(1));
+        assert_eq!(Prim::method("clamp").map(Prim::float_args), Some(3));
+    }
+}

@@ -17,7 +17,7 @@ pub fn simplify(f: &mut Function) {
 /// replace the instruction's result if it is an identity or repeats an
 /// earlier instruction visible from here.
 fn fold_and_cse(f: &mut Function) {
-    let mut subst: Vec<Value> = (0..f.values.len()).map(|i| f.values_id(i)).collect();
+    let mut subst: Vec<Value> = (0..f.values.len()).map(|i| f.value(i)).collect();
     let mut seen: HashMap<Op, Value> = HashMap::new();
     for block in f.regions() {
         let insts = f.block(block).insts.clone();
@@ -109,7 +109,7 @@ fn dce(f: &mut Function) {
 pub fn seed_with_one(f: &mut Function) {
     let Some(pb) = f.pullback else { return };
     let params = std::mem::take(&mut f.block_mut(pb).params);
-    let mut subst: Vec<Value> = (0..f.values.len()).map(|i| f.values_id(i)).collect();
+    let mut subst: Vec<Value> = (0..f.values.len()).map(|i| f.value(i)).collect();
     let mut ones = Vec::new();
     for p in params {
         let one = f.push1(
