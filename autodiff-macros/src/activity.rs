@@ -7,7 +7,7 @@
 //! any other derivative is a structural zero. The result lives in a side
 //! table, with a text form for tests.
 
-use crate::ir::{Function, Op, Value};
+use crate::ir::{Block, Function, Op, Value};
 
 pub struct Activity {
     varied: Vec<bool>,
@@ -20,36 +20,133 @@ impl Activity {
     }
 }
 
-/// The activity of the values of `f`'s entry block; `active` are the entry
-/// parameters to differentiate with respect to.
+/// The activity of the values of `f`; `active` are the entry parameters to
+/// differentiate with respect to.
 pub fn activity(f: &Function, active: &[Value]) -> Activity {
     let n = f.values.len();
-    let mut varied = vec![false; n];
+    let mut a = Activity {
+        varied: vec![false; n],
+        useful: vec![false; n],
+    };
     for &p in active {
-        varied[p.index()] = true;
+        a.varied[p.index()] = true;
     }
-    let insts = &f.block(f.entry).insts;
-    for &inst in insts {
-        let d = f.inst(inst);
-        let any = d.op.operands().iter().any(|v| varied[v.index()]);
-        for &r in &d.results {
-            varied[r.index()] = any && f.class(r).differentiable();
-        }
-    }
-
-    let mut useful = vec![false; n];
+    a.vary(f, f.entry);
     for &v in &f.block(f.entry).ret {
-        useful[v.index()] = true;
+        a.useful[v.index()] = true;
     }
-    for &inst in insts.iter().rev() {
-        let d = f.inst(inst);
-        if d.results.iter().any(|r| useful[r.index()]) {
-            for v in differentiable_operands(&d.op) {
-                useful[v.index()] = true;
+    a.use_(f, f.entry);
+    a
+}
+
+impl Activity {
+    /// Forward propagation of `varied` through a block; loops to a fixed
+    /// point over their carried values.
+    fn vary(&mut self, f: &Function, block: Block) {
+        for &inst in &f.block(block).insts {
+            let d = f.inst(inst);
+            match &d.op {
+                Op::If(_, t, e) => {
+                    // The condition picks a branch; it does not vary the
+                    // values (the derivative follows the branch taken).
+                    self.vary(f, *t);
+                    self.vary(f, *e);
+                    for (k, &r) in d.results.iter().enumerate() {
+                        let yielded = [f.block(*t).ret[k], f.block(*e).ret[k]];
+                        self.varied[r.index()] = f.class(r).differentiable()
+                            && yielded.iter().any(|v| self.varied[v.index()]);
+                    }
+                }
+                Op::For(_, init, body) => {
+                    let params = f.block(*body).params[1..].to_vec();
+                    for (p, i) in params.iter().zip(init) {
+                        self.varied[p.index()] = self.varied[i.index()];
+                    }
+                    loop {
+                        self.vary(f, *body);
+                        let mut changed = false;
+                        for (p, y) in params.iter().zip(&f.block(*body).ret) {
+                            if self.varied[y.index()]
+                                && !self.varied[p.index()]
+                                && f.class(*p).differentiable()
+                            {
+                                self.varied[p.index()] = true;
+                                changed = true;
+                            }
+                        }
+                        if !changed {
+                            break;
+                        }
+                    }
+                    for (r, p) in d.results.iter().zip(&params) {
+                        self.varied[r.index()] = self.varied[p.index()];
+                    }
+                }
+                op => {
+                    let any = op.operands().iter().any(|v| self.varied[v.index()]);
+                    for &r in &d.results {
+                        self.varied[r.index()] = any && f.class(r).differentiable();
+                    }
+                }
             }
         }
     }
-    Activity { varied, useful }
+
+    /// Backward propagation of `useful` through a block whose yielded
+    /// values are marked already.
+    fn use_(&mut self, f: &Function, block: Block) {
+        for &inst in f.block(block).insts.iter().rev() {
+            let d = f.inst(inst);
+            match &d.op {
+                Op::If(_, t, e) => {
+                    for (k, &r) in d.results.iter().enumerate() {
+                        if self.useful[r.index()] {
+                            self.useful[f.block(*t).ret[k].index()] = true;
+                            self.useful[f.block(*e).ret[k].index()] = true;
+                        }
+                    }
+                    self.use_(f, *t);
+                    self.use_(f, *e);
+                }
+                Op::For(_, init, body) => {
+                    let params = f.block(*body).params[1..].to_vec();
+                    let ret = f.block(*body).ret.clone();
+                    for (r, y) in d.results.iter().zip(&ret) {
+                        if self.useful[r.index()] {
+                            self.useful[y.index()] = true;
+                        }
+                    }
+                    loop {
+                        self.use_(f, *body);
+                        // A carried value useful at the start of an
+                        // iteration is useful as the previous yield.
+                        let mut changed = false;
+                        for (p, y) in params.iter().zip(&ret) {
+                            if self.useful[p.index()] && !self.useful[y.index()] {
+                                self.useful[y.index()] = true;
+                                changed = true;
+                            }
+                        }
+                        if !changed {
+                            break;
+                        }
+                    }
+                    for (p, i) in params.iter().zip(init) {
+                        if self.useful[p.index()] {
+                            self.useful[i.index()] = true;
+                        }
+                    }
+                }
+                op => {
+                    if d.results.iter().any(|r| self.useful[r.index()]) {
+                        for v in differentiable_operands(op) {
+                            self.useful[v.index()] = true;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The operands through which a derivative can flow: not a cast's integer
@@ -63,6 +160,7 @@ fn differentiable_operands(op: &Op) -> Vec<Value> {
             .map(|(v, _)| *v)
             .collect(),
         Op::Call(c, args) => c.active_args(args).to_vec(),
+        Op::Index(x, _) => vec![*x],
         other => other.operands(),
     }
 }
@@ -89,12 +187,12 @@ impl std::fmt::Display for Display<'_> {
 pub fn recorded(f: &Function) -> Vec<Value> {
     let Some(pb) = f.pullback else { return vec![] };
     let mut kept = vec![false; f.values.len()];
-    let data = f.block(pb);
-    let reads = data
-        .insts
-        .iter()
-        .flat_map(|&i| f.inst(i).op.operands())
-        .chain(data.ret.iter().copied());
+    let mut reads = Vec::new();
+    for block in f.nested_blocks(pb) {
+        let data = f.block(block);
+        reads.extend(data.insts.iter().flat_map(|&i| f.inst(i).op.operands()));
+        reads.extend(data.ret.iter().copied());
+    }
     for v in reads {
         if f.block_of(v) == f.entry {
             kept[v.index()] = true;

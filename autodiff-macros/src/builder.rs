@@ -77,6 +77,13 @@ impl<'a> Builder<'a> {
         op
     }
 
+    /// A loop range, operands mapped.
+    pub fn mapped_range(&self, range: &crate::ir::Range) -> crate::ir::Range {
+        let mut r = range.clone();
+        r.map_operands(&mut |v| self.get(v));
+        r
+    }
+
     pub fn emit(&mut self, op: Op, span: Span) -> Value {
         self.f.push1(self.block, op, Class::Float, span)
     }

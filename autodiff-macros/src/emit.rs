@@ -15,7 +15,7 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
 use crate::activity;
-use crate::ir::{Block, Function, Op, UnOp, Value};
+use crate::ir::{Adapter, Block, Class, Function, Op, Range, UnOp, Value};
 use crate::parse::{Output, Signature};
 
 /// The path generated code reaches the runtime by.
@@ -78,7 +78,7 @@ impl SigEmitter<'_> {
     }
 
     fn grads_ty(&self) -> TokenStream {
-        let tys: Vec<&TokenStream> = self.sig.active_params().map(|p| &p.ty).collect();
+        let tys: Vec<&TokenStream> = self.sig.active_params().map(|p| &p.grad_ty).collect();
         tuple_or_single(&tys)
     }
 
@@ -141,7 +141,7 @@ impl SigEmitter<'_> {
         let offset = entry.params.len() - self.sig.active_params().count();
         for (p, &v) in self.sig.active_params().zip(&entry.params[offset..]) {
             let name = fe.atom(v);
-            let ty = &p.ty;
+            let ty = &p.tangent_ty;
             params.push(quote!(#name: #ty));
         }
         let body = fe.block(f.entry);
@@ -294,6 +294,82 @@ const KEYWORDS: &[&str] = &[
     "safe",
 ];
 
+/// Chooses the name of every value bound to one, in program order.
+struct Namer<'a> {
+    f: &'a Function,
+    uses: &'a [usize],
+    inline: &'a [bool],
+    taken: HashSet<String>,
+    names: Vec<Option<Ident>>,
+    temps: usize,
+}
+
+impl Namer<'_> {
+    fn block(&mut self, block: Block) {
+        let f = self.f;
+        for &p in &f.block(block).params {
+            self.name(p, self.uses[p.index()] == 0);
+        }
+        for &inst in &f.block(block).insts {
+            let d = f.inst(inst);
+            match &d.op {
+                // A loop's carried values are one mutable variable each:
+                // the body parameter, updated in place, is the result too.
+                Op::For(_, _, body) => {
+                    let params = &f.block(*body).params;
+                    self.name(params[0], self.uses[params[0].index()] == 0);
+                    for (&p, &r) in params[1..].iter().zip(&d.results) {
+                        let unused = self.uses[p.index()] == 0 && self.uses[r.index()] == 0;
+                        self.name(p, unused);
+                        self.names[r.index()] = self.names[p.index()].clone();
+                    }
+                    // The parameters are named: only the body's values remain.
+                    self.block(*body);
+                }
+                _ => {
+                    for child in d.op.blocks() {
+                        self.block(child);
+                    }
+                    for &r in &d.results {
+                        self.name(r, self.uses[r.index()] == 0);
+                    }
+                }
+            }
+        }
+    }
+
+    fn name(&mut self, v: Value, unused: bool) {
+        let f = self.f;
+        if self.inline[v.index()] || self.names[v.index()].is_some() {
+            return;
+        }
+        if f.name(v) == Some("self") && f.block_of(v) == f.entry {
+            self.names[v.index()] = Some(Ident::new("self", Span::call_site()));
+            return;
+        }
+        let base = f.name(v).map(sanitize).unwrap_or_else(|| {
+            self.temps += 1;
+            format!("t{}", self.temps)
+        });
+        let mut name = if unused {
+            format!("_{base}")
+        } else {
+            base.clone()
+        };
+        let mut k = 0;
+        while self.taken.contains(&name) {
+            k += 1;
+            name = if unused {
+                format!("_{base}_{k}")
+            } else {
+                format!("{base}_{k}")
+            };
+        }
+        self.taken.insert(name.clone());
+        self.names[v.index()] = Some(Ident::new(&name, Span::call_site()));
+    }
+}
+
 /// Emits the values and instructions of one function.
 struct FnEmitter<'a> {
     f: &'a Function,
@@ -317,47 +393,18 @@ impl<'a> FnEmitter<'a> {
                 }
             })
             .collect();
-        let mut taken = reserved(f, sig);
-        let mut names = vec![None; f.values.len()];
-        let mut temps = 0;
+        let mut namer = Namer {
+            f,
+            uses: &uses,
+            inline: &inline,
+            taken: reserved(f, sig),
+            names: vec![None; f.values.len()],
+            temps: 0,
+        };
         for block in f.regions() {
-            let data = f.block(block);
-            let defined = data.params.iter().copied().chain(
-                data.insts
-                    .iter()
-                    .flat_map(|&i| f.inst(i).results.iter().copied()),
-            );
-            for v in defined {
-                if inline[v.index()] {
-                    continue;
-                }
-                if f.name(v) == Some("self") && block == f.entry {
-                    names[v.index()] = Some(Ident::new("self", Span::call_site()));
-                    continue;
-                }
-                let base = f.name(v).map(sanitize).unwrap_or_else(|| {
-                    temps += 1;
-                    format!("t{temps}")
-                });
-                let unused = uses[v.index()] == 0;
-                let mut name = if unused {
-                    format!("_{base}")
-                } else {
-                    base.clone()
-                };
-                let mut k = 0;
-                while taken.contains(&name) {
-                    k += 1;
-                    name = if unused {
-                        format!("_{base}_{k}")
-                    } else {
-                        format!("{base}_{k}")
-                    };
-                }
-                taken.insert(name.clone());
-                names[v.index()] = Some(Ident::new(&name, Span::call_site()));
-            }
+            namer.block(block);
         }
+        let names = namer.names;
         FnEmitter {
             f,
             names,
@@ -409,12 +456,136 @@ impl<'a> FnEmitter<'a> {
         let mut out = TokenStream::new();
         for &inst in &self.f.block(block).insts {
             let d = self.f.inst(inst);
-            if d.results.iter().all(|r| self.inline[r.index()]) {
+            if !d.results.is_empty() && d.results.iter().all(|r| self.inline[r.index()]) {
                 continue;
             }
-            let span = self.f.span(d.results[0]);
-            let (pattern, expr) = self.inst(&d.op, &d.results);
-            out.extend(quote_spanned!(span=> let #pattern = #expr;));
+            let span = d
+                .results
+                .first()
+                .map(|&r| self.f.span(r))
+                .unwrap_or_else(Span::call_site);
+            let a = |v: &Value| self.atom(*v);
+            out.extend(match &d.op {
+                Op::If(c, t, e) => self.if_expr(*c, *t, *e, &d.results),
+                Op::For(range, init, body) => self.for_loop(range, init, *body, &d.results),
+                Op::TapePush(t, v) => {
+                    let (t, v) = (a(t), a(v));
+                    quote_spanned!(span=> #t.push(#v);)
+                }
+                Op::Accum(b, i, v) => {
+                    let (b, i, v) = (a(b), a(i), a(v));
+                    quote_spanned!(span=> #b[#i] += #v;)
+                }
+                op => {
+                    let (pattern, expr) = self.inst(op, &d.results);
+                    let mutable = matches!(self.f.class(d.results[0]), Class::Tape | Class::Buffer);
+                    let mutability = if mutable { quote!(mut) } else { quote!() };
+                    quote_spanned!(span=> let #mutability #pattern = #expr;)
+                }
+            });
+        }
+        out
+    }
+
+    /// A block as a Rust block: its statements, then what it yields.
+    fn block_value(&self, block: Block) -> TokenStream {
+        let body = self.block(block);
+        let ret = &self.f.block(block).ret;
+        let value = if ret.is_empty() {
+            quote!()
+        } else {
+            self.shaped(ret)
+        };
+        quote!({ #body #value })
+    }
+
+    fn if_expr(&self, cond: Value, then: Block, els: Block, results: &[Value]) -> TokenStream {
+        let c = self.atom(cond);
+        let then = self.block_value(then);
+        let empty = self.f.block(els).insts.is_empty() && self.f.block(els).ret.is_empty();
+        let expr = if empty {
+            quote!(if #c #then)
+        } else {
+            let els = self.block_value(els);
+            quote!(if #c #then else #els)
+        };
+        if results.is_empty() {
+            expr
+        } else {
+            let pattern = self.pattern(results);
+            quote!(let #pattern = #expr;)
+        }
+    }
+
+    /// `let mut c = init; for i in range { ..; c = next; }`: each carried
+    /// value is a mutable variable, which holds the result after the loop.
+    fn for_loop(
+        &self,
+        range: &Range,
+        init: &[Value],
+        body: Block,
+        results: &[Value],
+    ) -> TokenStream {
+        let params = &self.f.block(body).params;
+        let yields = &self.f.block(body).ret;
+        let index = self.binder(params[0]);
+        let mut declarations = TokenStream::new();
+        let mut updated = Vec::new();
+        for ((&p, &i), &y) in params[1..].iter().zip(init).zip(yields) {
+            let (name, init) = (self.atom(p), self.atom(i));
+            if y == p {
+                declarations.extend(quote!(let #name = #init;));
+            } else {
+                declarations.extend(quote!(let mut #name = #init;));
+                updated.push((p, y));
+            }
+        }
+        let _ = results;
+        // The next values are computed from this iteration's: assign them
+        // all at once when one of them reads another carried variable.
+        let reads_carried = updated.iter().any(|(_, y)| params[1..].contains(y));
+        let updates = if reads_carried && updated.len() > 1 {
+            let targets: Vec<TokenStream> = updated.iter().map(|(p, _)| self.atom(*p)).collect();
+            let values: Vec<TokenStream> = updated.iter().map(|(_, y)| self.atom(*y)).collect();
+            quote!((#(#targets),*) = (#(#values),*);)
+        } else {
+            let mut out = TokenStream::new();
+            for (p, y) in &updated {
+                let (p, y) = (self.atom(*p), self.atom(*y));
+                out.extend(quote!(#p = #y;));
+            }
+            out
+        };
+        let range = self.range(range);
+        let stmts = self.block(body);
+        quote! {
+            #declarations
+            for #index in #range {
+                #stmts
+                #updates
+            }
+        }
+    }
+
+    fn range(&self, r: &Range) -> TokenStream {
+        let (lo, hi) = (self.atom(r.lo), self.atom(r.hi));
+        let base = if r.inclusive {
+            quote!(#lo..=#hi)
+        } else {
+            quote!(#lo..#hi)
+        };
+        if r.adapters.is_empty() {
+            return base;
+        }
+        let mut out = quote!((#base));
+        for a in &r.adapters {
+            out = match a {
+                Adapter::Rev => quote!(#out.rev()),
+                Adapter::StepBy(k) => {
+                    let k = self.atom(*k);
+                    quote!(#out.step_by(#k))
+                }
+            };
         }
         out
     }
@@ -439,6 +610,10 @@ impl<'a> FnEmitter<'a> {
                 let x = a(x);
                 quote!(!#x)
             }),
+            Op::Binary(crate::ir::BinOp::Min, x, y) => {
+                let (x, y) = (a(x), a(y));
+                (single(), quote!(::core::cmp::min(#x, #y)))
+            }
             Op::Binary(op, x, y) => {
                 let (x, y) = (a(x), a(y));
                 let op = binop_tokens(*op);
@@ -484,6 +659,29 @@ impl<'a> FnEmitter<'a> {
                 let ct = self.shaped(cotangents);
                 (self.pattern(results), quote!(#pb(#ct)))
             }
+            Op::Index(x, i) => {
+                let (x, i) = (a(x), a(i));
+                (single(), quote!(#x[#i]))
+            }
+            Op::Len(x) => {
+                let x = a(x);
+                (single(), quote!(#x.len()))
+            }
+            Op::TapeNew => (single(), quote!(#rt::Tape::new())),
+            Op::TapePop(t) => {
+                let t = a(t);
+                (single(), quote!(#t.pop()))
+            }
+            Op::Zeros(x, None) => {
+                let x = a(x);
+                (single(), quote!(::std::vec![0.0; #x.len()]))
+            }
+            Op::Zeros(_, Some(len)) => {
+                let len = &len.tokens;
+                (single(), quote!([0.0; #len]))
+            }
+            // Statements and blocks are emitted by `block`.
+            Op::If(..) | Op::For(..) | Op::TapePush(..) | Op::Accum(..) => (quote!(_), quote!(())),
         }
     }
 
@@ -524,6 +722,7 @@ fn binop_tokens(op: crate::ir::BinOp) -> TokenStream {
         BitXor => quote!(^),
         Shl => quote!(<<),
         Shr => quote!(>>),
+        Min => quote!(min),
     }
 }
 

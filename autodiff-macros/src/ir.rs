@@ -71,6 +71,12 @@ pub enum Class {
     /// field `self.k`. Never carries a derivative (it does not depend on the
     /// arguments), takes part in float arithmetic as a float.
     Unknown,
+    /// A read-only sequence of floats: `&[f64]`, `&Vec<f64>`, `[f64; N]`.
+    Slice,
+    /// A tape of values the reverse sweep pops.
+    Tape,
+    /// A mutable buffer of adjoints, shaped like a slice.
+    Buffer,
 }
 
 impl Class {
@@ -86,6 +92,9 @@ impl Class {
             Class::Bool => "bool",
             Class::Other => "other",
             Class::Unknown => "unknown",
+            Class::Slice => "slice",
+            Class::Tape => "tape",
+            Class::Buffer => "buffer",
         }
     }
 }
@@ -116,6 +125,8 @@ pub enum BinOp {
     BitXor,
     Shl,
     Shr,
+    /// The smaller of two integers (the trip count of a `zip`).
+    Min,
 }
 
 impl BinOp {
@@ -153,6 +164,7 @@ impl BinOp {
             BinOp::BitXor => "bitxor",
             BinOp::Shl => "shl",
             BinOp::Shr => "shr",
+            BinOp::Min => "min",
         }
     }
 }
@@ -271,6 +283,74 @@ impl fmt::Display for Callee {
     }
 }
 
+/// The index sequence of a counted loop: `lo..hi` or `lo..=hi`, then
+/// adapters in order (`(lo..hi).rev().step_by(k)`). Every such sequence runs
+/// backwards too, which is how the reverse sweep replays it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Range {
+    pub lo: Value,
+    pub hi: Value,
+    pub inclusive: bool,
+    pub adapters: Vec<Adapter>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Adapter {
+    Rev,
+    StepBy(Value),
+}
+
+impl Range {
+    /// The same indices in the opposite order.
+    pub fn reversed(&self) -> Range {
+        let mut r = self.clone();
+        if r.adapters.last() == Some(&Adapter::Rev) {
+            r.adapters.pop();
+        } else {
+            r.adapters.push(Adapter::Rev);
+        }
+        r
+    }
+
+    fn operands(&self) -> impl Iterator<Item = Value> + '_ {
+        [self.lo, self.hi]
+            .into_iter()
+            .chain(self.adapters.iter().filter_map(|a| match a {
+                Adapter::StepBy(v) => Some(*v),
+                Adapter::Rev => None,
+            }))
+    }
+
+    pub fn map_operands(&mut self, f: &mut impl FnMut(Value) -> Value) {
+        self.lo = f(self.lo);
+        self.hi = f(self.hi);
+        for a in &mut self.adapters {
+            if let Adapter::StepBy(v) = a {
+                *v = f(*v);
+            }
+        }
+    }
+}
+
+impl fmt::Display for Range {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}..{}{}",
+            self.lo,
+            if self.inclusive { "=" } else { "" },
+            self.hi
+        )?;
+        for a in &self.adapters {
+            match a {
+                Adapter::Rev => write!(f, " rev")?,
+                Adapter::StepBy(v) => write!(f, " step_by {v}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
     /// A literal.
@@ -300,6 +380,28 @@ pub enum Op {
     ApplyPullback(Value, Vec<Value>),
     /// `v` converted to the float type of `like` (the adjoint of a cast).
     CastLike(Value, Value),
+    /// `slice[index]`.
+    Index(Value, Value),
+    /// `slice.len()`.
+    Len(Value),
+    /// `if cond { then } else { else }`: the results are what both blocks
+    /// yield.
+    If(Value, Block, Block),
+    /// `for i in range { body }`. The body's parameters are the index and the
+    /// carried values, which start as `init`; it yields the carried values of
+    /// the next iteration; the results are their values after the loop.
+    For(Range, Vec<Value>, Block),
+    /// A new, empty tape.
+    TapeNew,
+    /// Pushes a value onto a tape; no result.
+    TapePush(Value, Value),
+    /// Pops the value pushed last.
+    TapePop(Value),
+    /// A buffer of zeros shaped like a slice: a `Vec` as long as it, or an
+    /// array of the length given.
+    Zeros(Value, Option<Tokens>),
+    /// `buffer[index] += value`; no result.
+    Accum(Value, Value, Value),
 }
 
 impl Op {
@@ -317,6 +419,21 @@ impl Op {
             Op::ApplyPullback(pb, args) => {
                 std::iter::once(*pb).chain(args.iter().copied()).collect()
             }
+            Op::Index(a, b) | Op::TapePush(a, b) => vec![*a, *b],
+            Op::Len(a) | Op::TapePop(a) | Op::Zeros(a, _) => vec![*a],
+            Op::If(c, ..) => vec![*c],
+            Op::For(range, init, _) => range.operands().chain(init.iter().copied()).collect(),
+            Op::TapeNew => vec![],
+            Op::Accum(a, b, c) => vec![*a, *b, *c],
+        }
+    }
+
+    /// The blocks the operation owns.
+    pub fn blocks(&self) -> Vec<Block> {
+        match self {
+            Op::If(_, t, e) => vec![*t, *e],
+            Op::For(_, _, body) => vec![*body],
+            _ => vec![],
         }
     }
 
@@ -339,6 +456,21 @@ impl Op {
             Op::ApplyPullback(pb, args) => {
                 *pb = f(*pb);
                 args.iter_mut().for_each(|a| *a = f(*a));
+            }
+            Op::Index(a, b) | Op::TapePush(a, b) => {
+                *a = f(*a);
+                *b = f(*b);
+            }
+            Op::Len(a) | Op::TapePop(a) | Op::Zeros(a, _) | Op::If(a, ..) => *a = f(*a),
+            Op::For(range, init, _) => {
+                range.map_operands(&mut f);
+                init.iter_mut().for_each(|a| *a = f(*a));
+            }
+            Op::TapeNew => {}
+            Op::Accum(a, b, c) => {
+                *a = f(*a);
+                *b = f(*b);
+                *c = f(*c);
             }
         }
     }
@@ -512,18 +644,38 @@ impl Function {
         std::iter::once(self.entry).chain(self.pullback).collect()
     }
 
+    /// Calls `visit` on every instruction of `block` and of the blocks its
+    /// instructions own, in program order.
+    pub fn walk(&self, block: Block, visit: &mut impl FnMut(Inst)) {
+        for &inst in &self.block(block).insts {
+            visit(inst);
+            for child in self.inst(inst).op.blocks() {
+                self.walk(child, visit);
+            }
+        }
+    }
+
+    /// `block` and every block nested in it, outer first.
+    pub fn nested_blocks(&self, block: Block) -> Vec<Block> {
+        let mut out = vec![block];
+        self.walk(block, &mut |inst| out.extend(self.inst(inst).op.blocks()));
+        out
+    }
+
     /// How many times each value is read, by instructions and block results.
     pub fn use_counts(&self) -> Vec<usize> {
         let mut uses = vec![0; self.values.len()];
-        for block in self.regions() {
-            let data = self.block(block);
-            for &inst in &data.insts {
-                for v in self.inst(inst).op.operands() {
+        for region in self.regions() {
+            for block in self.nested_blocks(region) {
+                let data = self.block(block);
+                for &inst in &data.insts {
+                    for v in self.inst(inst).op.operands() {
+                        uses[v.index()] += 1;
+                    }
+                }
+                for &v in &data.ret {
                     uses[v.index()] += 1;
                 }
-            }
-            for &v in &data.ret {
-                uses[v.index()] += 1;
             }
         }
         uses
@@ -532,59 +684,106 @@ impl Function {
 
 impl fmt::Display for Function {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |vs: &[Value]| {
-            vs.iter()
-                .map(|v| v.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         for block in self.regions() {
-            let data = self.block(block);
             let title = if block == self.entry {
                 "entry"
             } else {
                 "pullback"
             };
-            let params: Vec<String> = data
-                .params
-                .iter()
-                .map(|&p| match self.name(p) {
-                    Some(n) => format!("{p}: {} {n}", self.class(p).text()),
-                    None => format!("{p}: {}", self.class(p).text()),
-                })
-                .collect();
-            writeln!(f, "{title}({}):", params.join(", "))?;
-            for &inst in &data.insts {
-                let InstData { op, results, .. } = self.inst(inst);
-                let body = match op {
-                    Op::Lit(l) => format!("lit {}", l.text),
-                    Op::Extern(t) => format!("extern `{}`", t.text),
-                    Op::Unary(UnOp::Neg, a) => format!("neg {a}"),
-                    Op::Unary(UnOp::Not, a) => format!("not {a}"),
-                    Op::Binary(op, a, b) => format!("{} {a}, {b}", op.text()),
-                    Op::Cast(a, ty) => format!("cast {a} as {}", ty.text),
-                    Op::Prim(p, args) => format!("{} {}", p.name(), list(args)),
-                    Op::Partials(p, args) => format!("partials.{} {}", p.name(), list(args)),
-                    Op::Call(c, args) => format!("call {c}({})", list(args)),
-                    Op::CallJvp(c, args, tangents) => {
-                        format!("call_jvp {c}({}; {})", list(args), list(tangents))
-                    }
-                    Op::CallPullback(c, args) => format!("call_pullback {c}({})", list(args)),
-                    Op::ApplyPullback(pb, args) => format!("apply {pb}({})", list(args)),
-                    Op::CastLike(like, v) => format!("cast_like {like}, {v}"),
-                };
-                let name = match results.as_slice() {
-                    [v] => self
-                        .name(*v)
-                        .map(|n| format!("  ; {n}"))
-                        .unwrap_or_default(),
-                    _ => String::new(),
-                };
-                writeln!(f, "  {} = {body}{name}", list(results))?;
-            }
-            writeln!(f, "  return {}", list(&data.ret))?;
+            writeln!(f, "{title}({}):", self.params_text(block))?;
+            self.fmt_block(f, block, 1)?;
         }
         Ok(())
+    }
+}
+
+fn list(vs: &[Value]) -> String {
+    vs.iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Function {
+    fn params_text(&self, block: Block) -> String {
+        let params: Vec<String> = self
+            .block(block)
+            .params
+            .iter()
+            .map(|&p| match self.name(p) {
+                Some(n) => format!("{p}: {} {n}", self.class(p).text()),
+                None => format!("{p}: {}", self.class(p).text()),
+            })
+            .collect();
+        params.join(", ")
+    }
+
+    fn fmt_block(&self, f: &mut fmt::Formatter<'_>, block: Block, depth: usize) -> fmt::Result {
+        let pad = "  ".repeat(depth);
+        for &inst in &self.block(block).insts {
+            let InstData { op, results, .. } = self.inst(inst);
+            let body = match op {
+                Op::Lit(l) => format!("lit {}", l.text),
+                Op::Extern(t) => format!("extern `{}`", t.text),
+                Op::Unary(UnOp::Neg, a) => format!("neg {a}"),
+                Op::Unary(UnOp::Not, a) => format!("not {a}"),
+                Op::Binary(op, a, b) => format!("{} {a}, {b}", op.text()),
+                Op::Cast(a, ty) => format!("cast {a} as {}", ty.text),
+                Op::Prim(p, args) => format!("{} {}", p.name(), list(args)),
+                Op::Partials(p, args) => format!("partials.{} {}", p.name(), list(args)),
+                Op::Call(c, args) => format!("call {c}({})", list(args)),
+                Op::CallJvp(c, args, tangents) => {
+                    format!("call_jvp {c}({}; {})", list(args), list(tangents))
+                }
+                Op::CallPullback(c, args) => format!("call_pullback {c}({})", list(args)),
+                Op::ApplyPullback(pb, args) => format!("apply {pb}({})", list(args)),
+                Op::CastLike(like, v) => format!("cast_like {like}, {v}"),
+                Op::Index(x, i) => format!("index {x}[{i}]"),
+                Op::Len(x) => format!("len {x}"),
+                Op::If(c, _, _) => format!("if {c}"),
+                Op::For(range, init, _) => format!("for {range} init({})", list(init)),
+                Op::TapeNew => "tape".to_string(),
+                Op::TapePush(t, v) => format!("push {t}, {v}"),
+                Op::TapePop(t) => format!("pop {t}"),
+                Op::Zeros(x, _) => format!("zeros_like {x}"),
+                Op::Accum(b, i, v) => format!("accumulate {b}[{i}] += {v}"),
+            };
+            let name = match results.as_slice() {
+                [v] => self
+                    .name(*v)
+                    .map(|n| format!("  ; {n}"))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            if results.is_empty() {
+                writeln!(f, "{pad}{body}")?;
+            } else {
+                writeln!(f, "{pad}{} = {body}{name}", list(results))?;
+            }
+            match op {
+                Op::If(_, t, e) => {
+                    writeln!(f, "{pad}then:")?;
+                    self.fmt_block(f, *t, depth + 1)?;
+                    writeln!(f, "{pad}else:")?;
+                    self.fmt_block(f, *e, depth + 1)?;
+                }
+                Op::For(_, _, body) => {
+                    writeln!(f, "{pad}body({}):", self.params_text(*body))?;
+                    self.fmt_block(f, *body, depth + 1)?;
+                }
+                _ => {}
+            }
+        }
+        let ret = &self.block(block).ret;
+        let word = if depth == 1 { "return" } else { "yield" };
+        writeln!(f, "{pad}{word} {}", list(ret))
+    }
+}
+
+impl Block {
+    /// The entry block of every function.
+    pub fn default_entry() -> Block {
+        Block(0)
     }
 }
 

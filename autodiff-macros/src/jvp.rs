@@ -4,118 +4,242 @@
 //! result is active comes its tangent, by the rule of its operation. The
 //! function gains a tangent parameter per active argument and returns the
 //! outputs followed by their tangents (a literal zero where an output does
-//! not depend on the active arguments).
+//! not depend on the active arguments). A branch yields the tangents of its
+//! active results too; a loop carries the tangents of its active carried
+//! values next to them.
 
 use proc_macro2::Span;
 
 use crate::activity::Activity;
 use crate::builder::{Builder, Deriv, derived_name};
-use crate::ir::{BinOp, Function, Op, UnOp, Value};
+use crate::ir::{BinOp, Block, Class, Function, Op, UnOp, Value};
 use crate::primitives::Prim;
 
 pub fn jvp(primal: &Function, active_params: &[Value], act: &Activity) -> syn::Result<Function> {
-    let mut b = Builder::new(primal);
-    let mut tan: Vec<Deriv> = vec![None; primal.values.len()];
-    b.copy_params();
+    let mut j = Jvp {
+        b: Builder::new(primal),
+        tan: vec![None; primal.values.len()],
+        act,
+    };
+    j.b.copy_params();
     for &p in active_params {
         let name = derived_name("d", primal.name(p));
-        let entry = b.f.entry;
-        tan[p.index()] = Some(b.f.add_param(entry, primal.class(p), primal.span(p), name));
+        let entry = j.b.f.entry;
+        j.tan[p.index()] = Some(
+            j.b.f
+                .add_param(entry, primal.class(p), primal.span(p), name),
+        );
     }
-
-    for &inst in &primal.block(primal.entry).insts {
-        let d = primal.inst(inst);
-        let span = primal.span(d.results[0]);
-        let active = d.results.iter().any(|&r| act.is_active(r));
-
-        if let (Op::Call(callee, args), true) = (&d.op, active) {
-            b.check_call_args(callee, args)?;
-            let operands: Vec<Value> = args.iter().map(|&a| b.get(a)).collect();
-            let mut tangents = Vec::new();
-            for &a in callee.active_args(args) {
-                if primal.class(a).differentiable() {
-                    tangents.push(b.materialize(tan[a.index()], span));
-                }
-            }
-            let outputs = d.results.len();
-            let mut results = d.results.clone();
-            results.extend(d.results.iter().copied());
-            let new = b.copy_results(Op::CallJvp(callee.clone(), operands, tangents), &results);
-            // The second half are tangents: rename them and record them.
-            for (k, &r) in d.results.iter().enumerate() {
-                let t = new[outputs + k];
-                b.map[r.index()] = Some(new[k]);
-                match derived_name("d", primal.name(r)) {
-                    Some(n) => b.f.set_name(t, n),
-                    None => b.f.names[t.index()] = None,
-                }
-                tan[r.index()] = Some(t);
-            }
-            continue;
-        }
-
-        let op = b.mapped(&d.op);
-        let new = b.copy_results(op, &d.results);
-        if !active {
-            continue;
-        }
-        let r = d.results[0];
-        let t = tangent(&mut b, &d.op, new[0], &tan, span);
-        if let (Some(t), Some(name)) = (t, derived_name("d", primal.name(r))) {
-            b.f.set_name(t, name);
-        }
-        tan[r.index()] = t;
-    }
+    let entry = j.b.f.entry;
+    j.block(primal.entry, entry)?;
 
     let outputs = primal.block(primal.entry).ret.clone();
-    let mut ret: Vec<Value> = outputs.iter().map(|&v| b.get(v)).collect();
+    let mut ret: Vec<Value> = outputs.iter().map(|&v| j.b.get(v)).collect();
     for &v in &outputs {
-        let t = if act.is_active(v) {
-            tan[v.index()]
-        } else {
-            None
-        };
-        let t = b.materialize(t, primal.span(v));
-        ret.push(t);
+        let t = j.tangent_of(v);
+        ret.push(j.b.materialize(t, primal.span(v)));
     }
-    let entry = b.f.entry;
-    b.f.block_mut(entry).ret = ret;
-    Ok(b.f)
+    j.b.f.block_mut(entry).ret = ret;
+    Ok(j.b.f)
 }
 
-/// The tangent of the result `out` of the primal operation `op`.
-fn tangent(b: &mut Builder, op: &Op, out: Value, tan: &[Deriv], span: Span) -> Deriv {
-    let t = |v: &Value| tan[v.index()];
-    match op {
-        Op::Unary(UnOp::Neg, a) => b.neg(t(a), span),
-        Op::Binary(BinOp::Add, x, y) => b.add(t(x), t(y), span),
-        Op::Binary(BinOp::Sub, x, y) => b.sub(t(x), t(y), span),
-        Op::Binary(BinOp::Mul, x, y) => {
-            // d(xy) = dx y + x dy
-            let (nx, ny) = (b.get(*x), b.get(*y));
-            let l = b.scale(t(x), ny, span);
-            let r = b.scale(t(y), nx, span);
-            b.add(l, r, span)
+struct Jvp<'a> {
+    b: Builder<'a>,
+    /// The tangent of each primal value; `None` is zero.
+    tan: Vec<Deriv>,
+    act: &'a Activity,
+}
+
+impl Jvp<'_> {
+    fn tangent_of(&self, v: Value) -> Deriv {
+        if self.act.is_active(v) {
+            self.tan[v.index()]
+        } else {
+            None
         }
-        Op::Binary(BinOp::Div, x, y) => {
-            // d(x/y) = (dx - (x/y) dy) / y
-            let ny = b.get(*y);
-            let r = b.scale(t(y), out, span);
-            let num = b.sub(t(x), r, span);
-            b.div(num, ny, span)
+    }
+
+    /// Copies primal block `src` into `dst` with tangents.
+    fn block(&mut self, src: Block, dst: Block) -> syn::Result<()> {
+        let outer = std::mem::replace(&mut self.b.block, dst);
+        for &inst in &self.b.primal.block(src).insts.clone() {
+            self.inst(inst)?;
         }
-        Op::Binary(BinOp::Rem, x, y) => {
-            let args = [b.get(*x), b.get(*y)];
-            prim_tangent(b, Prim::rem(), &args, &[*x, *y], out, tan, span)
+        self.b.block = outer;
+        Ok(())
+    }
+
+    /// `values` as seen in the copy, followed by the tangents of those at
+    /// positions `active`, zeros made in the current block.
+    fn with_tangents(&mut self, values: &[Value], active: &[usize], span: Span) -> Vec<Value> {
+        let mut out: Vec<Value> = values.iter().map(|&v| self.b.get(v)).collect();
+        for &k in active {
+            let t = self.tangent_of(values[k]);
+            out.push(self.b.materialize(t, span));
         }
-        Op::Cast(a, ty) => t(a).map(|ta| b.emit(Op::Cast(ta, ty.clone()), span)),
-        Op::Prim(p, args) => {
-            let new: Vec<Value> = args.iter().map(|&a| b.get(a)).collect();
-            prim_tangent(b, *p, &new, args, out, tan, span)
+        out
+    }
+
+    fn inst(&mut self, inst: crate::ir::Inst) -> syn::Result<()> {
+        let primal = self.b.primal;
+        let d = primal.inst(inst);
+        let span = d
+            .results
+            .first()
+            .map(|&r| primal.span(r))
+            .unwrap_or_else(Span::call_site);
+        let active = d.results.iter().any(|&r| self.act.is_active(r));
+        match &d.op {
+            Op::Call(callee, args) if active => {
+                self.b.check_call_args(callee, args)?;
+                let operands: Vec<Value> = args.iter().map(|&a| self.b.get(a)).collect();
+                let mut tangents = Vec::new();
+                for &a in callee.active_args(args) {
+                    if primal.class(a).differentiable() {
+                        let t = self.tan[a.index()];
+                        tangents.push(self.b.materialize(t, span));
+                    }
+                }
+                let mut results = d.results.clone();
+                results.extend(d.results.iter().copied());
+                let new = self
+                    .b
+                    .copy_results(Op::CallJvp(callee.clone(), operands, tangents), &results);
+                let all: Vec<usize> = (0..d.results.len()).collect();
+                self.record_tangents(&d.results, &all, &new);
+            }
+            Op::If(cond, then, els) => {
+                let active: Vec<usize> = (0..d.results.len())
+                    .filter(|&k| self.act.is_active(d.results[k]))
+                    .collect();
+                let mut blocks = Vec::new();
+                for src in [*then, *els] {
+                    let dst = self.b.f.new_block();
+                    self.block(src, dst)?;
+                    let outer = std::mem::replace(&mut self.b.block, dst);
+                    let ret = primal.block(src).ret.clone();
+                    let yields = self.with_tangents(&ret, &active, span);
+                    self.b.block = outer;
+                    self.b.f.block_mut(dst).ret = yields;
+                    blocks.push(dst);
+                }
+                let mut results = d.results.clone();
+                results.extend(active.iter().map(|&k| d.results[k]));
+                let new = self
+                    .b
+                    .copy_results(Op::If(self.b.get(*cond), blocks[0], blocks[1]), &results);
+                self.record_tangents(&d.results, &active, &new);
+            }
+            Op::For(range, init, body) => {
+                let params = primal.block(*body).params.clone();
+                let carried = &params[1..];
+                let active: Vec<usize> = (0..carried.len())
+                    .filter(|&k| self.act.is_active(carried[k]))
+                    .collect();
+                let new_init = self.with_tangents(init, &active, span);
+                let new_body = self.b.f.new_block();
+                for &p in &params {
+                    let np = self.b.f.add_param(
+                        new_body,
+                        primal.class(p),
+                        primal.span(p),
+                        primal.name(p).map(str::to_string),
+                    );
+                    self.b.map[p.index()] = Some(np);
+                }
+                for &k in &active {
+                    let p = carried[k];
+                    let tp = self.b.f.add_param(
+                        new_body,
+                        Class::Float,
+                        primal.span(p),
+                        derived_name("d", primal.name(p)),
+                    );
+                    self.tan[p.index()] = Some(tp);
+                }
+                self.block(*body, new_body)?;
+                let outer = std::mem::replace(&mut self.b.block, new_body);
+                let ret = primal.block(*body).ret.clone();
+                let yields = self.with_tangents(&ret, &active, span);
+                self.b.block = outer;
+                self.b.f.block_mut(new_body).ret = yields;
+                let op = Op::For(self.b.mapped_range(range), new_init, new_body);
+                let mut results = d.results.clone();
+                results.extend(active.iter().map(|&k| d.results[k]));
+                let new = self.b.copy_results(op, &results);
+                self.record_tangents(&d.results, &active, &new);
+            }
+            op => {
+                let op = self.b.mapped(op);
+                let new = self.b.copy_results(op, &d.results);
+                if active {
+                    let r = d.results[0];
+                    let t = self.tangent(&d.op, new[0], span);
+                    if let (Some(t), Some(name)) = (t, derived_name("d", primal.name(r))) {
+                        self.b.f.set_name(t, name);
+                    }
+                    self.tan[r.index()] = t;
+                }
+            }
         }
-        // Literals, constants, integer and boolean operations are never
-        // active; calls are handled by the caller.
-        _ => None,
+        Ok(())
+    }
+
+    /// After an instruction whose new results `new` are the copies of the
+    /// primal `results` followed by the tangents of those at positions
+    /// `active`: maps both.
+    fn record_tangents(&mut self, results: &[Value], active: &[usize], new: &[Value]) {
+        for (&r, &n) in results.iter().zip(new) {
+            self.b.map[r.index()] = Some(n);
+        }
+        for (i, &k) in active.iter().enumerate() {
+            let (r, t) = (results[k], new[results.len() + i]);
+            match derived_name("d", self.b.primal.name(r)) {
+                Some(name) => self.b.f.set_name(t, name),
+                None => self.b.f.names[t.index()] = None,
+            }
+            self.tan[r.index()] = Some(t);
+        }
+    }
+
+    /// The tangent of the result `out` of the primal operation `op`.
+    fn tangent(&mut self, op: &Op, out: Value, span: Span) -> Deriv {
+        let b = &mut self.b;
+        let tan = &self.tan;
+        let t = |v: &Value| tan[v.index()];
+        match op {
+            Op::Unary(UnOp::Neg, a) => b.neg(t(a), span),
+            Op::Binary(BinOp::Add, x, y) => b.add(t(x), t(y), span),
+            Op::Binary(BinOp::Sub, x, y) => b.sub(t(x), t(y), span),
+            Op::Binary(BinOp::Mul, x, y) => {
+                // d(xy) = dx y + x dy
+                let (nx, ny) = (b.get(*x), b.get(*y));
+                let l = b.scale(t(x), ny, span);
+                let r = b.scale(t(y), nx, span);
+                b.add(l, r, span)
+            }
+            Op::Binary(BinOp::Div, x, y) => {
+                // d(x/y) = (dx - (x/y) dy) / y
+                let ny = b.get(*y);
+                let r = b.scale(t(y), out, span);
+                let num = b.sub(t(x), r, span);
+                b.div(num, ny, span)
+            }
+            Op::Binary(BinOp::Rem, x, y) => {
+                let args = [b.get(*x), b.get(*y)];
+                prim_tangent(b, Prim::rem(), &args, &[*x, *y], out, tan, span)
+            }
+            Op::Cast(a, ty) => t(a).map(|ta| b.emit(Op::Cast(ta, ty.clone()), span)),
+            Op::Prim(p, args) => {
+                let new: Vec<Value> = args.iter().map(|&a| b.get(a)).collect();
+                prim_tangent(b, *p, &new, args, out, tan, span)
+            }
+            // The tangent of an element is the element of the tangent.
+            Op::Index(x, i) => t(x).map(|dx| b.emit(Op::Index(dx, b.get(*i)), span)),
+            // Literals, constants, integer and boolean operations are never
+            // active; calls and control flow are handled by the caller.
+            _ => None,
+        }
     }
 }
 

@@ -29,6 +29,14 @@ pub struct Param {
     pub class: Class,
     /// Whether the derivative is taken with respect to it.
     pub active: bool,
+    /// The type of its tangent: the type itself for a scalar or an array,
+    /// `&[f64]` for a slice or a `&Vec<f64>`.
+    pub tangent_ty: TokenStream,
+    /// The type of its cotangent: `Vec<f64>` for a slice, the type itself
+    /// for a scalar or an array.
+    pub grad_ty: TokenStream,
+    /// For an array `[T; N]`, the tokens of `N`.
+    pub array_len: Option<TokenStream>,
 }
 
 /// What the function returns: a scalar or a tuple of scalars.
@@ -155,7 +163,12 @@ pub fn parse(args: TokenStream, item: &syn::ItemFn) -> syn::Result<Parsed> {
     let output = parse_output(sig, &mut errors);
     apply_wrt(&args, &mut params, &mut errors);
     // Not repeated when a parameter or the generics were already rejected.
-    if !rejected && !before && !params.iter().any(|p| p.class == Class::Float) {
+    if !rejected
+        && !before
+        && !params
+            .iter()
+            .any(|p| matches!(p.class, Class::Float | Class::Slice))
+    {
         errors.at(
             &sig.inputs,
             format_args!(
@@ -243,31 +256,98 @@ fn parse_param(pt: &syn::PatType, errors: &mut Errors) -> Option<Param> {
         }
     };
     let ty = &*pt.ty;
-    let class = match ty {
+    let tokens = ty.to_token_stream();
+    let scalar = |class| Param {
+        name: name.clone(),
+        ty: tokens.clone(),
+        class,
+        active: class == Class::Float,
+        tangent_ty: tokens.clone(),
+        grad_ty: tokens.clone(),
+        array_len: None,
+    };
+    match float_sequence(ty) {
+        Some(Sequence::Slice(elem)) => {
+            return Some(Param {
+                class: Class::Slice,
+                active: true,
+                tangent_ty: quote::quote!(&[#elem]),
+                grad_ty: quote::quote!(::std::vec::Vec<#elem>),
+                ..scalar(Class::Slice)
+            });
+        }
+        Some(Sequence::Array(len)) => {
+            return Some(Param {
+                class: Class::Slice,
+                active: true,
+                array_len: Some(len),
+                ..scalar(Class::Slice)
+            });
+        }
+        None => {}
+    }
+    match ty {
+        syn::Type::Reference(r) if r.mutability.is_some() => {
+            errors.at(
+                ty,
+                "#[differentiable] does not support `&mut` parameters yet; return the values instead",
+            );
+            None
+        }
         syn::Type::Reference(_) | syn::Type::Ptr(_) => {
             errors.at(
                 ty,
-                "#[differentiable] does not support reference or pointer parameters yet; \
-                 pass f32/f64 values (slices and arrays come with a later release)",
+                "#[differentiable] supports reference parameters to f32/f64 slices only \
+                 (`&[f64]`, `&Vec<f64>`); pass other values by value",
             );
-            return None;
+            None
         }
         syn::Type::Array(_) | syn::Type::Slice(_) | syn::Type::Tuple(_) => {
             errors.at(
                 ty,
-                "#[differentiable] does not support array, slice or tuple parameters yet; \
-                 pass each f32/f64 as its own parameter",
+                "#[differentiable] supports arrays of f32/f64 (`[f64; N]`) and slices of them; \
+                 pass other tuples or arrays element by element",
             );
-            return None;
+            None
         }
-        _ => class_of_type(ty).unwrap_or(Class::Other),
-    };
-    Some(Param {
-        name,
-        ty: ty.to_token_stream(),
-        class,
-        active: class == Class::Float,
-    })
+        _ => Some(scalar(class_of_type(ty).unwrap_or(Class::Other))),
+    }
+}
+
+/// A parameter holding floats in sequence.
+enum Sequence {
+    /// `&[T]` or `&Vec<T>`: the element type.
+    Slice(TokenStream),
+    /// `[T; N]`: the length.
+    Array(TokenStream),
+}
+
+fn float_sequence(ty: &syn::Type) -> Option<Sequence> {
+    let is_float = |t: &syn::Type| class_of_type(t) == Some(Class::Float);
+    match ty {
+        syn::Type::Array(a) if is_float(&a.elem) => Some(Sequence::Array(a.len.to_token_stream())),
+        syn::Type::Reference(r) if r.mutability.is_none() => match &*r.elem {
+            syn::Type::Slice(s) if is_float(&s.elem) => {
+                Some(Sequence::Slice(s.elem.to_token_stream()))
+            }
+            syn::Type::Path(p) if p.qself.is_none() => {
+                let last = p.path.segments.last()?;
+                let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                    return None;
+                };
+                match (last.ident == "Vec", args.args.first()) {
+                    (true, Some(syn::GenericArgument::Type(t)))
+                        if args.args.len() == 1 && is_float(t) =>
+                    {
+                        Some(Sequence::Slice(t.to_token_stream()))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 fn parse_output(sig: &syn::Signature, errors: &mut Errors) -> Option<Output> {
@@ -304,7 +384,7 @@ fn apply_wrt(args: &Args, params: &mut [Param], errors: &mut Errors) {
     let Some(wrt) = &args.wrt else { return };
     let floats: Vec<String> = params
         .iter()
-        .filter(|p| p.class == Class::Float)
+        .filter(|p| matches!(p.class, Class::Float | Class::Slice))
         .map(|p| format!("`{}`", p.name))
         .collect();
     let floats = if floats.is_empty() {
@@ -335,7 +415,7 @@ fn apply_wrt(args: &Args, params: &mut [Param], errors: &mut Errors) {
             continue;
         }
         match params.iter_mut().find(|p| p.name == *ident) {
-            Some(p) if p.class == Class::Float => p.active = true,
+            Some(p) if matches!(p.class, Class::Float | Class::Slice) => p.active = true,
             Some(_) => errors.at(
                 path,
                 format_args!(

@@ -64,12 +64,22 @@ pub fn differentiate(
     let parsed = parse::parse(args, &item)?;
     let primal = lower::lower(&parsed)?;
     check(&primal, "lower")?;
+    // One instruction per distinct computation before differentiating, so
+    // that `x[i]` read three times gets one adjoint, accumulated once.
+    let primal = optimized(primal, "lower")?;
 
     let active = active_params(&parsed.sig, &primal);
     let act = activity::activity(&primal, &active);
 
     let jvp = optimized(jvp::jvp(&primal, &active, &act)?, "jvp")?;
-    let vjp_raw = vjp::vjp(&primal, &active, &act)?;
+    let array_lens: Vec<Option<TokenStream>> = parsed
+        .sig
+        .params
+        .iter()
+        .filter(|p| p.active)
+        .map(|p| p.array_len.clone())
+        .collect();
+    let vjp_raw = vjp::vjp(&primal, &active, &array_lens, &act)?;
     check(&vjp_raw, "vjp")?;
     let vjp = optimized(vjp_raw.clone(), "vjp")?;
     let (value_and_grad, grad) = match parsed.sig.output {

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::ir::{BinOp, Function, Op, UnOp, Value};
+use crate::ir::{BinOp, Block, Function, Inst, Op, UnOp, Value};
 
 pub fn simplify(f: &mut Function) {
     fold_and_cse(f);
@@ -15,42 +15,59 @@ pub fn simplify(f: &mut Function) {
 
 /// One pass in program order: rewrite each operand to its replacement, then
 /// replace the instruction's result if it is an identity or repeats an
-/// earlier instruction visible from here.
+/// earlier instruction visible from here (in this block or an enclosing
+/// one; the pullback block is nested in the entry block).
 fn fold_and_cse(f: &mut Function) {
     let mut subst: Vec<Value> = (0..f.values.len()).map(|i| f.value(i)).collect();
-    let mut seen: HashMap<Op, Value> = HashMap::new();
-    for block in f.regions() {
-        let insts = f.block(block).insts.clone();
-        for inst in insts {
-            let mut op = f.inst(inst).op.clone();
-            op.map_operands(|v| subst[v.index()]);
-            f.insts[inst.index()].op = op.clone();
-            let results = &f.inst(inst).results;
-            if results.len() != 1 {
-                continue;
-            }
-            let r = results[0];
-            if let Some(v) = identity(f, &op) {
-                subst[r.index()] = v;
-                continue;
-            }
-            if is_pure(&op) {
-                match seen.get(&op) {
-                    Some(&v) => subst[r.index()] = v,
-                    None => {
-                        seen.insert(op, r);
-                    }
+    let mut scopes: Vec<HashMap<Op, Value>> = Vec::new();
+    let pullback = f.pullback;
+    visit(f, f.entry, pullback, &mut subst, &mut scopes);
+}
+
+fn visit(
+    f: &mut Function,
+    block: Block,
+    then: Option<Block>,
+    subst: &mut [Value],
+    scopes: &mut Vec<HashMap<Op, Value>>,
+) {
+    scopes.push(HashMap::new());
+    for inst in f.block(block).insts.clone() {
+        let mut op = f.inst(inst).op.clone();
+        op.map_operands(|v| subst[v.index()]);
+        f.insts[inst.index()].op = op.clone();
+        for child in op.blocks() {
+            visit(f, child, None, subst, scopes);
+        }
+        let results = &f.inst(inst).results;
+        if results.len() != 1 || !is_pure(&op) {
+            continue;
+        }
+        let r = results[0];
+        if let Some(v) = identity(f, &op) {
+            subst[r.index()] = v;
+            continue;
+        }
+        match scopes.iter().rev().find_map(|s| s.get(&op)) {
+            Some(&v) => subst[r.index()] = v,
+            None => {
+                if let Some(top) = scopes.last_mut() {
+                    top.insert(op, r);
                 }
             }
         }
-        let ret = f
-            .block(block)
-            .ret
-            .iter()
-            .map(|v| subst[v.index()])
-            .collect();
-        f.block_mut(block).ret = ret;
     }
+    let ret = f
+        .block(block)
+        .ret
+        .iter()
+        .map(|v| subst[v.index()])
+        .collect();
+    f.block_mut(block).ret = ret;
+    if let Some(next) = then {
+        visit(f, next, None, subst, scopes);
+    }
+    scopes.pop();
 }
 
 /// The value `op` is equal to without computing anything, if any.
@@ -69,38 +86,77 @@ fn identity(f: &Function, op: &Op) -> Option<Value> {
 }
 
 /// Whether two instances of `op` with the same operands give the same value
-/// and can share one evaluation. Calls are left alone: the user wrote them.
+/// and can share one evaluation. Calls are left alone (the user wrote them),
+/// as is everything with state or blocks.
 fn is_pure(op: &Op) -> bool {
     !matches!(
         op,
-        Op::Call(..) | Op::CallJvp(..) | Op::CallPullback(..) | Op::ApplyPullback(..)
+        Op::Call(..)
+            | Op::CallJvp(..)
+            | Op::CallPullback(..)
+            | Op::ApplyPullback(..)
+            | Op::If(..)
+            | Op::For(..)
+            | Op::TapeNew
+            | Op::TapePush(..)
+            | Op::TapePop(_)
+            | Op::Zeros(..)
+            | Op::Accum(..)
     )
 }
 
-/// Removes instructions none of whose results is read.
+/// Removes instructions that neither make a value something reads nor
+/// change state something reads: an accumulation into a gradient buffer
+/// stays, a push stays while its tape is popped. The pullback block comes
+/// after the entry block, so every pop is seen before its push.
 fn dce(f: &mut Function) {
     let mut live = vec![false; f.values.len()];
     let regions = f.regions();
-    for &block in &regions {
-        for &v in &f.block(block).ret {
+    for &block in regions.iter().rev() {
+        dce_block(f, block, &mut live);
+    }
+}
+
+fn dce_block(f: &mut Function, block: Block, live: &mut [bool]) {
+    for &v in &f.block(block).ret {
+        live[v.index()] = true;
+    }
+    let insts = f.block(block).insts.clone();
+    let mut kept = Vec::with_capacity(insts.len());
+    for &inst in insts.iter().rev() {
+        let d = f.inst(inst);
+        let needed = d.results.iter().any(|r| live[r.index()]) || has_live_effect(f, inst, live);
+        if !needed {
+            continue;
+        }
+        for v in d.op.operands() {
             live[v.index()] = true;
         }
-    }
-    for &block in regions.iter().rev() {
-        let insts = f.block(block).insts.clone();
-        let mut kept = Vec::with_capacity(insts.len());
-        for &inst in insts.iter().rev() {
-            let d = f.inst(inst);
-            if d.results.iter().any(|r| live[r.index()]) {
-                for v in d.op.operands() {
-                    live[v.index()] = true;
-                }
-                kept.push(inst);
-            }
+        for child in d.op.blocks() {
+            dce_block(f, child, live);
         }
-        kept.reverse();
-        f.block_mut(block).insts = kept;
+        kept.push(inst);
     }
+    kept.reverse();
+    f.block_mut(block).insts = kept;
+}
+
+/// Whether `inst`, or an instruction in a block it owns, changes state that
+/// is read: a gradient buffer, or a tape something pops.
+fn has_live_effect(f: &Function, inst: Inst, live: &[bool]) -> bool {
+    let effect = |i: Inst| match &f.inst(i).op {
+        Op::Accum(..) => true,
+        Op::TapePush(tape, _) => live[tape.index()],
+        _ => false,
+    };
+    if effect(inst) {
+        return true;
+    }
+    f.inst(inst).op.blocks().into_iter().any(|b| {
+        let mut found = false;
+        f.walk(b, &mut |i| found |= effect(i));
+        found
+    })
 }
 
 /// Replaces the pullback's parameters (the output cotangents) by the

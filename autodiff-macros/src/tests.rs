@@ -21,7 +21,8 @@ fn expanded(args: TokenStream, item: TokenStream) -> String {
 fn ir(args: TokenStream, item: TokenStream) -> String {
     let item_fn: syn::ItemFn = syn::parse2(item.clone()).unwrap();
     let parsed = parse::parse(args.clone(), &item_fn).unwrap_or_else(|e| panic!("{e}"));
-    let primal = lower::lower(&parsed).unwrap_or_else(|e| panic!("{e}"));
+    let mut primal = lower::lower(&parsed).unwrap_or_else(|e| panic!("{e}"));
+    crate::simplify::simplify(&mut primal);
     let active = pipeline::active_params(&parsed.sig, &primal);
     let act = activity::activity(&primal, &active);
     let (_, d) = pipeline::differentiate(args, item).unwrap_or_else(|e| panic!("{e}"));
@@ -131,7 +132,8 @@ fn errors_are_collected_not_stopped_at_the_first() {
         quote! {
             fn f(x: f64) -> f64 {
                 let a = x.foo();
-                let b = if x > 0.0 { x } else { 0.0 };
+                let mut b = x;
+                while b > 1.0 { b = b * 0.5; }
                 let c = &b;
                 a + b
             }
@@ -140,7 +142,7 @@ fn errors_are_collected_not_stopped_at_the_first() {
     let lines: Vec<&str> = messages.lines().collect();
     assert_eq!(lines.len(), 3, "{messages}");
     assert!(lines[0].contains("`foo` is not a float method"));
-    assert!(lines[1].contains("`if` is not supported"));
+    assert!(lines[1].contains("`while` and `loop` are not supported"));
     assert!(lines[2].contains("references are not supported"));
 }
 
@@ -271,4 +273,36 @@ fn unflatten(flat: &[Flat]) -> TokenStream {
             .unwrap_or_default();
     }
     stack.pop().map(|(_, s)| s).unwrap_or_default()
+}
+
+#[test]
+fn loop_without_tape() {
+    let item = quote! {
+        fn rosenbrock(x: &[f64]) -> f64 {
+            let mut s = 0.0;
+            for i in 0..x.len() - 1 {
+                let a = 1.0 - x[i];
+                let b = x[i + 1] - x[i] * x[i];
+                s += a * a + 100.0 * b * b;
+            }
+            s
+        }
+    };
+    insta::assert_snapshot!("rosenbrock_ir", ir(quote!(), item.clone()));
+    insta::assert_snapshot!("rosenbrock_rust", expanded(quote!(), item));
+}
+
+#[test]
+fn loop_with_tape() {
+    let item = quote! {
+        fn horner(c: &[f64], x: f64) -> f64 {
+            let mut y = 0.0;
+            for k in (0..c.len()).rev() {
+                y = y * x + c[k];
+            }
+            y
+        }
+    };
+    insta::assert_snapshot!("horner_ir", ir(quote!(), item.clone()));
+    insta::assert_snapshot!("horner_rust", expanded(quote!(), item));
 }

@@ -10,24 +10,62 @@
 //!   argument, a pullback application one cotangent per output).
 //! - Classes: float operations read values that may be floats.
 
-use crate::ir::{Class, Function, Op, Value, ValueDef};
+use crate::ir::{Block, Class, Function, Op, Value, ValueDef};
 
 pub fn verify(f: &Function) -> Result<(), String> {
-    let mut defined = vec![false; f.values.len()];
-    let check_use = |defined: &[bool], v: Value, at: &str| -> Result<(), String> {
-        match defined.get(v.index()) {
+    let mut v = Verifier {
+        f,
+        defined: vec![false; f.values.len()],
+        ever: vec![false; f.values.len()],
+        blocks: vec![false; f.blocks.len()],
+    };
+    // The pullback is nested in the entry block: the entry's values stay
+    // defined while it is checked.
+    for block in f.regions() {
+        v.block(block)?;
+    }
+    Ok(())
+}
+
+struct Verifier<'a> {
+    f: &'a Function,
+    /// Defined and in scope here.
+    defined: Vec<bool>,
+    /// Defined somewhere already: SSA allows one definition.
+    ever: Vec<bool>,
+    /// Blocks already checked: each has one owner.
+    blocks: Vec<bool>,
+}
+
+impl Verifier<'_> {
+    fn define(&mut self, v: Value, expected: ValueDef, at: &str) -> Result<(), String> {
+        if self.f.def(v) != expected || self.ever[v.index()] {
+            return Err(format!("{at}: {v} has a wrong or second definition"));
+        }
+        self.defined[v.index()] = true;
+        self.ever[v.index()] = true;
+        Ok(())
+    }
+
+    fn check_use(&self, v: Value, at: &str) -> Result<(), String> {
+        match self.defined.get(v.index()) {
             Some(true) => Ok(()),
-            Some(false) => Err(format!("{at}: {v} is used before it is defined")),
+            Some(false) => Err(format!("{at}: {v} is used where it is not defined")),
             None => Err(format!("{at}: {v} does not exist")),
         }
-    };
-    for block in f.regions() {
+    }
+
+    /// Checks a block; returns the values it defined.
+    fn block(&mut self, block: Block) -> Result<Vec<Value>, String> {
+        let f = self.f;
+        if std::mem::replace(&mut self.blocks[block.index()], true) {
+            return Err(format!("{block} is owned twice"));
+        }
         let data = f.block(block);
+        let mut defined = Vec::new();
         for (i, &p) in data.params.iter().enumerate() {
-            if f.def(p) != ValueDef::Param(block, i) || defined[p.index()] {
-                return Err(format!("{block}: parameter {p} has a wrong definition"));
-            }
-            defined[p.index()] = true;
+            self.define(p, ValueDef::Param(block, i), &block.to_string())?;
+            defined.push(p);
         }
         for &inst in &data.insts {
             let d = f.inst(inst);
@@ -42,7 +80,7 @@ pub fn verify(f: &Function) -> Result<(), String> {
                 ));
             }
             for v in d.op.operands() {
-                check_use(&defined, v, &at)?;
+                self.check_use(v, &at)?;
             }
             let expected = expected_results(f, &d.op).map_err(|e| format!("{at}: {e}"))?;
             if d.results.len() != expected {
@@ -51,18 +89,24 @@ pub fn verify(f: &Function) -> Result<(), String> {
                     d.results.len()
                 ));
             }
-            for (i, &r) in d.results.iter().enumerate() {
-                if f.def(r) != ValueDef::Result(inst, i) || defined[r.index()] {
-                    return Err(format!("{at}: result {r} has a wrong definition"));
+            // Nested blocks see what is defined so far; what they define
+            // goes out of scope at their end.
+            for child in d.op.blocks() {
+                let inner = self.block(child)?;
+                for v in inner {
+                    self.defined[v.index()] = false;
                 }
-                defined[r.index()] = true;
+            }
+            for (i, &r) in d.results.iter().enumerate() {
+                self.define(r, ValueDef::Result(inst, i), &at)?;
+                defined.push(r);
             }
         }
         for &v in &data.ret {
-            check_use(&defined, v, &format!("return of {block}"))?;
+            self.check_use(v, &format!("yield of {block}"))?;
         }
+        Ok(defined)
     }
-    Ok(())
 }
 
 /// The number of results `op` makes, after checking its operands.
@@ -74,7 +118,53 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
         }
     };
     Ok(match op {
-        Op::Lit(_) | Op::Extern(_) | Op::Unary(..) | Op::Cast(..) | Op::CastLike(..) => 1,
+        Op::Lit(_)
+        | Op::Extern(_)
+        | Op::Unary(..)
+        | Op::Cast(..)
+        | Op::CastLike(..)
+        | Op::TapeNew => 1,
+        Op::Index(x, i) | Op::Accum(x, i, _) => {
+            if !matches!(f.class(*x), Class::Slice | Class::Buffer) {
+                return Err(format!("{x} is not a slice"));
+            }
+            if !matches!(f.class(*i), Class::Int | Class::Unknown) {
+                return Err(format!("index {i} is not an integer"));
+            }
+            usize::from(matches!(op, Op::Index(..)))
+        }
+        Op::Len(x) | Op::Zeros(x, _) => {
+            if !matches!(f.class(*x), Class::Slice | Class::Buffer) {
+                return Err(format!("{x} is not a slice"));
+            }
+            1
+        }
+        Op::TapePush(t, _) | Op::TapePop(t) => {
+            if f.class(*t) != Class::Tape {
+                return Err(format!("{t} is not a tape"));
+            }
+            usize::from(matches!(op, Op::TapePop(_)))
+        }
+        Op::If(c, t, e) => {
+            if !matches!(f.class(*c), Class::Bool | Class::Unknown) {
+                return Err(format!("condition {c} is not a bool"));
+            }
+            let n = f.block(*t).ret.len();
+            if f.block(*e).ret.len() != n
+                || !f.block(*t).params.is_empty()
+                || !f.block(*e).params.is_empty()
+            {
+                return Err("the branches of an if yield different numbers of values".to_string());
+            }
+            n
+        }
+        Op::For(_, init, body) => {
+            let b = f.block(*body);
+            if b.params.len() != init.len() + 1 || b.ret.len() != init.len() {
+                return Err("a loop body takes the index and the carried values, and yields the carried values".to_string());
+            }
+            init.len()
+        }
         Op::Binary(op, a, b) => {
             if op.is_arithmetic() && (f.class(*a) == Class::Other || f.class(*b) == Class::Other) {
                 return Err(format!(

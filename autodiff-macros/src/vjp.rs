@@ -1,158 +1,346 @@
 //! Phase 5b, differentiate in reverse mode (VJP).
 //!
 //! The result has two regions. The entry block is the forward sweep: the
-//! primal, where each active call asks the callee for its pullback instead of
-//! only its value (split mode: the callee's primal runs once, and its reverse
-//! sweep needs no recomputation). The pullback block is the reverse sweep:
-//! its parameters are the output cotangents, it walks the active
-//! instructions backwards accumulating adjoints, and it returns one gradient
-//! per active argument. It reads forward values directly; what it reads is
-//! what reverse mode keeps (`activity::recorded`), which for straight-line
-//! code stays in locals.
+//! primal, where each active call asks the callee for its pullback (split
+//! mode: the callee's primal runs once), and each loop pushes its carried
+//! values on a tape, one typed tape per value. The pullback block is the
+//! reverse sweep: its parameters are the output cotangents; it walks the
+//! instructions backwards accumulating adjoints and returns one gradient per
+//! active argument (a buffer, for a slice).
+//!
+//! Structured control flow is reversed structurally:
+//!
+//! - a branch becomes a branch on the same condition, whose arms recompute
+//!   the primal arm, run its adjoint, and yield the adjoints of the values
+//!   from outside the arm they changed;
+//! - a loop becomes a loop over the same indices backwards, which pops the
+//!   carried values of the iteration from the tapes, recomputes the body
+//!   from them, runs its adjoint, and carries the adjoints of the carried
+//!   values and of the outside values the body reads.
+//!
+//! So the reverse sweep keeps only what it cannot recompute: the values a
+//! loop overwrites. Dead code elimination then drops every tape whose values
+//! the adjoint does not read (a sum's accumulator, say), and the recomputed
+//! instructions the adjoint does not need.
 
-use proc_macro2::Span;
+use std::collections::{BTreeSet, HashMap};
+
+use proc_macro2::{Span, TokenStream};
 
 use crate::activity::Activity;
 use crate::builder::{Builder, Deriv, derived_name};
-use crate::ir::{BinOp, Function, Op, UnOp, Value};
+use crate::ir::{BinOp, Block, Class, Function, Inst, Op, Tokens, UnOp, Value};
 use crate::primitives::Prim;
 
-pub fn vjp(primal: &Function, active_params: &[Value], act: &Activity) -> syn::Result<Function> {
-    let mut b = Builder::new(primal);
-    b.copy_params();
+/// How a primal block is copied.
+#[derive(Clone, Copy, PartialEq)]
+enum Copy {
+    /// The block whose adjoint follows in the same region: calls return
+    /// pullbacks, loops record their carried values.
+    Recording,
+    /// A block nested in it: copied as it is, recomputed by its own reverse
+    /// region when that needs it.
+    Plain,
+}
 
-    // Forward sweep.
-    let mut pullbacks = vec![None; primal.values.len()];
-    for &inst in &primal.block(primal.entry).insts {
-        let d = primal.inst(inst);
-        match &d.op {
-            Op::Call(callee, args) if d.results.iter().any(|&r| act.is_active(r)) => {
-                b.check_call_args(callee, args)?;
-                let op = Op::CallPullback(callee.clone(), args.iter().map(|&a| b.get(a)).collect());
-                // One more result than the primal call: the pullback.
-                let mut results = d.results.clone();
-                results.push(d.results[0]);
-                let new = b.copy_results(op, &results);
-                let pb = new[d.results.len()];
-                b.map[d.results[0].index()] = Some(new[0]);
-                b.f.set_name(pb, format!("pb_{}", callee.name));
-                pullbacks[d.results[0].index()] = Some(pb);
-            }
-            op => {
-                let op = b.mapped(op);
-                b.copy_results(op, &d.results);
-            }
-        }
-    }
-    let outputs = primal.block(primal.entry).ret.clone();
-    let entry = b.f.entry;
-    b.f.block_mut(entry).ret = outputs.iter().map(|&v| b.get(v)).collect();
-
-    // Reverse sweep.
-    let block = b.f.new_block();
-    b.f.pullback = Some(block);
-    b.block = block;
-    let mut adj = Adjoints {
-        adj: vec![None; primal.values.len()],
+/// `array_lens[k]` is `Some(N)` when active parameter `k` is an array
+/// `[T; N]`, whose gradient is an array too.
+pub fn vjp(
+    primal: &Function,
+    active_params: &[Value],
+    array_lens: &[Option<TokenStream>],
+    act: &Activity,
+) -> syn::Result<Function> {
+    let n = primal.values.len();
+    let mut v = Vjp {
+        b: Builder::new(primal),
+        act,
+        adj: vec![None; n],
+        pullbacks: vec![None; n],
+        tapes: HashMap::new(),
+        buffers: vec![None; n],
     };
-    for (i, &v) in outputs.iter().enumerate() {
+    v.b.copy_params();
+    let entry = v.b.f.entry;
+    v.copy_block(primal.entry, entry, Copy::Recording)?;
+    let outputs = primal.block(primal.entry).ret.clone();
+    v.b.f.block_mut(entry).ret = outputs.iter().map(|&o| v.b.get(o)).collect();
+
+    let block = v.b.f.new_block();
+    v.b.f.pullback = Some(block);
+    v.b.block = block;
+    for (i, &o) in outputs.iter().enumerate() {
         let name = if outputs.len() == 1 {
             "dr".to_string()
         } else {
             format!("dr{i}")
         };
         let seed =
-            b.f.add_param(block, primal.class(v), primal.span(v), Some(name));
-        if act.is_active(v) {
-            adj.add(&mut b, v, Some(seed), primal.span(v));
+            v.b.f
+                .add_param(block, primal.class(o), primal.span(o), Some(name));
+        if act.is_active(o) {
+            v.accumulate(o, Some(seed), primal.span(o));
         }
     }
-    for &inst in primal.block(primal.entry).insts.iter().rev() {
+    // One buffer per active slice, allocated once per call.
+    for (&p, len) in active_params.iter().zip(array_lens) {
+        if primal.class(p) == Class::Slice {
+            let op = Op::Zeros(v.b.get(p), len.clone().map(Tokens::new));
+            let buf = v.b.f.push1(block, op, Class::Buffer, primal.span(p));
+            v.b.f.names[buf.index()] = derived_name("g", primal.name(p));
+            v.buffers[p.index()] = Some(buf);
+        }
+    }
+    v.reverse_insts(primal.entry)?;
+
+    let grads: Vec<Value> = active_params
+        .iter()
+        .map(|&p| match v.buffers[p.index()] {
+            Some(buf) => buf,
+            None => {
+                let g = v.adj[p.index()];
+                v.b.materialize(g, primal.span(p))
+            }
+        })
+        .collect();
+    v.b.f.block_mut(block).ret = grads;
+    Ok(v.b.f)
+}
+
+struct Vjp<'a> {
+    b: Builder<'a>,
+    act: &'a Activity,
+    /// The adjoint accumulated so far for each primal value; `None` is zero.
+    adj: Vec<Deriv>,
+    /// The pullback of each active call, by its first result.
+    pullbacks: Vec<Option<Value>>,
+    /// The tape of each carried value of a recorded loop, by the primal
+    /// body parameter.
+    tapes: HashMap<Value, Value>,
+    /// The adjoint buffer of each active slice parameter.
+    buffers: Vec<Option<Value>>,
+}
+
+impl Vjp<'_> {
+    fn span_of(&self, inst: Inst) -> Span {
+        let d = self.b.primal.inst(inst);
+        d.results
+            .first()
+            .map(|&r| self.b.primal.span(r))
+            .unwrap_or_else(Span::call_site)
+    }
+
+    /// Copies primal block `src` into `dst`.
+    fn copy_block(&mut self, src: Block, dst: Block, mode: Copy) -> syn::Result<()> {
+        let primal = self.b.primal;
+        let outer = std::mem::replace(&mut self.b.block, dst);
+        for &inst in &primal.block(src).insts {
+            let d = primal.inst(inst);
+            let span = self.span_of(inst);
+            match &d.op {
+                Op::Call(callee, args)
+                    if mode == Copy::Recording
+                        && d.results.iter().any(|&r| self.act.is_active(r)) =>
+                {
+                    self.b.check_call_args(callee, args)?;
+                    let op = Op::CallPullback(
+                        callee.clone(),
+                        args.iter().map(|&a| self.b.get(a)).collect(),
+                    );
+                    // One more result than the primal call: the pullback.
+                    let mut results = d.results.clone();
+                    results.push(d.results[0]);
+                    let new = self.b.copy_results(op, &results);
+                    let pb = new[d.results.len()];
+                    self.b.map[d.results[0].index()] = Some(new[0]);
+                    self.b.f.set_name(pb, format!("pb_{}", callee.name));
+                    self.pullbacks[d.results[0].index()] = Some(pb);
+                }
+                Op::If(cond, then, els) => {
+                    let mut blocks = Vec::new();
+                    for src in [*then, *els] {
+                        let nb = self.b.f.new_block();
+                        self.copy_block(src, nb, Copy::Plain)?;
+                        let ret = primal
+                            .block(src)
+                            .ret
+                            .iter()
+                            .map(|&v| self.b.get(v))
+                            .collect();
+                        self.b.f.block_mut(nb).ret = ret;
+                        blocks.push(nb);
+                    }
+                    self.b
+                        .copy_results(Op::If(self.b.get(*cond), blocks[0], blocks[1]), &d.results);
+                }
+                Op::For(range, init, body) => {
+                    let params = primal.block(*body).params.clone();
+                    // A recorded loop pushes its carried values at the start
+                    // of each iteration, on tapes made before it.
+                    let mut tapes = Vec::new();
+                    if mode == Copy::Recording {
+                        for &p in &params[1..] {
+                            let tape = self.b.f.push1(self.b.block, Op::TapeNew, Class::Tape, span);
+                            self.b.f.names[tape.index()] =
+                                primal.name(p).map(|n| format!("tape_{n}"));
+                            self.tapes.insert(p, tape);
+                            tapes.push(tape);
+                        }
+                    }
+                    let nb = self.b.f.new_block();
+                    for &p in &params {
+                        let np = self.b.f.add_param(
+                            nb,
+                            primal.class(p),
+                            primal.span(p),
+                            primal.name(p).map(str::to_string),
+                        );
+                        self.b.map[p.index()] = Some(np);
+                    }
+                    for (&tape, &p) in tapes.iter().zip(&params[1..]) {
+                        self.b
+                            .f
+                            .push(nb, Op::TapePush(tape, self.b.get(p)), &[], span);
+                    }
+                    self.copy_block(*body, nb, Copy::Plain)?;
+                    let ret = primal
+                        .block(*body)
+                        .ret
+                        .iter()
+                        .map(|&v| self.b.get(v))
+                        .collect();
+                    self.b.f.block_mut(nb).ret = ret;
+                    let init = init.iter().map(|&v| self.b.get(v)).collect();
+                    let op = Op::For(self.b.mapped_range(range), init, nb);
+                    self.b.copy_results(op, &d.results);
+                }
+                op => {
+                    let op = self.b.mapped(op);
+                    self.b.copy_results(op, &d.results);
+                }
+            }
+        }
+        self.b.block = outer;
+        Ok(())
+    }
+
+    /// `adj[v] += c` for an active `v`.
+    fn accumulate(&mut self, v: Value, c: Deriv, span: Span) {
+        if !self.act.is_active(v) {
+            return;
+        }
+        let old = self.adj[v.index()];
+        let sum = self.b.add(old, c, span);
+        if let (Some(s), Some(name)) = (sum, derived_name("g", self.b.primal.name(v)))
+            && self.b.f.name(s).is_none()
+        {
+            self.b.f.set_name(s, name);
+        }
+        self.adj[v.index()] = sum;
+    }
+
+    /// The adjoints of the instructions of primal block `src`, last first,
+    /// into the current block.
+    fn reverse_insts(&mut self, src: Block) -> syn::Result<()> {
+        for &inst in self.b.primal.block(src).insts.clone().iter().rev() {
+            self.reverse_inst(inst)?;
+        }
+        Ok(())
+    }
+
+    fn reverse_inst(&mut self, inst: Inst) -> syn::Result<()> {
+        let primal = self.b.primal;
         let d = primal.inst(inst);
-        let r = d.results[0];
-        let span = primal.span(r);
+        let span = self.span_of(inst);
+        match &d.op {
+            Op::If(..) => return self.reverse_if(inst),
+            Op::For(..) => return self.reverse_for(inst),
+            _ => {}
+        }
+        let Some(&r) = d.results.first() else {
+            return Ok(());
+        };
         if !d
             .results
             .iter()
-            .any(|&r| act.is_active(r) && adj.adj[r.index()].is_some())
+            .any(|&r| self.act.is_active(r) && self.adj[r.index()].is_some())
         {
-            continue;
+            return Ok(());
         }
-        let g = adj.adj[r.index()];
+        let g = self.adj[r.index()];
+        let act = self.act;
         match &d.op {
             Op::Unary(UnOp::Neg, a) => {
-                let c = b.neg(g, span);
-                adj.add(&mut b, *a, c, span);
+                let c = self.b.neg(g, span);
+                self.accumulate(*a, c, span);
             }
             Op::Binary(BinOp::Add, x, y) => {
-                adj.add(&mut b, *x, g, span);
-                adj.add(&mut b, *y, g, span);
+                self.accumulate(*x, g, span);
+                self.accumulate(*y, g, span);
             }
             Op::Binary(BinOp::Sub, x, y) => {
-                adj.add(&mut b, *x, g, span);
+                self.accumulate(*x, g, span);
                 let c = if act.is_active(*y) {
-                    b.neg(g, span)
+                    self.b.neg(g, span)
                 } else {
                     None
                 };
-                adj.add(&mut b, *y, c, span);
+                self.accumulate(*y, c, span);
             }
             Op::Binary(BinOp::Mul, x, y) => {
                 if act.is_active(*x) {
-                    let c = b.scale(g, b.get(*y), span);
-                    adj.add(&mut b, *x, c, span);
+                    let c = self.b.scale(g, self.b.get(*y), span);
+                    self.accumulate(*x, c, span);
                 }
                 if act.is_active(*y) {
-                    let c = b.scale(g, b.get(*x), span);
-                    adj.add(&mut b, *y, c, span);
+                    let c = self.b.scale(g, self.b.get(*x), span);
+                    self.accumulate(*y, c, span);
                 }
             }
             Op::Binary(BinOp::Div, x, y) => {
                 // x̄ += ḡ / y;  ȳ -= (ḡ / y) (x / y)
-                let q = b.div(g, b.get(*y), span);
-                adj.add(&mut b, *x, q, span);
+                let q = self.b.div(g, self.b.get(*y), span);
+                self.accumulate(*x, q, span);
                 if act.is_active(*y) {
-                    let c = b.scale(q, b.get(r), span);
-                    let c = b.neg(c, span);
-                    adj.add(&mut b, *y, c, span);
+                    let c = self.b.scale(q, self.b.get(r), span);
+                    let c = self.b.neg(c, span);
+                    self.accumulate(*y, c, span);
                 }
             }
             Op::Binary(BinOp::Rem, x, y) => {
-                let args = [b.get(*x), b.get(*y)];
-                prim_adjoint(
-                    &mut b,
-                    &mut adj,
-                    act,
-                    Prim::rem(),
-                    &args,
-                    &[*x, *y],
-                    r,
-                    g,
-                    span,
-                );
+                let args = [self.b.get(*x), self.b.get(*y)];
+                self.prim_adjoint(Prim::rem(), &args, &[*x, *y], r, g, span);
             }
             Op::Cast(a, _) => {
-                let c = g.map(|g| b.emit(Op::CastLike(b.get(*a), g), span));
-                adj.add(&mut b, *a, c, span);
+                let c = g.map(|g| self.b.emit(Op::CastLike(self.b.get(*a), g), span));
+                self.accumulate(*a, c, span);
             }
             Op::Prim(p, args) => {
-                let new: Vec<Value> = args.iter().map(|&a| b.get(a)).collect();
-                prim_adjoint(&mut b, &mut adj, act, *p, &new, args, r, g, span);
+                let new: Vec<Value> = args.iter().map(|&a| self.b.get(a)).collect();
+                self.prim_adjoint(*p, &new, args, r, g, span);
+            }
+            Op::Index(x, i) => {
+                if let (Some(buf), Some(g)) = (self.buffers[x.index()], g) {
+                    let block = self.b.block;
+                    self.b
+                        .f
+                        .push(block, Op::Accum(buf, self.b.get(*i), g), &[], span);
+                }
             }
             Op::Call(callee, args) => {
-                let Some(pb) = pullbacks[r.index()] else {
-                    continue;
+                let Some(pb) = self.pullbacks[r.index()] else {
+                    return Ok(());
                 };
                 let cotangents: Vec<Value> = d
                     .results
                     .iter()
                     .map(|&o| {
                         let g = if act.is_active(o) {
-                            adj.adj[o.index()]
+                            self.adj[o.index()]
                         } else {
                             None
                         };
-                        b.materialize(g, span)
+                        self.b.materialize(g, span)
                     })
                     .collect();
                 let float_args: Vec<Value> = callee
@@ -161,70 +349,278 @@ pub fn vjp(primal: &Function, active_params: &[Value], act: &Activity) -> syn::R
                     .copied()
                     .filter(|&a| primal.class(a).differentiable())
                     .collect();
-                let inst = b.f.push(
+                let block = self.b.block;
+                let inst = self.b.f.push(
                     block,
                     Op::ApplyPullback(pb, cotangents),
-                    &vec![crate::ir::Class::Float; float_args.len()],
+                    &vec![Class::Float; float_args.len()],
                     span,
                 );
-                let grads = b.f.inst(inst).results.clone();
+                let grads = self.b.f.inst(inst).results.clone();
                 for (a, g) in float_args.into_iter().zip(grads) {
-                    adj.add(&mut b, a, Some(g), span);
+                    self.accumulate(a, Some(g), span);
                 }
             }
             // Literals, constants, integer and boolean operations are never
             // active.
             _ => {}
         }
+        Ok(())
     }
 
-    let grads: Vec<Value> = active_params
-        .iter()
-        .map(|&p| {
-            let g = adj.adj[p.index()];
-            b.materialize(g, primal.span(p))
-        })
-        .collect();
-    b.f.block_mut(block).ret = grads;
-    Ok(b.f)
-}
-
-/// The adjoint accumulated so far for each primal value.
-struct Adjoints {
-    adj: Vec<Deriv>,
-}
-
-impl Adjoints {
-    /// `adj[v] += c` for an active `v`.
-    fn add(&mut self, b: &mut Builder, v: Value, c: Deriv, span: Span) {
-        let old = self.adj[v.index()];
-        let sum = b.add(old, c, span);
-        if let (Some(s), Some(name)) = (sum, derived_name("g", b.primal.name(v)))
-            && b.f.name(s).is_none()
-        {
-            b.f.set_name(s, name);
+    fn prim_adjoint(
+        &mut self,
+        prim: Prim,
+        new_args: &[Value],
+        primal_args: &[Value],
+        out: Value,
+        g: Deriv,
+        span: Span,
+    ) {
+        let partials = self.b.partials(prim, new_args, self.b.get(out), span);
+        for (p, &a) in partials.into_iter().zip(primal_args) {
+            if let (Some(p), true) = (p, self.act.is_active(a)) {
+                let c = self.b.scale(g, p, span);
+                self.accumulate(a, c, span);
+            }
         }
-        self.adj[v.index()] = sum;
     }
-}
 
-#[allow(clippy::too_many_arguments)]
-fn prim_adjoint(
-    b: &mut Builder,
-    adj: &mut Adjoints,
-    act: &Activity,
-    prim: Prim,
-    new_args: &[Value],
-    primal_args: &[Value],
-    out: Value,
-    g: Deriv,
-    span: Span,
-) {
-    let partials = b.partials(prim, new_args, b.get(out), span);
-    for (p, &a) in partials.into_iter().zip(primal_args) {
-        if let (Some(p), true) = (p, act.is_active(a)) {
-            let c = b.scale(g, p, span);
-            adj.add(b, a, c, span);
+    /// The active scalars from outside `blocks` whose adjoints the reverse
+    /// of `blocks` may change: what they read and what they yield.
+    fn outer_reads(&self, blocks: &[Block]) -> Vec<Value> {
+        let primal = self.b.primal;
+        let mut inside = BTreeSet::new();
+        let mut read = BTreeSet::new();
+        for &top in blocks {
+            for block in primal.nested_blocks(top) {
+                let data = primal.block(block);
+                inside.extend(data.params.iter().copied());
+                for &inst in &data.insts {
+                    let d = primal.inst(inst);
+                    inside.extend(d.results.iter().copied());
+                    read.extend(d.op.operands());
+                }
+                read.extend(data.ret.iter().copied());
+            }
         }
+        read.into_iter()
+            .filter(|v| {
+                !inside.contains(v) && self.act.is_active(*v) && primal.class(*v).differentiable()
+            })
+            .collect()
+    }
+
+    /// Forgets the adjoints of the values defined in `block`: a reverse
+    /// region starts from zero for its own values.
+    fn forget(&mut self, block: Block) {
+        let primal = self.b.primal;
+        for b in primal.nested_blocks(block) {
+            let data = primal.block(b);
+            for &p in &data.params {
+                self.adj[p.index()] = None;
+            }
+            for &inst in &data.insts {
+                for &r in &primal.inst(inst).results {
+                    self.adj[r.index()] = None;
+                }
+            }
+        }
+    }
+
+    fn reverse_if(&mut self, inst: Inst) -> syn::Result<()> {
+        let primal = self.b.primal;
+        let d = primal.inst(inst);
+        let Op::If(cond, then, els) = &d.op else {
+            return Ok(());
+        };
+        let span = self.span_of(inst);
+        let incoming: Vec<Deriv> = d
+            .results
+            .iter()
+            .map(|&r| {
+                if self.act.is_active(r) {
+                    self.adj[r.index()]
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let outer = self.outer_reads(&[*then, *els]);
+        // Nothing flows into the branch: its arms contribute nothing.
+        if incoming.iter().all(Option::is_none) {
+            return Ok(());
+        }
+        let before: Vec<Deriv> = outer.iter().map(|o| self.adj[o.index()]).collect();
+        let current = self.b.block;
+        let mut arms = Vec::new();
+        for src in [*then, *els] {
+            let nb = self.b.f.new_block();
+            self.forget(src);
+            self.copy_block(src, nb, Copy::Recording)?;
+            self.b.block = nb;
+            for (&y, &g) in primal.block(src).ret.iter().zip(&incoming) {
+                self.accumulate(y, g, span);
+            }
+            self.reverse_insts(src)?;
+            let yields = outer
+                .iter()
+                .map(|o| {
+                    let g = self.adj[o.index()];
+                    self.b.materialize(g, span)
+                })
+                .collect();
+            self.b.f.block_mut(nb).ret = yields;
+            for (o, g) in outer.iter().zip(&before) {
+                self.adj[o.index()] = *g;
+            }
+            self.b.block = current;
+            arms.push(nb);
+        }
+        let inst = self.b.f.push(
+            current,
+            Op::If(self.b.get(*cond), arms[0], arms[1]),
+            &vec![Class::Float; outer.len()],
+            span,
+        );
+        let results = self.b.f.inst(inst).results.clone();
+        for (&o, r) in outer.iter().zip(results) {
+            self.b.f.names[r.index()] = derived_name("g", primal.name(o));
+            self.adj[o.index()] = Some(r);
+        }
+        Ok(())
+    }
+
+    fn reverse_for(&mut self, inst: Inst) -> syn::Result<()> {
+        let primal = self.b.primal;
+        let d = primal.inst(inst);
+        let Op::For(range, init, body) = &d.op else {
+            return Ok(());
+        };
+        let span = self.span_of(inst);
+        let params = primal.block(*body).params.clone();
+        let carried = &params[1..];
+        let yields = primal.block(*body).ret.clone();
+        let active: Vec<usize> = (0..carried.len())
+            .filter(|&k| self.act.is_active(carried[k]))
+            .collect();
+        let outer = self.outer_reads(&[*body]);
+        let touches_buffers = primal.nested_blocks(*body).iter().any(|&b| {
+            primal
+                .block(b)
+                .insts
+                .iter()
+                .any(|&i| matches!(primal.inst(i).op, Op::Index(x, _) if self.buffers[x.index()].is_some()))
+        });
+        // The body's values leave the loop only through its results: when
+        // none has an adjoint, the reverse loop would add zeros.
+        let incoming = d
+            .results
+            .iter()
+            .any(|&r| self.act.is_active(r) && self.adj[r.index()].is_some());
+        if !incoming || (active.is_empty() && outer.is_empty() && !touches_buffers) {
+            return Ok(());
+        }
+        let current = self.b.block;
+
+        // The adjoints carried backwards through the iterations: of the
+        // carried values, then of the outside values the body reads.
+        let mut init_adj = Vec::new();
+        for &k in &active {
+            let g = self.adj[d.results[k].index()];
+            init_adj.push(self.b.materialize(g, span));
+        }
+        for o in &outer {
+            let g = self.adj[o.index()];
+            init_adj.push(self.b.materialize(g, span));
+        }
+
+        let nb = self.b.f.new_block();
+        self.forget(*body);
+        let index = self.b.f.add_param(
+            nb,
+            Class::Int,
+            primal.span(params[0]),
+            primal.name(params[0]).map(str::to_string),
+        );
+        let mut g_carried = Vec::new();
+        for &k in &active {
+            let p = carried[k];
+            g_carried.push(self.b.f.add_param(
+                nb,
+                Class::Float,
+                primal.span(p),
+                derived_name("g", primal.name(p)),
+            ));
+        }
+        let mut g_outer = Vec::new();
+        for &o in &outer {
+            g_outer.push(self.b.f.add_param(
+                nb,
+                Class::Float,
+                primal.span(o),
+                derived_name("g", primal.name(o)),
+            ));
+        }
+        self.b.block = nb;
+        // The carried values of this iteration, from the tapes.
+        self.b.map[params[0].index()] = Some(index);
+        for &p in carried {
+            let popped = match self.tapes.get(&p) {
+                Some(&tape) => {
+                    let v = self
+                        .b
+                        .f
+                        .push1(nb, Op::TapePop(tape), primal.class(p), primal.span(p));
+                    self.b.f.names[v.index()] = primal.name(p).map(str::to_string);
+                    v
+                }
+                None => {
+                    return Err(syn::Error::new(
+                        span,
+                        "internal error in #[differentiable]: a loop was not recorded; please report this function",
+                    ));
+                }
+            };
+            self.b.map[p.index()] = Some(popped);
+        }
+        self.copy_block(*body, nb, Copy::Recording)?;
+        for (&o, &g) in outer.iter().zip(&g_outer) {
+            self.adj[o.index()] = Some(g);
+        }
+        for (&k, &g) in active.iter().zip(&g_carried) {
+            self.accumulate(yields[k], Some(g), span);
+        }
+        self.reverse_insts(*body)?;
+        let mut next = Vec::new();
+        for &k in &active {
+            let g = self.adj[carried[k].index()];
+            next.push(self.b.materialize(g, span));
+        }
+        for o in &outer {
+            let g = self.adj[o.index()];
+            next.push(self.b.materialize(g, span));
+        }
+        self.b.f.block_mut(nb).ret = next;
+        self.b.block = current;
+
+        let reversed = self.b.mapped_range(range).reversed();
+        let inst = self.b.f.push(
+            current,
+            Op::For(reversed, init_adj, nb),
+            &vec![Class::Float; active.len() + outer.len()],
+            span,
+        );
+        let results = self.b.f.inst(inst).results.clone();
+        for (i, &k) in active.iter().enumerate() {
+            self.b.f.names[results[i].index()] = derived_name("g", primal.name(carried[k]));
+            self.accumulate(init[k], Some(results[i]), span);
+        }
+        for (i, &o) in outer.iter().enumerate() {
+            let r = results[active.len() + i];
+            self.b.f.names[r.index()] = derived_name("g", primal.name(o));
+            self.adj[o.index()] = Some(r);
+        }
+        Ok(())
     }
 }

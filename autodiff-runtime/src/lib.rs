@@ -18,3 +18,29 @@ pub use num_traits::Float;
 pub fn cast_like<S: Float, T: Float>(_like: S, x: T) -> S {
     S::from(x).unwrap_or_else(S::nan)
 }
+
+/// A tape: the values a loop overwrites, pushed by the forward sweep and
+/// popped, last first, by the reverse sweep.
+#[derive(Clone, Debug, Default)]
+pub struct Tape<T>(Vec<T>);
+
+impl<T> Tape<T> {
+    pub fn new() -> Self {
+        Tape(Vec::new())
+    }
+
+    #[inline(always)]
+    pub fn push(&mut self, value: T) {
+        self.0.push(value);
+    }
+
+    /// The value pushed last. The generated code pops exactly what it
+    /// pushed, in reverse order; an empty tape is a bug of the macro.
+    #[inline(always)]
+    pub fn pop(&mut self) -> T {
+        match self.0.pop() {
+            Some(v) => v,
+            None => panic!("autodiff: tape popped more than pushed; please report this function"),
+        }
+    }
+}

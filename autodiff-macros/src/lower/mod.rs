@@ -20,8 +20,10 @@ use crate::ir::{BinOp, Callee, Class, Function, Lit, Op, Tokens, UnOp, Value};
 use crate::parse::{Output, Parsed, class_of_type};
 use crate::primitives::{Arg, Prim};
 
+mod flow;
+
 /// What an expression evaluates to.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 enum Bound {
     Value(Value),
     /// A tuple of values; `()` is the empty tuple.
@@ -34,6 +36,7 @@ pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
         scopes: vec![HashMap::new()],
         errors: Errors::default(),
         poison: None,
+        block: crate::ir::Block::default_entry(),
     };
     let entry = l.f.entry;
     if parsed.sig.receiver.is_some() {
@@ -90,13 +93,16 @@ struct Lower {
     /// A value standing for an expression that failed to lower, so that the
     /// rest of the body is still checked.
     poison: Option<Value>,
+    /// Where instructions go: the entry block, or the branch or loop body
+    /// being lowered.
+    block: crate::ir::Block,
 }
 
 const MISSING_TAIL: &str = "a #[differentiable] function must end with the expression it returns \
      (a tail expression or a final `return`)";
 
-const CONTROL_FLOW_LATER: &str = "control flow is not supported yet by #[differentiable] \
-     (it comes with a later release)";
+const CONTROL_FLOW_LATER: &str = "#[differentiable] supports `if` and `for` loops over ranges \
+     and slices so far";
 
 impl Lower {
     fn bind(&mut self, name: &str, b: Bound) {
@@ -127,8 +133,14 @@ impl Lower {
     }
 
     fn push(&mut self, op: Op, class: Class, span: Span) -> Value {
-        let entry = self.f.entry;
-        self.f.push1(entry, op, class, span)
+        self.f.push1(self.block, op, class, span)
+    }
+
+    /// A value from outside: read once, at the top of the function, even
+    /// when used in a branch or a loop (it does not change there), so that
+    /// a pullback closure captures the value and not `self`.
+    fn push_extern(&mut self, tokens: Tokens, class: Class, span: Span) -> Value {
+        self.f.push1(self.f.entry, Op::Extern(tokens), class, span)
     }
 
     /// Lowers the statements of a block; returns the value of its tail
@@ -311,6 +323,12 @@ impl Lower {
                 items.map(Bound::Tuple)
             }
             syn::Expr::Field(f) => self.field(f),
+            syn::Expr::If(i) => self.if_expr(i, outputs),
+            syn::Expr::ForLoop(l) => {
+                self.for_loop(l);
+                Some(Bound::Tuple(vec![]))
+            }
+            syn::Expr::Index(i) => self.index(i).map(Bound::Value),
             other => {
                 self.unsupported(other);
                 None
@@ -320,14 +338,10 @@ impl Lower {
 
     fn unsupported(&mut self, e: &syn::Expr) {
         let what = match e {
-            syn::Expr::If(_) => format!(
-                "`if` is not supported yet: {CONTROL_FLOW_LATER}; for a choice between values \
-                 use `a.max(b)`, `a.min(b)`, `x.abs()` or `x.clamp(lo, hi)`"
-            ),
             syn::Expr::Match(_) => format!("`match` is not supported yet: {CONTROL_FLOW_LATER}"),
-            syn::Expr::ForLoop(_) | syn::Expr::While(_) | syn::Expr::Loop(_) => format!(
-                "loops are not supported yet: {CONTROL_FLOW_LATER}; unroll the loop \
-                 or split the body into #[differentiable] functions"
+            syn::Expr::While(_) | syn::Expr::Loop(_) => format!(
+                "`while` and `loop` are not supported yet: {CONTROL_FLOW_LATER}; \
+                 write the loop as `for i in 0..n` with a bound on its iterations"
             ),
             syn::Expr::Break(_) | syn::Expr::Continue(_) => {
                 format!("`break` and `continue` are not supported yet: {CONTROL_FLOW_LATER}")
@@ -349,9 +363,6 @@ impl Lower {
                 "references are not supported yet by #[differentiable]; use the value itself"
                     .to_string()
             }
-            syn::Expr::Index(_) => "indexing is not supported yet by #[differentiable] \
-                 (slices and arrays come with a later release)"
-                .to_string(),
             syn::Expr::Array(_) | syn::Expr::Repeat(_) => {
                 "arrays are not supported yet by #[differentiable] \
                  (they come with a later release)"
@@ -360,7 +371,9 @@ impl Lower {
             syn::Expr::Struct(_) => "struct expressions are not supported by #[differentiable]; \
                  compute with the fields' values, or build the struct outside"
                 .to_string(),
-            syn::Expr::Range(_) => format!("ranges are not supported yet: {CONTROL_FLOW_LATER}"),
+            syn::Expr::Range(_) => {
+                "a range is supported as the sequence of a `for` loop only".to_string()
+            }
             syn::Expr::Async(_) | syn::Expr::Await(_) => {
                 "`async` and `.await` are not supported by #[differentiable]".to_string()
             }
@@ -390,7 +403,7 @@ impl Lower {
             syn::Lit::Int(i) => (i.token(), Class::Int),
             syn::Lit::Bool(b) => {
                 let tokens = Tokens::new(b.to_token_stream());
-                return Some(self.push(Op::Extern(tokens), Class::Bool, span));
+                return Some(self.push_extern(tokens, Class::Bool, span));
             }
             other => {
                 self.errors.at(
@@ -412,14 +425,14 @@ impl Lower {
         }
         // Not a local: a constant from outside (`C`, `std::f64::consts::PI`).
         let tokens = Tokens::new(p.to_token_stream());
-        Bound::Value(self.push(Op::Extern(tokens), Class::Unknown, p.span()))
+        Bound::Value(self.push_extern(tokens, Class::Unknown, p.span()))
     }
 
     fn field(&mut self, f: &syn::ExprField) -> Option<Bound> {
         if is_self_field(&f.base) {
             let tokens = Tokens::new(f.to_token_stream());
-            return Some(Bound::Value(self.push(
-                Op::Extern(tokens),
+            return Some(Bound::Value(self.push_extern(
+                tokens,
                 Class::Unknown,
                 f.span(),
             )));
@@ -441,10 +454,25 @@ impl Lower {
         }
     }
 
+    /// Whether `e` names a local holding a float.
+    fn is_float_name(&self, e: &syn::Expr) -> bool {
+        match e {
+            syn::Expr::Path(p) if p.qself.is_none() => {
+                match p.path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
+                    Some(Bound::Value(v)) => self.f.class(*v) == Class::Float,
+                    _ => false,
+                }
+            }
+            _ => false,
+        }
+    }
+
     fn unary(&mut self, u: &syn::ExprUnary, span: Span) -> Option<Value> {
         let op = match u.op {
             syn::UnOp::Neg(_) => UnOp::Neg,
             syn::UnOp::Not(_) => UnOp::Not,
+            // `*v` for a loop variable bound by reference (`for v in x.iter()`).
+            syn::UnOp::Deref(_) if self.is_float_name(&u.expr) => return self.value(&u.expr),
             _ => {
                 self.errors.at(
                     u,
@@ -519,11 +547,14 @@ impl Lower {
             _ => None,
         };
         let Some(name) = name else {
-            self.errors.at(
-                place,
+            let message = if matches!(place, syn::Expr::Index(_)) {
+                "#[differentiable] does not support writing to elements yet; \
+                 compute the values as scalars and return them"
+            } else {
                 "#[differentiable] supports assignment to local variables only; \
-                 assign to a `let mut` variable",
-            );
+                 assign to a `let mut` variable"
+            };
+            self.errors.at(place, message);
             return;
         };
         let Some(scope) = self.scopes.iter_mut().rev().find(|s| s.contains_key(&name)) else {
@@ -568,6 +599,20 @@ impl Lower {
         span: Span,
         outputs: usize,
     ) -> Option<Bound> {
+        if m.method == "sum" {
+            return self.sum(m).map(Bound::Value);
+        }
+        if m.method == "len" && m.args.is_empty() && m.turbofish.is_none() {
+            let x = self.value(&m.receiver)?;
+            if self.f.class(x) != Class::Slice {
+                self.errors.at(
+                    &m.receiver,
+                    "`len` is supported on f32/f64 slices and arrays only",
+                );
+                return None;
+            }
+            return Some(Bound::Value(self.push(Op::Len(x), Class::Int, span)));
+        }
         if let Some(t) = &m.turbofish {
             self.errors.at(
                 t,
@@ -746,7 +791,7 @@ impl Lower {
 }
 
 /// The class of `a op b` for arithmetic and bit operations.
-fn join(a: Class, b: Class) -> Class {
+pub(super) fn join(a: Class, b: Class) -> Class {
     use Class::*;
     match (a, b) {
         (Float, _) | (_, Float) => Float,

@@ -1,0 +1,643 @@
+//! Lowering of control flow and sequences: `if`, `for`, indexing, sums.
+//!
+//! A branch is lowered into a block of its own; the variables it assigns
+//! (found by comparing the bindings after each branch) become values both
+//! branches yield, as `scf.if` does. A loop body is a block whose
+//! parameters are the index and the carried variables (those the body
+//! assigns, found by scanning it first); it yields their next values.
+
+use std::collections::{BTreeSet, HashMap};
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+
+use super::{Bound, Lower};
+use crate::ir::{Adapter, BinOp, Class, Lit, Op, Range, Value};
+
+/// What a `for` loop iterates over.
+enum Sequence {
+    /// Integers: the pattern binds the index.
+    Range(Range),
+    /// Elements of slices of the same length: `x.iter()`, with `enumerate`
+    /// binding the index too, `zip` binding elements of several slices.
+    Elements {
+        slices: Vec<Value>,
+        enumerate: bool,
+        rev: bool,
+    },
+}
+
+impl Lower {
+    pub(super) fn if_expr(&mut self, e: &syn::ExprIf, outputs: usize) -> Option<Bound> {
+        let cond = self.value(&e.cond)?;
+        if !matches!(self.f.class(cond), Class::Bool | Class::Unknown) {
+            self.errors
+                .at(&e.cond, "the condition of an `if` must be a `bool`");
+            return None;
+        }
+        let before = self.scopes.clone();
+        let outer = self.block;
+
+        let then_block = self.f.new_block();
+        self.block = then_block;
+        self.scopes.push(HashMap::new());
+        let then_value = self.block_body(&e.then_branch, false, outputs);
+        self.scopes.pop();
+        let then_scopes = std::mem::replace(&mut self.scopes, before.clone());
+
+        let else_block = self.f.new_block();
+        self.block = else_block;
+        self.scopes.push(HashMap::new());
+        let else_value = match &e.else_branch {
+            Some((_, expr)) => self.expr_shaped(expr, outputs),
+            None => Some(Bound::Tuple(vec![])),
+        };
+        self.scopes.pop();
+        let else_scopes = std::mem::replace(&mut self.scopes, before);
+        self.block = outer;
+
+        // The variables either branch assigned, in a stable order.
+        let mut changed: Vec<(usize, String)> = Vec::new();
+        for (depth, scope) in self.scopes.iter().enumerate() {
+            for (name, bound) in scope {
+                if then_scopes[depth].get(name) != Some(bound)
+                    || else_scopes[depth].get(name) != Some(bound)
+                {
+                    changed.push((depth, name.clone()));
+                }
+            }
+        }
+        changed.sort();
+
+        let mut then_yield = Vec::new();
+        let mut else_yield = Vec::new();
+        let mut classes = Vec::new();
+        for (depth, name) in &changed {
+            let pair = (&then_scopes[*depth][name], &else_scopes[*depth][name]);
+            let (Bound::Value(t), Bound::Value(f)) = pair else {
+                self.errors.at(
+                    e,
+                    format_args!(
+                        "`{name}` holds a tuple and is assigned in a branch; assign its parts"
+                    ),
+                );
+                return None;
+            };
+            then_yield.push(*t);
+            else_yield.push(*f);
+            classes.push(super::join(self.f.class(*t), self.f.class(*f)));
+        }
+        // The value of the `if` expression: nothing, a value, or a tuple.
+        let (then_value, else_value) = (then_value?, else_value?);
+        let shape = match (&then_value, &else_value) {
+            (Bound::Value(t), Bound::Value(f)) => vec![(*t, *f)],
+            (Bound::Tuple(ts), Bound::Tuple(fs)) if ts.len() == fs.len() => {
+                let mut pairs = Vec::new();
+                for pair in ts.iter().zip(fs) {
+                    match pair {
+                        (Bound::Value(t), Bound::Value(f)) => pairs.push((*t, *f)),
+                        _ => {
+                            self.errors.at(
+                                e,
+                                "nested tuples from an `if` are not supported; bind the parts",
+                            );
+                            return None;
+                        }
+                    }
+                }
+                pairs
+            }
+            _ => {
+                self.errors.at(
+                    e,
+                    "the branches of this `if` have values of different shapes",
+                );
+                return None;
+            }
+        };
+        for (t, f) in &shape {
+            then_yield.push(*t);
+            else_yield.push(*f);
+            classes.push(super::join(self.f.class(*t), self.f.class(*f)));
+        }
+        self.f.block_mut(then_block).ret = then_yield;
+        self.f.block_mut(else_block).ret = else_yield;
+        let inst = self.f.push(
+            self.block,
+            Op::If(cond, then_block, else_block),
+            &classes,
+            e.span(),
+        );
+        let results = self.f.inst(inst).results.clone();
+        for ((depth, name), &r) in changed.iter().zip(&results) {
+            self.f.set_name(r, name.clone());
+            self.scopes[*depth].insert(name.clone(), Bound::Value(r));
+        }
+        let value: Vec<Bound> = results[changed.len()..]
+            .iter()
+            .map(|&v| Bound::Value(v))
+            .collect();
+        match (&then_value, value.as_slice()) {
+            (Bound::Value(_), [one]) => Some(one.clone()),
+            _ => Some(Bound::Tuple(value)),
+        }
+    }
+
+    pub(super) fn for_loop(&mut self, l: &syn::ExprForLoop) {
+        if let Some(label) = &l.label {
+            self.errors.at(
+                label,
+                "labeled loops are not supported by #[differentiable]; remove the label",
+            );
+            return;
+        }
+        let Some(sequence) = self.sequence(&l.expr) else {
+            return;
+        };
+        let span = l.span();
+
+        // Carried: the variables of the enclosing scopes the body assigns.
+        let mut scan = Assigned::default();
+        scan.visit_block(&l.body);
+        let carried: Vec<(String, Value)> = scan
+            .names
+            .into_iter()
+            .filter_map(|name| match self.lookup(&name) {
+                Some(Bound::Value(v)) => Some((name, *v)),
+                _ => None,
+            })
+            .collect();
+
+        let body = self.f.new_block();
+        let index_name = match (&sequence, &*l.pat) {
+            (Sequence::Range(_), syn::Pat::Ident(p)) => p.ident.to_string(),
+            _ => "i".to_string(),
+        };
+        let index = self
+            .f
+            .add_param(body, Class::Int, l.pat.span(), Some(index_name));
+        let mut scope = HashMap::new();
+        for (name, init) in &carried {
+            let class = self.f.class(*init);
+            let p = self
+                .f
+                .add_param(body, class, self.f.span(*init), Some(name.clone()));
+            scope.insert(name.clone(), Bound::Value(p));
+        }
+        let outer = std::mem::replace(&mut self.block, body);
+        self.scopes.push(scope);
+        self.scopes.push(HashMap::new());
+
+        let range = match sequence {
+            Sequence::Range(range) => {
+                self.bind_pattern(&l.pat, Bound::Value(index), None);
+                Some(range)
+            }
+            Sequence::Elements {
+                slices,
+                enumerate,
+                rev,
+            } => {
+                let elements: Vec<Bound> = slices
+                    .iter()
+                    .map(|&x| {
+                        Bound::Value(self.push(Op::Index(x, index), Class::Float, l.pat.span()))
+                    })
+                    .collect();
+                let element = match elements.as_slice() {
+                    [one] => one.clone(),
+                    _ => Bound::Tuple(elements),
+                };
+                let bound = if enumerate {
+                    Bound::Tuple(vec![Bound::Value(index), element])
+                } else {
+                    element
+                };
+                self.bind_element(&l.pat, bound);
+                self.element_range(&slices, rev, span)
+            }
+        };
+        let value = self.block_body(&l.body, false, 1);
+        if !matches!(value, Some(Bound::Tuple(ref t)) if t.is_empty()) && value.is_some() {
+            self.errors.at(
+                &l.body,
+                "the body of a `for` loop has no value; end it with `;`",
+            );
+        }
+        self.scopes.pop();
+        let scope = self.scopes.pop().unwrap_or_default();
+        self.block = outer;
+        let Some(range) = range else { return };
+
+        let mut yields = Vec::new();
+        for (name, _) in &carried {
+            match scope.get(name) {
+                Some(Bound::Value(v)) => yields.push(*v),
+                _ => {
+                    self.errors.at(
+                        &l.body,
+                        format_args!(
+                            "`{name}` holds a tuple and is assigned in a loop; assign its parts"
+                        ),
+                    );
+                    return;
+                }
+            }
+        }
+        self.f.block_mut(body).ret = yields;
+        let init: Vec<Value> = carried.iter().map(|(_, v)| *v).collect();
+        let classes: Vec<Class> = init.iter().map(|&v| self.f.class(v)).collect();
+        let inst = self
+            .f
+            .push(self.block, Op::For(range, init, body), &classes, span);
+        let results = self.f.inst(inst).results.clone();
+        for ((name, _), r) in carried.iter().zip(results) {
+            self.f.set_name(r, name.clone());
+            if let Some(scope) = self.scopes.iter_mut().rev().find(|s| s.contains_key(name)) {
+                scope.insert(name.clone(), Bound::Value(r));
+            }
+        }
+    }
+
+    /// Binds the pattern of a loop over elements: `v`, `&v`, `(i, v)`,
+    /// `(a, b)`, `(i, (&a, &b))`.
+    fn bind_element(&mut self, pat: &syn::Pat, bound: Bound) {
+        match (pat, &bound) {
+            (syn::Pat::Reference(r), Bound::Value(_)) => self.bind_pattern(&r.pat, bound, None),
+            (syn::Pat::Tuple(t), Bound::Tuple(items)) if t.elems.len() == items.len() => {
+                for (p, item) in t.elems.iter().zip(items.clone()) {
+                    self.bind_element(p, item);
+                }
+            }
+            (syn::Pat::Paren(p), _) => self.bind_element(&p.pat, bound),
+            _ => self.bind_pattern(pat, bound, None),
+        }
+    }
+
+    /// The indices of a loop over the elements of `slices`: `0..len`, the
+    /// shortest length for a `zip`.
+    fn element_range(&mut self, slices: &[Value], rev: bool, span: Span) -> Option<Range> {
+        let outer = self.block;
+        // The lengths are computed before the loop, in its enclosing block.
+        let mut hi: Option<Value> = None;
+        for &x in slices {
+            let len = self.f.push1(outer, Op::Len(x), Class::Int, span);
+            hi = Some(match hi {
+                None => len,
+                Some(h) => self
+                    .f
+                    .push1(outer, Op::Binary(BinOp::Min, h, len), Class::Int, span),
+            });
+        }
+        let lo = self.f.push1(
+            outer,
+            Op::Lit(Lit::new(proc_macro2::Literal::usize_unsuffixed(0))),
+            Class::Int,
+            span,
+        );
+        Some(Range {
+            lo,
+            hi: hi?,
+            inclusive: false,
+            adapters: if rev { vec![Adapter::Rev] } else { vec![] },
+        })
+    }
+
+    /// What a `for` loop iterates over: a range with adapters, or the
+    /// elements of slices.
+    fn sequence(&mut self, e: &syn::Expr) -> Option<Sequence> {
+        match strip(e) {
+            syn::Expr::Range(r) => {
+                let (Some(start), Some(end)) = (&r.start, &r.end) else {
+                    self.errors.at(
+                        r,
+                        "a loop range needs a start and an end: `a..b` or `a..=b`",
+                    );
+                    return None;
+                };
+                let lo = self.value(start);
+                let hi = self.value(end);
+                let (lo, hi) = (lo?, hi?);
+                for (v, x) in [(lo, start), (hi, end)] {
+                    if !matches!(self.f.class(v), Class::Int | Class::Unknown) {
+                        self.errors
+                            .at(x, "the bounds of a loop range must be integers");
+                        return None;
+                    }
+                }
+                Some(Sequence::Range(Range {
+                    lo,
+                    hi,
+                    inclusive: matches!(r.limits, syn::RangeLimits::Closed(_)),
+                    adapters: vec![],
+                }))
+            }
+            syn::Expr::MethodCall(m) => {
+                let method = m.method.to_string();
+                match (method.as_str(), m.args.len()) {
+                    ("iter", 0) => {
+                        let x = self.slice(&m.receiver)?;
+                        Some(Sequence::Elements {
+                            slices: vec![x],
+                            enumerate: false,
+                            rev: false,
+                        })
+                    }
+                    ("rev", 0) => match self.sequence(&m.receiver)? {
+                        Sequence::Range(mut r) => {
+                            r.adapters.push(Adapter::Rev);
+                            Some(Sequence::Range(r))
+                        }
+                        Sequence::Elements {
+                            slices,
+                            enumerate: false,
+                            rev,
+                        } => Some(Sequence::Elements {
+                            slices,
+                            enumerate: false,
+                            rev: !rev,
+                        }),
+                        Sequence::Elements { .. } => {
+                            self.errors.at(m, "`.enumerate().rev()` is not supported; loop over `(0..x.len()).rev()`");
+                            None
+                        }
+                    },
+                    ("step_by", 1) => {
+                        let seq = self.sequence(&m.receiver)?;
+                        let step = self.value(&m.args[0])?;
+                        match seq {
+                            Sequence::Range(mut r) => {
+                                r.adapters.push(Adapter::StepBy(step));
+                                Some(Sequence::Range(r))
+                            }
+                            Sequence::Elements { .. } => {
+                                self.errors.at(m, "`step_by` is supported on ranges; loop over `(0..x.len()).step_by(k)`");
+                                None
+                            }
+                        }
+                    }
+                    ("enumerate", 0) => match self.sequence(&m.receiver)? {
+                        Sequence::Elements {
+                            slices,
+                            enumerate: false,
+                            rev: false,
+                        } => Some(Sequence::Elements {
+                            slices,
+                            enumerate: true,
+                            rev: false,
+                        }),
+                        _ => {
+                            self.errors.at(m, "`enumerate` is supported directly on `x.iter()` and `x.iter().zip(..)`");
+                            None
+                        }
+                    },
+                    ("zip", 1) => {
+                        let a = self.sequence(&m.receiver)?;
+                        let b = self.sequence(&m.args[0])?;
+                        match (a, b) {
+                            (
+                                Sequence::Elements {
+                                    slices: mut xs,
+                                    enumerate: false,
+                                    rev: false,
+                                },
+                                Sequence::Elements {
+                                    slices: ys,
+                                    enumerate: false,
+                                    rev: false,
+                                },
+                            ) => {
+                                xs.extend(ys);
+                                Some(Sequence::Elements {
+                                    slices: xs,
+                                    enumerate: false,
+                                    rev: false,
+                                })
+                            }
+                            _ => {
+                                self.errors
+                                    .at(m, "`zip` is supported between `x.iter()` sequences");
+                                None
+                            }
+                        }
+                    }
+                    _ => {
+                        self.errors.at(
+                            m,
+                            format_args!(
+                                "`.{method}()` is not supported in a `for` loop by #[differentiable]; \
+                                 loop over a range (`a..b`, `.rev()`, `.step_by(k)`) or `x.iter()` \
+                                 (`.enumerate()`, `.zip(y.iter())`, `.rev()`)"
+                            ),
+                        );
+                        None
+                    }
+                }
+            }
+            other => {
+                // `for v in x` over a slice.
+                let bound = self.expr(other)?;
+                match bound {
+                    Bound::Value(x) if self.f.class(x) == Class::Slice => {
+                        Some(Sequence::Elements {
+                            slices: vec![x],
+                            enumerate: false,
+                            rev: false,
+                        })
+                    }
+                    _ => {
+                        self.errors.at(
+                            other,
+                            "#[differentiable] loops over ranges (`a..b`) and slices (`x.iter()`) only",
+                        );
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// A slice-valued expression.
+    fn slice(&mut self, e: &syn::Expr) -> Option<Value> {
+        let x = self.value(e)?;
+        if self.f.class(x) == Class::Slice {
+            Some(x)
+        } else {
+            self.errors.at(
+                e,
+                "this is not an f32/f64 slice or array; #[differentiable] iterates over those only",
+            );
+            None
+        }
+    }
+
+    pub(super) fn index(&mut self, e: &syn::ExprIndex) -> Option<Value> {
+        let x = self.value(&e.expr);
+        let i = self.value(&e.index);
+        let (x, i) = (x?, i?);
+        if self.f.class(x) != Class::Slice {
+            self.errors.at(
+                &e.expr,
+                "#[differentiable] supports indexing f32/f64 slices and arrays only",
+            );
+            return None;
+        }
+        match self.f.class(i) {
+            Class::Int | Class::Unknown => Some(self.push(Op::Index(x, i), Class::Float, e.span())),
+            Class::Float => {
+                self.errors.at(
+                    &e.index,
+                    "an index must be an integer; a float index has no derivative \
+                     (cast it with `as usize` if that is what you mean)",
+                );
+                None
+            }
+            _ => {
+                self.errors.at(
+                    &e.index,
+                    "#[differentiable] supports integer indices only (no ranges)",
+                );
+                None
+            }
+        }
+    }
+
+    /// `x.iter().sum()`, `x.iter().map(|v| ..).sum()`,
+    /// `x.iter().zip(y.iter()).map(|(a, b)| ..).sum()`: a loop accumulating
+    /// a sum.
+    pub(super) fn sum(&mut self, m: &syn::ExprMethodCall) -> Option<Value> {
+        let span = m.span();
+        let (seq_expr, closure) = match strip(&m.receiver) {
+            syn::Expr::MethodCall(map) if map.method == "map" && map.args.len() == 1 => {
+                match &map.args[0] {
+                    syn::Expr::Closure(c) if c.inputs.len() == 1 => (&*map.receiver, Some(c)),
+                    other => {
+                        self.errors.at(
+                            other,
+                            "`map` needs a closure of one argument here: `.map(|v| v * v)`",
+                        );
+                        return None;
+                    }
+                }
+            }
+            _ => (&*m.receiver, None),
+        };
+        let Some(Sequence::Elements {
+            slices,
+            enumerate,
+            rev,
+        }) = self.sequence(seq_expr)
+        else {
+            self.errors.at(
+                &m.receiver,
+                "#[differentiable] supports `.sum()` of `x.iter()`, optionally with `.zip(..)` and `.map(|v| ..)`; \
+                 write other sums as a `for` loop",
+            );
+            return None;
+        };
+        let zero = self.push(Op::Lit(Lit::float(0.0)), Class::Float, span);
+        let body = self.f.new_block();
+        let index = self
+            .f
+            .add_param(body, Class::Int, span, Some("i".to_string()));
+        let acc = self
+            .f
+            .add_param(body, Class::Float, span, Some("sum".to_string()));
+        let outer = std::mem::replace(&mut self.block, body);
+        self.scopes.push(HashMap::new());
+        let elements: Vec<Bound> = slices
+            .iter()
+            .map(|&x| Bound::Value(self.push(Op::Index(x, index), Class::Float, span)))
+            .collect();
+        let element = match elements.as_slice() {
+            [one] => one.clone(),
+            _ => Bound::Tuple(elements),
+        };
+        let element = if enumerate {
+            Bound::Tuple(vec![Bound::Value(index), element])
+        } else {
+            element
+        };
+        let term = match closure {
+            None => match element {
+                Bound::Value(v) => Some(v),
+                Bound::Tuple(_) => {
+                    self.errors.at(
+                        &m.receiver,
+                        "`.sum()` of pairs needs a `.map(|(a, b)| ..)` first",
+                    );
+                    None
+                }
+            },
+            Some(c) => {
+                self.bind_element(&c.inputs[0], element);
+                self.value(&c.body)
+            }
+        };
+        self.scopes.pop();
+        let next = term.map(|t| self.push(Op::Binary(BinOp::Add, acc, t), Class::Float, span));
+        self.block = outer;
+        let next = next?;
+        self.f.block_mut(body).ret = vec![next];
+        let range = self.element_range(&slices, rev, span)?;
+        let inst = self.f.push(
+            self.block,
+            Op::For(range, vec![zero], body),
+            &[Class::Float],
+            span,
+        );
+        Some(self.f.inst(inst).results[0])
+    }
+}
+
+fn strip(e: &syn::Expr) -> &syn::Expr {
+    match e {
+        syn::Expr::Paren(p) => strip(&p.expr),
+        syn::Expr::Group(g) => strip(&g.expr),
+        other => other,
+    }
+}
+
+/// The names a loop body assigns: `x = ..`, `x += ..`, anywhere in it.
+#[derive(Default)]
+struct Assigned {
+    names: BTreeSet<String>,
+}
+
+impl Assigned {
+    fn target(&mut self, e: &syn::Expr) {
+        if let syn::Expr::Path(p) = strip(e)
+            && let Some(i) = p.path.get_ident()
+        {
+            self.names.insert(i.to_string());
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Assigned {
+    fn visit_expr_assign(&mut self, e: &'ast syn::ExprAssign) {
+        self.target(&e.left);
+        syn::visit::visit_expr_assign(self, e);
+    }
+
+    fn visit_expr_binary(&mut self, e: &'ast syn::ExprBinary) {
+        use syn::BinOp as B;
+        if matches!(
+            e.op,
+            B::AddAssign(_)
+                | B::SubAssign(_)
+                | B::MulAssign(_)
+                | B::DivAssign(_)
+                | B::RemAssign(_)
+                | B::BitAndAssign(_)
+                | B::BitOrAssign(_)
+                | B::BitXorAssign(_)
+                | B::ShlAssign(_)
+                | B::ShrAssign(_)
+        ) {
+            self.target(&e.left);
+        }
+        syn::visit::visit_expr_binary(self, e);
+    }
+}
