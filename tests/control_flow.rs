@@ -54,3 +54,305 @@ fn zero_trip_loop() {
     assert_eq!(rosenbrock_grad(&[3.0]), vec![0.0]);
     assert_eq!(rosenbrock_jvp(&[3.0], &[1.0]), (0.0, 0.0));
 }
+
+/// Checks the generated gradient and JVPs of a function of a slice against
+/// finite differences and against `Dual` (through a generic twin), at
+/// `points` random points of length `n`.
+#[allow(clippy::too_many_arguments)]
+fn check_slice_fn(
+    name: &str,
+    n: usize,
+    lo: f64,
+    hi: f64,
+    f: impl Fn(&[f64]) -> f64,
+    jvp: impl Fn(&[f64], &[f64]) -> (f64, f64),
+    grad: impl Fn(&[f64]) -> Vec<f64>,
+    dual: impl Fn(&[Dual<f64>]) -> Dual<f64>,
+) {
+    let mut rng = Rng::new(name.len() as u64 * 31 + n as u64);
+    for _ in 0..100 {
+        let x: Vec<f64> = (0..n).map(|_| rng.uniform(lo, hi)).collect();
+        let g = grad(&x);
+        if let Err(e) = check::gradient(&f, &g, &x, FD) {
+            panic!("{name} at {x:?}: {e}");
+        }
+        for i in 0..n {
+            let e: Vec<f64> = (0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect();
+            let (y, d) = jvp(&x, &e);
+            assert_eq!(y.to_bits(), f(&x).to_bits(), "{name}: JVP value");
+            let xd: Vec<Dual<f64>> = x.iter().zip(&e).map(|(&a, &b)| Dual::new(a, b)).collect();
+            let expected = dual(&xd).eps;
+            assert_close(
+                &format!("{name} at {x:?}: JVP ∂{i} vs Dual"),
+                d,
+                expected,
+                EXACT,
+            );
+            assert_close(
+                &format!("{name} at {x:?}: VJP ∂{i} vs Dual"),
+                g[i],
+                expected,
+                EXACT,
+            );
+        }
+    }
+}
+
+/// A float literal: `c(2.0)` in a body shared by a `#[differentiable]`
+/// function (where this plain helper is called with an inactive argument)
+/// and its generic twin (where a closure of the same name converts to `T`).
+fn c(v: f64) -> f64 {
+    v
+}
+
+/// What the generic twins need: `Dual` has the compound assignments.
+trait Real: Float + std::ops::AddAssign + std::ops::SubAssign + std::ops::MulAssign {}
+impl<T: Float + std::ops::AddAssign + std::ops::SubAssign + std::ops::MulAssign> Real for T {}
+
+/// Writes a function of a slice twice from one body: `#[differentiable]`
+/// on `f64`, and generic for `Dual`.
+macro_rules! twin {
+    ($name:ident, $generic:ident, $c:ident, |$x:ident| $body:block) => {
+        #[differentiable]
+        fn $name($x: &[f64]) -> f64 $body
+
+        #[allow(clippy::assign_op_pattern)]
+        fn $generic<T: Real>($x: &[T]) -> T {
+            let $c = |v: f64| T::from(v).unwrap_or_else(T::nan);
+            $body
+        }
+    };
+}
+
+macro_rules! check_twin {
+    ($name:ident, $generic:ident, $jvp:ident, $grad:ident, $n:expr, $lo:expr, $hi:expr) => {
+        check_slice_fn(
+            stringify!($name),
+            $n,
+            $lo,
+            $hi,
+            $name,
+            |x, v| $jvp(x, v),
+            $grad,
+            |x| $generic(x),
+        )
+    };
+}
+
+twin!(branches, branches_g, c, |x| {
+    let mut s = c(0.0);
+    for i in 0..x.len() {
+        let v = x[i];
+        // An expression with `else if`, on active conditions.
+        let w = if v > c(0.5) {
+            v * v
+        } else if v < c(-0.5) {
+            -v.sin()
+        } else {
+            c(3.0) * v
+        };
+        // A statement on an inactive condition, assigning in both arms.
+        if i % 2 == 0 {
+            s += w;
+        } else {
+            s -= w * v;
+        }
+        // A statement without `else`.
+        if w > s {
+            s = s * c(0.5) + w;
+        }
+    }
+    s
+});
+
+#[test]
+fn branches_both_ways() {
+    for n in [1, 4, 9] {
+        check_twin!(
+            branches,
+            branches_g,
+            branches_jvp,
+            branches_grad,
+            n,
+            -2.0,
+            2.0
+        );
+    }
+}
+
+twin!(nested, nested_g, c, |x| {
+    let n = x.len();
+    let mut s = c(0.0);
+    for i in (0..n).step_by(2) {
+        let mut inner = c(1.0);
+        for j in (i..=n - 1).rev() {
+            inner = inner * x[j].cos() + x[i] * c(0.1);
+        }
+        s += inner * x[i];
+    }
+    s
+});
+
+#[test]
+fn nested_loops_with_inclusive_reversed_and_stepped_ranges() {
+    for n in [1, 2, 5, 8] {
+        check_twin!(nested, nested_g, nested_jvp, nested_grad, n, -1.5, 1.5);
+    }
+}
+
+twin!(iterators, iterators_g, c, |x| {
+    let mut s = c(0.0);
+    for &v in x.iter() {
+        s += v * v;
+    }
+    for (i, &v) in x.iter().enumerate() {
+        s += v * c(i as f64);
+    }
+    for (&a, &b) in x.iter().zip(x.iter()) {
+        s += a.sin() * b;
+    }
+    for &v in x.iter().rev() {
+        s = s * c(0.5) + v;
+    }
+    for v in x {
+        s += *v;
+    }
+    s
+});
+
+#[test]
+fn loops_over_iterators() {
+    for n in [0, 1, 6] {
+        if n > 0 {
+            check_twin!(
+                iterators,
+                iterators_g,
+                iterators_jvp,
+                iterators_grad,
+                n,
+                -1.0,
+                1.0
+            );
+        } else {
+            assert_eq!(iterators_grad(&[]), Vec::<f64>::new());
+        }
+    }
+}
+
+twin!(overwrite, overwrite_g, c, |x| {
+    // Values overwritten and needed later: each iteration's `y` goes on the
+    // tape; `a`, `b` are updated at once from each other.
+    let mut y = x[0];
+    let mut a = x[0];
+    let mut b = x[x.len() - 1];
+    for k in 0..6 {
+        y = y * (y + c(k as f64)).sin();
+        let t = a;
+        a = b;
+        b = t + a * y;
+    }
+    y + a * b
+});
+
+#[test]
+fn overwritten_values_are_taped() {
+    for n in [1, 3] {
+        check_twin!(
+            overwrite,
+            overwrite_g,
+            overwrite_jvp,
+            overwrite_grad,
+            n,
+            -1.0,
+            1.0
+        );
+    }
+}
+
+#[differentiable]
+fn sums(x: &[f64], w: &Vec<f64>) -> f64 {
+    let a = x.iter().sum::<f64>();
+    let b: f64 = x.iter().map(|v| v * v).sum();
+    let d: f64 = x.iter().zip(w.iter()).map(|(a, b)| a * b).sum();
+    a * b + d
+}
+
+#[test]
+fn sums_against_closed_form() {
+    let mut rng = Rng::new(5);
+    for n in [0, 1, 7] {
+        let x: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let w: Vec<f64> = (0..n + 2).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let a: f64 = x.iter().sum();
+        let b: f64 = x.iter().map(|v| v * v).sum();
+        let (gx, gw) = sums_grad(&x, &w);
+        assert_eq!(gw.len(), w.len());
+        for i in 0..n {
+            assert_close("sums ∂x", gx[i], b + 2.0 * a * x[i] + w[i], EXACT);
+            assert_close("sums ∂w", gw[i], x[i], EXACT);
+        }
+        assert_eq!(
+            &gw[n..],
+            &[0.0, 0.0],
+            "elements beyond the zip get no gradient"
+        );
+        let (v, d) = sums_jvp(&x, &w, &x, &w);
+        assert_eq!(v, sums(&x, &w));
+        let expected: f64 = gx.iter().zip(&x).map(|(a, b)| a * b).sum::<f64>()
+            + gw.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>();
+        assert_close("sums jvp", d, expected, EXACT);
+    }
+}
+
+// An array input, a scalar next to it, and an array gradient.
+#[differentiable]
+fn quadratic_form(p: [f64; 3], s: f64) -> f64 {
+    let mut q = 0.0;
+    for i in 0..3 {
+        for j in 0..3 {
+            q += p[i] * p[j] * (1.0 + (i * j) as f64);
+        }
+    }
+    q * s
+}
+
+#[test]
+fn array_inputs() {
+    let p = [0.3, -1.2, 0.7];
+    let (gp, gs): ([f64; 3], f64) = quadratic_form_grad(p, 2.0);
+    let q = quadratic_form(p, 1.0);
+    assert_close("∂s", gs, q, EXACT);
+    for i in 0..3 {
+        let exact: f64 = (0..3)
+            .map(|j| 2.0 * p[j] * (1.0 + (i * j) as f64))
+            .sum::<f64>()
+            * 2.0;
+        assert_close("∂p", gp[i], exact, EXACT);
+    }
+    let (_, d) = quadratic_form_jvp(p, 2.0, [1.0, 0.0, 0.0], 0.0);
+    assert_close("jvp", d, gp[0], EXACT);
+}
+
+// Single precision.
+#[differentiable]
+fn rosenbrock32(x: &[f32]) -> f32 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        let a = 1.0 - x[i];
+        let b = x[i + 1] - x[i] * x[i];
+        s += a * a + 100.0 * b * b;
+    }
+    s
+}
+
+#[test]
+fn single_precision_loops() {
+    let x = [0.5f32, -0.3, 1.2, 0.8];
+    let g = rosenbrock32_grad(&x);
+    let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+    let exact = rosenbrock_grad_exact(&x64);
+    for i in 0..4 {
+        assert_close("rosenbrock f32", g[i] as f64, exact[i], F32);
+    }
+    assert_eq!(rosenbrock32_jvp(&x, &[0.0; 4]).0, rosenbrock32(&x));
+}

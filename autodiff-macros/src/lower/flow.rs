@@ -215,7 +215,7 @@ impl Lower {
                     element
                 };
                 self.bind_element(&l.pat, bound);
-                self.element_range(&slices, rev, span)
+                self.element_range(&slices, rev, span, outer)
             }
         };
         let value = self.block_body(&l.body, false, 1);
@@ -276,10 +276,15 @@ impl Lower {
     }
 
     /// The indices of a loop over the elements of `slices`: `0..len`, the
-    /// shortest length for a `zip`.
-    fn element_range(&mut self, slices: &[Value], rev: bool, span: Span) -> Option<Range> {
-        let outer = self.block;
-        // The lengths are computed before the loop, in its enclosing block.
+    /// shortest length for a `zip`, computed in `outer`, the block enclosing
+    /// the loop.
+    fn element_range(
+        &mut self,
+        slices: &[Value],
+        rev: bool,
+        span: Span,
+        outer: crate::ir::Block,
+    ) -> Option<Range> {
         let mut hi: Option<Value> = None;
         for &x in slices {
             let len = self.f.push1(outer, Op::Len(x), Class::Int, span);
@@ -580,7 +585,7 @@ impl Lower {
         self.block = outer;
         let next = next?;
         self.f.block_mut(body).ret = vec![next];
-        let range = self.element_range(&slices, rev, span)?;
+        let range = self.element_range(&slices, rev, span, self.block)?;
         let inst = self.f.push(
             self.block,
             Op::For(range, vec![zero], body),

@@ -775,9 +775,8 @@ impl Lower {
     fn push_call(&mut self, mut callee: Callee, args: Vec<Value>, span: Span) -> Bound {
         callee.outputs = callee.outputs.max(1);
         let outputs = callee.outputs;
-        let entry = self.f.entry;
         let inst = self.f.push(
-            entry,
+            self.block,
             Op::Call(callee, args),
             &vec![Class::Float; outputs],
             span,
