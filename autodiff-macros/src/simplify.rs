@@ -166,7 +166,7 @@ pub fn seed_with_one(f: &mut Function) {
     let Some(pb) = f.pullback else { return };
     let params = std::mem::take(&mut f.block_mut(pb).params);
     let mut subst: Vec<Value> = (0..f.values.len()).map(|i| f.value(i)).collect();
-    let mut ones = Vec::new();
+    let n = params.len();
     for p in params {
         let one = f.push1(
             pb,
@@ -175,17 +175,21 @@ pub fn seed_with_one(f: &mut Function) {
             f.span(p),
         );
         subst[p.index()] = one;
-        ones.push(f.insts.len() - 1);
     }
     // The literals were appended; they must come first.
-    let data = f.block_mut(pb);
-    let n = ones.len();
-    data.insts.rotate_right(n);
-    for inst in data.insts.clone() {
-        let mut op = f.inst(inst).op.clone();
-        op.map_operands(|v| subst[v.index()]);
-        f.insts[inst.index()].op = op;
+    f.block_mut(pb).insts.rotate_right(n);
+    for block in f.nested_blocks(pb) {
+        for inst in f.block(block).insts.clone() {
+            let mut op = f.inst(inst).op.clone();
+            op.map_operands(|v| subst[v.index()]);
+            f.insts[inst.index()].op = op;
+        }
+        let ret = f
+            .block(block)
+            .ret
+            .iter()
+            .map(|v| subst[v.index()])
+            .collect();
+        f.block_mut(block).ret = ret;
     }
-    let ret = f.block(pb).ret.iter().map(|v| subst[v.index()]).collect();
-    f.block_mut(pb).ret = ret;
 }

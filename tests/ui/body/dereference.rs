@@ -1,9 +1,9 @@
 use autodiff::prelude::*;
 
 #[differentiable]
-fn f(x: f64) -> f64 {
-    let y = *x;
-    y
+fn f(x: f64, n: usize) -> f64 {
+    let m = *n;
+    x * m as f64
 }
 
 fn main() {}

@@ -3,7 +3,10 @@ use autodiff::prelude::*;
 #[differentiable]
 fn f(x: f64) -> f64 {
     let a = x.foo();
-    let b = if x > 0.0 { x } else { 0.0 };
+    let mut b = x;
+    while b > 1.0 {
+        b *= 0.5;
+    }
     a + b
 }
 

@@ -1,8 +1,8 @@
 use autodiff::prelude::*;
 
 #[differentiable]
-fn f(x: [f64; 2]) -> f64 {
-    x[0]
+fn f(x: f64) -> f64 {
+    x * x.len() as f64
 }
 
 fn main() {}
