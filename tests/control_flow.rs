@@ -1,5 +1,8 @@
 //! Branches and loops, over scalars and slices, in forward and reverse mode,
 //! against central finite differences, dual numbers and closed forms.
+// The functions are written with index loops and `&Vec`, as users write
+// them; clippy would restyle them.
+#![allow(clippy::needless_range_loop, clippy::ptr_arg)]
 
 mod common;
 

@@ -84,3 +84,47 @@ fn generated_code_is_warning_free_and_usable() {
     assert!((gt + 2.0 * e).abs() < 1e-15);
     assert_eq!(constant_output_jvp(1.0, 1.0), (2.0, 0.0));
 }
+
+#[differentiable]
+fn loops_and_branches(x: &[f64], c: &[f64], p: [f64; 2], k: f64) -> f64 {
+    let mut s = 0.0;
+    let mut y = 0.0;
+    for i in (0..x.len()).rev() {
+        y = y * k + x[i];
+        if x[i] > 0.0 {
+            s += x[i].exp();
+        } else {
+            s -= y * p[0];
+        }
+    }
+    for (&a, &b) in x.iter().zip(c.iter()) {
+        s += a * b;
+    }
+    let t: f64 = c.iter().map(|v| v * v).sum();
+    let unchanged = p[1];
+    for _ in 0..3 {
+        s *= unchanged;
+    }
+    s + y + t
+}
+
+#[test]
+fn loops_are_warning_free_and_usable() {
+    let x = [0.5, -1.0, 2.0];
+    let c = [1.0, 2.0, 3.0, 4.0];
+    let (gx, gc, gp, gk) = loops_and_branches_grad(&x, &c, [0.3, 1.1], 0.7);
+    assert_eq!((gx.len(), gc.len(), gp.len()), (3, 4, 2));
+    assert!(gk.is_finite());
+    let (v, d) = loops_and_branches_jvp(
+        &x,
+        &c,
+        [0.3, 1.1],
+        0.7,
+        &[1.0, 0.0, 0.0],
+        &[0.0; 4],
+        [0.0; 2],
+        0.0,
+    );
+    assert_eq!(v, loops_and_branches(&x, &c, [0.3, 1.1], 0.7));
+    assert!((d - gx[0]).abs() < 1e-12 * gx[0].abs().max(1.0));
+}

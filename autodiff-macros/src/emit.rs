@@ -110,7 +110,7 @@ impl SigEmitter<'_> {
         quote! {
             #[doc = #doc]
             #(#attrs)*
-            #[allow(dead_code, clippy::too_many_arguments, clippy::type_complexity, clippy::let_and_return)]
+            #[allow(dead_code, clippy::too_many_arguments, clippy::type_complexity, clippy::let_and_return, clippy::ptr_arg, clippy::needless_range_loop)]
             #vis fn #name #impl_generics (#params) -> #ret #where_clause {
                 #body
             }
@@ -667,7 +667,10 @@ impl<'a> FnEmitter<'a> {
                 let x = a(x);
                 (single(), quote!(#x.len()))
             }
-            Op::TapeNew => (single(), quote!(#rt::Tape::new())),
+            Op::TapeNew(range) => {
+                let range = self.range(range);
+                (single(), quote!(#rt::Tape::sized_for(#range)))
+            }
             Op::TapePop(t) => {
                 let t = a(t);
                 (single(), quote!(#t.pop()))

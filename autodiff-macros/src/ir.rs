@@ -391,8 +391,8 @@ pub enum Op {
     /// carried values, which start as `init`; it yields the carried values of
     /// the next iteration; the results are their values after the loop.
     For(Range, Vec<Value>, Block),
-    /// A new, empty tape.
-    TapeNew,
+    /// A new, empty tape, with room for one value per index of the range.
+    TapeNew(Range),
     /// Pushes a value onto a tape; no result.
     TapePush(Value, Value),
     /// Pops the value pushed last.
@@ -423,7 +423,7 @@ impl Op {
             Op::Len(a) | Op::TapePop(a) | Op::Zeros(a, _) => vec![*a],
             Op::If(c, ..) => vec![*c],
             Op::For(range, init, _) => range.operands().chain(init.iter().copied()).collect(),
-            Op::TapeNew => vec![],
+            Op::TapeNew(range) => range.operands().collect(),
             Op::Accum(a, b, c) => vec![*a, *b, *c],
         }
     }
@@ -466,7 +466,7 @@ impl Op {
                 range.map_operands(&mut f);
                 init.iter_mut().for_each(|a| *a = f(*a));
             }
-            Op::TapeNew => {}
+            Op::TapeNew(range) => range.map_operands(&mut f),
             Op::Accum(a, b, c) => {
                 *a = f(*a);
                 *b = f(*b);
@@ -742,7 +742,7 @@ impl Function {
                 Op::Len(x) => format!("len {x}"),
                 Op::If(c, _, _) => format!("if {c}"),
                 Op::For(range, init, _) => format!("for {range} init({})", list(init)),
-                Op::TapeNew => "tape".to_string(),
+                Op::TapeNew(range) => format!("tape for {range}"),
                 Op::TapePush(t, v) => format!("push {t}, {v}"),
                 Op::TapePop(t) => format!("pop {t}"),
                 Op::Zeros(x, _) => format!("zeros_like {x}"),

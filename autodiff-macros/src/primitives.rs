@@ -23,6 +23,10 @@ pub struct PrimInfo {
     pub args: &'static [Arg],
     /// Whether a user may call it as a method; `rem` is the `%` operator.
     pub method: bool,
+    /// Whether recomputing it costs about as much as reading it back: the
+    /// reverse sweep of a loop recomputes a cheap primitive, and reads an
+    /// expensive one (a libm call) from a tape.
+    pub cheap: bool,
 }
 
 const fn m(name: &'static str, args: &'static [Arg]) -> PrimInfo {
@@ -30,6 +34,17 @@ const fn m(name: &'static str, args: &'static [Arg]) -> PrimInfo {
         name,
         args,
         method: true,
+        cheap: false,
+    }
+}
+
+/// A primitive of a few instructions.
+const fn cheap(name: &'static str, args: &'static [Arg]) -> PrimInfo {
+    PrimInfo {
+        name,
+        args,
+        method: true,
+        cheap: true,
     }
 }
 
@@ -60,24 +75,25 @@ pub static PRIMS: &[PrimInfo] = &[
     m("powi", &[F, I]),
     m("powf", &[F, F]),
     m("hypot", &[F, F]),
-    m("abs", &[F]),
-    m("signum", &[F]),
-    m("max", &[F, F]),
-    m("min", &[F, F]),
+    cheap("abs", &[F]),
+    cheap("signum", &[F]),
+    cheap("max", &[F, F]),
+    cheap("min", &[F, F]),
     m("mul_add", &[F, F, F]),
-    m("recip", &[F]),
-    m("clamp", &[F, F, F]),
-    m("to_degrees", &[F]),
-    m("to_radians", &[F]),
-    m("floor", &[F]),
-    m("ceil", &[F]),
-    m("round", &[F]),
-    m("trunc", &[F]),
-    m("fract", &[F]),
+    cheap("recip", &[F]),
+    cheap("clamp", &[F, F, F]),
+    cheap("to_degrees", &[F]),
+    cheap("to_radians", &[F]),
+    cheap("floor", &[F]),
+    cheap("ceil", &[F]),
+    cheap("round", &[F]),
+    cheap("trunc", &[F]),
+    cheap("fract", &[F]),
     PrimInfo {
         name: "rem",
         args: &[F, F],
         method: false,
+        cheap: false,
     },
 ];
 
@@ -117,6 +133,10 @@ impl Prim {
     }
 
     /// How many partials its rule returns.
+    pub fn is_cheap(self) -> bool {
+        self.info().cheap
+    }
+
     pub fn float_args(self) -> usize {
         self.args().iter().filter(|&&a| a == Arg::Float).count()
     }

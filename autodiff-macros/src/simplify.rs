@@ -97,7 +97,7 @@ fn is_pure(op: &Op) -> bool {
             | Op::ApplyPullback(..)
             | Op::If(..)
             | Op::For(..)
-            | Op::TapeNew
+            | Op::TapeNew(_)
             | Op::TapePush(..)
             | Op::TapePop(_)
             | Op::Zeros(..)

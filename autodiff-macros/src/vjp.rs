@@ -32,6 +32,23 @@ use crate::builder::{Builder, Deriv, derived_name};
 use crate::ir::{BinOp, Block, Class, Function, Inst, Op, Tokens, UnOp, Value};
 use crate::primitives::Prim;
 
+/// The results of the expensive primitives at the top of a loop body.
+fn expensive_values(primal: &Function, body: Block) -> Vec<Value> {
+    primal
+        .block(body)
+        .insts
+        .iter()
+        .filter_map(|&i| {
+            let d = primal.inst(i);
+            match (&d.op, d.results.as_slice()) {
+                (Op::Prim(p, _), [r]) if !p.is_cheap() => Some(*r),
+                (Op::Binary(BinOp::Rem, ..), [r]) if primal.class(*r) == Class::Float => Some(*r),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 /// How a primal block is copied.
 #[derive(Clone, Copy, PartialEq)]
 enum Copy {
@@ -59,6 +76,8 @@ pub fn vjp(
         pullbacks: vec![None; n],
         tapes: HashMap::new(),
         buffers: vec![None; n],
+        value_tapes: HashMap::new(),
+        precomputed: BTreeSet::new(),
     };
     v.b.copy_params();
     let entry = v.b.f.entry;
@@ -119,6 +138,11 @@ struct Vjp<'a> {
     tapes: HashMap<Value, Value>,
     /// The adjoint buffer of each active slice parameter.
     buffers: Vec<Option<Value>>,
+    /// Values of a loop body read from a tape instead of recomputed: the
+    /// tape of each, by the primal value.
+    value_tapes: HashMap<Value, Value>,
+    /// Primal values mapped already, which a copy must not recompute.
+    precomputed: BTreeSet<Value>,
 }
 
 impl Vjp<'_> {
@@ -137,6 +161,9 @@ impl Vjp<'_> {
         for &inst in &primal.block(src).insts {
             let d = primal.inst(inst);
             let span = self.span_of(inst);
+            if d.results.len() == 1 && self.precomputed.contains(&d.results[0]) {
+                continue;
+            }
             match &d.op {
                 Op::Call(callee, args)
                     if mode == Copy::Recording
@@ -180,7 +207,12 @@ impl Vjp<'_> {
                     let mut tapes = Vec::new();
                     if mode == Copy::Recording {
                         for &p in &params[1..] {
-                            let tape = self.b.f.push1(self.b.block, Op::TapeNew, Class::Tape, span);
+                            let tape = self.b.f.push1(
+                                self.b.block,
+                                Op::TapeNew(self.b.mapped_range(range)),
+                                Class::Tape,
+                                span,
+                            );
                             self.b.f.names[tape.index()] =
                                 primal.name(p).map(|n| format!("tape_{n}"));
                             self.tapes.insert(p, tape);
@@ -203,6 +235,24 @@ impl Vjp<'_> {
                             .push(nb, Op::TapePush(tape, self.b.get(p)), &[], span);
                     }
                     self.copy_block(*body, nb, Copy::Plain)?;
+                    if mode == Copy::Recording {
+                        // The expensive primitives of the body go on tapes
+                        // too, for the reverse sweep to read back.
+                        for v in expensive_values(primal, *body) {
+                            let tape = self.b.f.push1(
+                                self.b.block,
+                                Op::TapeNew(self.b.mapped_range(range)),
+                                Class::Tape,
+                                span,
+                            );
+                            self.b.f.names[tape.index()] =
+                                Some(format!("tape_{}", primal.name(v).unwrap_or("t")));
+                            self.value_tapes.insert(v, tape);
+                            self.b
+                                .f
+                                .push(nb, Op::TapePush(tape, self.b.get(v)), &[], span);
+                        }
+                    }
                     let ret = primal
                         .block(*body)
                         .ret
@@ -584,7 +634,23 @@ impl Vjp<'_> {
             };
             self.b.map[p.index()] = Some(popped);
         }
+        // The expensive values of the iteration, from their tapes; the rest
+        // of the body is recomputed.
+        let mut read_back = BTreeSet::new();
+        for v in expensive_values(primal, *body) {
+            if let Some(&tape) = self.value_tapes.get(&v) {
+                let popped = self
+                    .b
+                    .f
+                    .push1(nb, Op::TapePop(tape), primal.class(v), primal.span(v));
+                self.b.f.names[popped.index()] = primal.name(v).map(str::to_string);
+                self.b.map[v.index()] = Some(popped);
+                read_back.insert(v);
+            }
+        }
+        let outer_precomputed = std::mem::replace(&mut self.precomputed, read_back);
         self.copy_block(*body, nb, Copy::Recording)?;
+        self.precomputed = outer_precomputed;
         for (&o, &g) in outer.iter().zip(&g_outer) {
             self.adj[o.index()] = Some(g);
         }

@@ -29,6 +29,12 @@ impl<T> Tape<T> {
         Tape(Vec::new())
     }
 
+    /// A tape with room for one value per item of `iter` (a loop's index
+    /// range), so that pushing never reallocates.
+    pub fn sized_for<I: Iterator>(iter: I) -> Self {
+        Tape(Vec::with_capacity(iter.size_hint().0))
+    }
+
     #[inline(always)]
     pub fn push(&mut self, value: T) {
         self.0.push(value);
