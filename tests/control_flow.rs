@@ -359,3 +359,53 @@ fn single_precision_loops() {
     }
     assert_eq!(rosenbrock32_jvp(&x, &[0.0; 4]).0, rosenbrock32(&x));
 }
+
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    Linear,
+    Quadratic,
+    Off,
+}
+
+#[differentiable]
+fn by_mode(x: &[f64], mode: Mode, k: usize, flip: bool) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let v = x[i];
+        s += match mode {
+            Mode::Linear => v,
+            Mode::Quadratic => v * v,
+            Mode::Off => 0.0,
+        };
+        match (i + k) % 3 {
+            0 => s *= 0.5,
+            1 | 2 if v > 0.0 => s += v.sin(),
+            _ => {}
+        }
+    }
+    match flip {
+        true => -s,
+        false => s,
+    }
+}
+
+#[test]
+fn match_on_enums_integers_and_bools() {
+    let mut rng = Rng::new(77);
+    for mode in [Mode::Linear, Mode::Quadratic, Mode::Off] {
+        for (k, flip) in [(0, false), (1, true), (2, false)] {
+            for n in [1, 5] {
+                let x: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+                let f = |p: &[f64]| by_mode(p, mode, k, flip);
+                let g = by_mode_grad(&x, mode, k, flip);
+                if let Err(e) = check::gradient(f, &g, &x, FD) {
+                    panic!("{mode:?} {k} {flip} at {x:?}: {e}");
+                }
+                let (y, d) = by_mode_jvp(&x, mode, k, flip, &x);
+                assert_eq!(y, by_mode(&x, mode, k, flip));
+                let expected: f64 = g.iter().zip(&x).map(|(a, b)| a * b).sum();
+                assert_close("by_mode jvp", d, expected, EXACT);
+            }
+        }
+    }
+}

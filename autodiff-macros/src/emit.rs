@@ -679,6 +679,10 @@ impl<'a> FnEmitter<'a> {
                 let x = a(x);
                 (single(), quote!(::std::vec![0.0; #x.len()]))
             }
+            Op::Matches(v, pat) => {
+                let (v, pat) = (a(v), &pat.tokens);
+                (single(), quote!(::core::matches!(#v, #pat)))
+            }
             Op::Zeros(_, Some(len)) => {
                 let len = &len.tokens;
                 (single(), quote!([0.0; #len]))
@@ -759,7 +763,7 @@ fn reserved(f: &Function, sig: &Signature) -> HashSet<String> {
     };
     for d in &f.insts {
         match &d.op {
-            Op::Extern(t) => add_idents(&t.tokens, &mut taken),
+            Op::Extern(t) | Op::Matches(_, t) => add_idents(&t.tokens, &mut taken),
             Op::Call(c, _) | Op::CallJvp(c, ..) | Op::CallPullback(c, _) => {
                 add_idents(&c.prefix.tokens, &mut taken);
                 for suffix in ["", "_jvp", "_pullback", "_vjp"] {

@@ -402,6 +402,8 @@ pub enum Op {
     Zeros(Value, Option<Tokens>),
     /// `buffer[index] += value`; no result.
     Accum(Value, Value, Value),
+    /// Whether a value matches a pattern (which binds nothing).
+    Matches(Value, Tokens),
 }
 
 impl Op {
@@ -420,7 +422,7 @@ impl Op {
                 std::iter::once(*pb).chain(args.iter().copied()).collect()
             }
             Op::Index(a, b) | Op::TapePush(a, b) => vec![*a, *b],
-            Op::Len(a) | Op::TapePop(a) | Op::Zeros(a, _) => vec![*a],
+            Op::Len(a) | Op::TapePop(a) | Op::Zeros(a, _) | Op::Matches(a, _) => vec![*a],
             Op::If(c, ..) => vec![*c],
             Op::For(range, init, _) => range.operands().chain(init.iter().copied()).collect(),
             Op::TapeNew(range) => range.operands().collect(),
@@ -461,7 +463,9 @@ impl Op {
                 *a = f(*a);
                 *b = f(*b);
             }
-            Op::Len(a) | Op::TapePop(a) | Op::Zeros(a, _) | Op::If(a, ..) => *a = f(*a),
+            Op::Len(a) | Op::TapePop(a) | Op::Zeros(a, _) | Op::Matches(a, _) | Op::If(a, ..) => {
+                *a = f(*a)
+            }
             Op::For(range, init, _) => {
                 range.map_operands(&mut f);
                 init.iter_mut().for_each(|a| *a = f(*a));
@@ -747,6 +751,7 @@ impl Function {
                 Op::TapePop(t) => format!("pop {t}"),
                 Op::Zeros(x, _) => format!("zeros_like {x}"),
                 Op::Accum(b, i, v) => format!("accumulate {b}[{i}] += {v}"),
+                Op::Matches(v, pat) => format!("matches {v}, `{}`", pat.text),
             };
             let name = match results.as_slice() {
                 [v] => self

@@ -123,7 +123,8 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
         | Op::Unary(..)
         | Op::Cast(..)
         | Op::CastLike(..)
-        | Op::TapeNew(_) => 1,
+        | Op::TapeNew(_)
+        | Op::Matches(..) => 1,
         Op::Index(x, i) | Op::Accum(x, i, _) => {
             if !matches!(f.class(*x), Class::Slice | Class::Buffer) {
                 return Err(format!("{x} is not a slice"));

@@ -36,27 +36,100 @@ impl Lower {
                 .at(&e.cond, "the condition of an `if` must be a `bool`");
             return None;
         }
+        self.branch(
+            cond,
+            e,
+            &mut |l| l.block_body(&e.then_branch, false, outputs),
+            &mut |l| match &e.else_branch {
+                Some((_, expr)) => l.expr_shaped(expr, outputs),
+                None => Some(Bound::Tuple(vec![])),
+            },
+        )
+    }
+
+    /// `match` on a value that carries no derivative: a chain of branches,
+    /// each testing `matches!(value, pattern)`; the last arm is the final
+    /// `else` (rustc checks that the match is exhaustive).
+    pub(super) fn match_expr(&mut self, m: &syn::ExprMatch, outputs: usize) -> Option<Bound> {
+        let v = self.value(&m.expr)?;
+        if matches!(self.f.class(v), Class::Float | Class::Slice) {
+            self.errors.at(
+                &m.expr,
+                "#[differentiable] matches on integers, `bool`s and enums only; compare floats with `if`",
+            );
+            return None;
+        }
+        for arm in &m.arms {
+            if let Some(binding) = binding_in(&arm.pat) {
+                self.errors.at(
+                    binding,
+                    "bindings in `match` patterns are not supported by #[differentiable]; \
+                     match without binding (`Some(_)`, `1 | 2`, `0..=9`) and use the value itself",
+                );
+                return None;
+            }
+        }
+        self.match_arms(v, &m.arms, outputs, m)
+    }
+
+    fn match_arms(
+        &mut self,
+        v: Value,
+        arms: &[syn::Arm],
+        outputs: usize,
+        at: &syn::ExprMatch,
+    ) -> Option<Bound> {
+        let Some((first, rest)) = arms.split_first() else {
+            self.errors.at(at, "a `match` without arms has no value");
+            return None;
+        };
+        let body = |l: &mut Lower| {
+            l.scopes.push(HashMap::new());
+            let value = l.expr_shaped(&first.body, outputs);
+            l.scopes.pop();
+            value
+        };
+        if rest.is_empty() {
+            return body(self);
+        }
+        let pattern = crate::ir::Tokens::new(quote::ToTokens::to_token_stream(&first.pat));
+        let mut cond = self.push(Op::Matches(v, pattern), Class::Bool, first.pat.span());
+        if let Some((_, guard)) = &first.guard {
+            let g = self.value(guard)?;
+            cond = self.push(Op::Binary(BinOp::And, cond, g), Class::Bool, guard.span());
+        }
+        self.branch(cond, first, &mut |l| body(l), &mut |l| {
+            l.match_arms(v, rest, outputs, at)
+        })
+    }
+
+    /// A branch on `cond` between what `then` and `els` lower, each into a
+    /// block of its own: the variables either assigns, and its value, are
+    /// what the blocks yield.
+    fn branch(
+        &mut self,
+        cond: Value,
+        at: &dyn quote::ToTokens,
+        then: &mut dyn FnMut(&mut Lower) -> Option<Bound>,
+        els: &mut dyn FnMut(&mut Lower) -> Option<Bound>,
+    ) -> Option<Bound> {
         let before = self.scopes.clone();
         let outer = self.block;
 
         let then_block = self.f.new_block();
         self.block = then_block;
         self.scopes.push(HashMap::new());
-        let then_value = self.block_body(&e.then_branch, false, outputs);
+        let then_value = then(self);
         self.scopes.pop();
         let then_scopes = std::mem::replace(&mut self.scopes, before.clone());
 
         let else_block = self.f.new_block();
         self.block = else_block;
         self.scopes.push(HashMap::new());
-        let else_value = match &e.else_branch {
-            Some((_, expr)) => self.expr_shaped(expr, outputs),
-            None => Some(Bound::Tuple(vec![])),
-        };
+        let else_value = els(self);
         self.scopes.pop();
         let else_scopes = std::mem::replace(&mut self.scopes, before);
         self.block = outer;
-
         // The variables either branch assigned, in a stable order.
         let mut changed: Vec<(usize, String)> = Vec::new();
         for (depth, scope) in self.scopes.iter().enumerate() {
@@ -77,7 +150,7 @@ impl Lower {
             let pair = (&then_scopes[*depth][name], &else_scopes[*depth][name]);
             let (Bound::Value(t), Bound::Value(f)) = pair else {
                 self.errors.at(
-                    e,
+                    at,
                     format_args!(
                         "`{name}` holds a tuple and is assigned in a branch; assign its parts"
                     ),
@@ -99,7 +172,7 @@ impl Lower {
                         (Bound::Value(t), Bound::Value(f)) => pairs.push((*t, *f)),
                         _ => {
                             self.errors.at(
-                                e,
+                                at,
                                 "nested tuples from an `if` are not supported; bind the parts",
                             );
                             return None;
@@ -110,7 +183,7 @@ impl Lower {
             }
             _ => {
                 self.errors.at(
-                    e,
+                    at,
                     "the branches of this `if` have values of different shapes",
                 );
                 return None;
@@ -127,7 +200,7 @@ impl Lower {
             self.block,
             Op::If(cond, then_block, else_block),
             &classes,
-            e.span(),
+            first_span(at),
         );
         let results = self.f.inst(inst).results.clone();
         for ((depth, name), &r) in changed.iter().zip(&results) {
@@ -596,6 +669,23 @@ impl Lower {
     }
 }
 
+/// A variable bound by a pattern, if any: `k` in `Some(k)`; a path (`None`,
+/// `Mode::Fast`) and `_` bind nothing.
+fn binding_in(pat: &syn::Pat) -> Option<&syn::Pat> {
+    match pat {
+        syn::Pat::Ident(_) => Some(pat),
+        syn::Pat::Or(o) => o.cases.iter().find_map(binding_in),
+        syn::Pat::Paren(p) => binding_in(&p.pat),
+        syn::Pat::Reference(r) => binding_in(&r.pat),
+        syn::Pat::Tuple(t) => t.elems.iter().find_map(binding_in),
+        syn::Pat::TupleStruct(t) => t.elems.iter().find_map(binding_in),
+        syn::Pat::Struct(s) => s.fields.iter().find_map(|f| binding_in(&f.pat)),
+        syn::Pat::Slice(s) => s.elems.iter().find_map(binding_in),
+        syn::Pat::Type(t) => binding_in(&t.pat),
+        _ => None,
+    }
+}
+
 fn strip(e: &syn::Expr) -> &syn::Expr {
     match e {
         syn::Expr::Paren(p) => strip(&p.expr),
@@ -645,4 +735,13 @@ impl<'ast> Visit<'ast> for Assigned {
         }
         syn::visit::visit_expr_binary(self, e);
     }
+}
+
+/// The span of the first token of `at`: where a construct starts.
+fn first_span(at: &dyn quote::ToTokens) -> Span {
+    at.to_token_stream()
+        .into_iter()
+        .next()
+        .map(|t| t.span())
+        .unwrap_or_else(Span::call_site)
 }

@@ -324,6 +324,7 @@ impl Lower {
             }
             syn::Expr::Field(f) => self.field(f),
             syn::Expr::If(i) => self.if_expr(i, outputs),
+            syn::Expr::Match(m) => self.match_expr(m, outputs),
             syn::Expr::ForLoop(l) => {
                 self.for_loop(l);
                 Some(Bound::Tuple(vec![]))
@@ -338,7 +339,6 @@ impl Lower {
 
     fn unsupported(&mut self, e: &syn::Expr) {
         let what = match e {
-            syn::Expr::Match(_) => format!("`match` is not supported yet: {CONTROL_FLOW_LATER}"),
             syn::Expr::While(_) | syn::Expr::Loop(_) => format!(
                 "`while` and `loop` are not supported yet: {CONTROL_FLOW_LATER}; \
                  write the loop as `for i in 0..n` with a bound on its iterations"
