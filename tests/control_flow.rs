@@ -6,7 +6,7 @@
 
 mod common;
 
-use autodiff::check;
+use autodiff::check::{self, Tolerance};
 use autodiff::prelude::*;
 use common::*;
 
@@ -407,5 +407,73 @@ fn match_on_enums_integers_and_bools() {
                 assert_close("by_mode jvp", d, expected, EXACT);
             }
         }
+    }
+}
+
+/// Halves `x` until it is below `limit`, then squares: `while` on an active
+/// condition differentiates the iterations that ran (a piecewise function).
+#[differentiable]
+fn halve_until(x: f64, limit: f64) -> f64 {
+    let mut y = x;
+    let mut steps = 0;
+    while y > limit {
+        y = y * 0.5 + 0.01 * y.sin();
+        steps += 1;
+    }
+    y * y + steps as f64
+}
+
+/// Newton's method for the square root of `a`, a fixed number of digits:
+/// the derivative of the algorithm as run.
+#[differentiable]
+fn newton_sqrt(a: f64) -> f64 {
+    let mut r = a.max(1.0);
+    let mut k = 0;
+    while k < 6 {
+        r = 0.5 * (r + a / r);
+        k += 1;
+    }
+    r
+}
+
+#[test]
+fn while_loops() {
+    let mut rng = Rng::new(99);
+    for _ in 0..200 {
+        let (x, limit) = (rng.uniform(-1.0, 50.0), rng.uniform(0.5, 2.0));
+        let (gx, gl) = halve_until_grad(x, limit);
+        // A finite difference is meaningful away from the points where the
+        // number of iterations changes.
+        let f = |p: &[f64]| halve_until(p[0], p[1]);
+        let h = check::step(x);
+        let same_steps =
+            |d: f64| halve_until(x + d, limit).floor() == halve_until(x, limit).floor();
+        if same_steps(h)
+            && same_steps(-h)
+            && (halve_until(x, limit) - halve_until(x, limit).floor()) > 1e-3
+        {
+            check::gradient(f, &[gx, gl], &[x, limit], FD).unwrap();
+        }
+        assert_eq!(gl, 0.0, "the limit only decides how many iterations run");
+        let (v, d) = halve_until_jvp(x, limit, 1.0, 0.0);
+        assert_eq!(v, halve_until(x, limit));
+        assert_close("while jvp", d, gx, EXACT);
+    }
+    // Zero iterations: the derivative of y * y.
+    assert_eq!(halve_until_grad(0.25, 1.0), (0.5, 0.0));
+    for a in [0.3, 2.0, 9.0, 100.0] {
+        let g = newton_sqrt_grad(a);
+        let (r, d) = newton_sqrt_jvp(a, 1.0);
+        assert_close(
+            "newton value",
+            r,
+            a.sqrt(),
+            Tolerance {
+                rel: 1e-3,
+                abs: 1e-3,
+            },
+        );
+        assert_close("newton jvp vs vjp", d, g, EXACT);
+        check::gradient(|p: &[f64]| newton_sqrt(p[0]), &[g], &[a], FD).unwrap();
     }
 }

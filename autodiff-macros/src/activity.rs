@@ -59,28 +59,16 @@ impl Activity {
                 }
                 Op::For(_, init, body) => {
                     let params = f.block(*body).params[1..].to_vec();
-                    for (p, i) in params.iter().zip(init) {
-                        self.varied[p.index()] = self.varied[i.index()];
+                    self.vary_loop(f, *body, &params, init, &d.results);
+                }
+                Op::While(init, cond, body) => {
+                    let params = f.block(*body).params.clone();
+                    self.vary_loop(f, *body, &params, init, &d.results);
+                    // The condition sees the same carried values.
+                    for (c, p) in f.block(*cond).params.iter().zip(&params) {
+                        self.varied[c.index()] = self.varied[p.index()];
                     }
-                    loop {
-                        self.vary(f, *body);
-                        let mut changed = false;
-                        for (p, y) in params.iter().zip(&f.block(*body).ret) {
-                            if self.varied[y.index()]
-                                && !self.varied[p.index()]
-                                && f.class(*p).differentiable()
-                            {
-                                self.varied[p.index()] = true;
-                                changed = true;
-                            }
-                        }
-                        if !changed {
-                            break;
-                        }
-                    }
-                    for (r, p) in d.results.iter().zip(&params) {
-                        self.varied[r.index()] = self.varied[p.index()];
-                    }
+                    self.vary(f, *cond);
                 }
                 op => {
                     let any = op.operands().iter().any(|v| self.varied[v.index()]);
@@ -88,6 +76,75 @@ impl Activity {
                         self.varied[r.index()] = any && f.class(r).differentiable();
                     }
                 }
+            }
+        }
+    }
+
+    /// `vary` through a loop body whose carried parameters are `params`, to
+    /// a fixed point: a carried value varies if its initial value or its
+    /// yield does.
+    fn vary_loop(
+        &mut self,
+        f: &Function,
+        body: Block,
+        params: &[Value],
+        init: &[Value],
+        results: &[Value],
+    ) {
+        for (p, i) in params.iter().zip(init) {
+            self.varied[p.index()] = self.varied[i.index()];
+        }
+        loop {
+            self.vary(f, body);
+            let mut changed = false;
+            for (p, y) in params.iter().zip(&f.block(body).ret) {
+                if self.varied[y.index()] && !self.varied[p.index()] && f.class(*p).differentiable()
+                {
+                    self.varied[p.index()] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        for (r, p) in results.iter().zip(params) {
+            self.varied[r.index()] = self.varied[p.index()];
+        }
+    }
+
+    /// `use_` through a loop body, to a fixed point: a carried value useful
+    /// at the start of an iteration is useful as the previous yield.
+    fn use_loop(
+        &mut self,
+        f: &Function,
+        body: Block,
+        params: &[Value],
+        init: &[Value],
+        results: &[Value],
+    ) {
+        let ret = f.block(body).ret.clone();
+        for (r, y) in results.iter().zip(&ret) {
+            if self.useful[r.index()] {
+                self.useful[y.index()] = true;
+            }
+        }
+        loop {
+            self.use_(f, body);
+            let mut changed = false;
+            for (p, y) in params.iter().zip(&ret) {
+                if self.useful[p.index()] && !self.useful[y.index()] {
+                    self.useful[y.index()] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        for (p, i) in params.iter().zip(init) {
+            if self.useful[p.index()] {
+                self.useful[i.index()] = true;
             }
         }
     }
@@ -110,32 +167,12 @@ impl Activity {
                 }
                 Op::For(_, init, body) => {
                     let params = f.block(*body).params[1..].to_vec();
-                    let ret = f.block(*body).ret.clone();
-                    for (r, y) in d.results.iter().zip(&ret) {
-                        if self.useful[r.index()] {
-                            self.useful[y.index()] = true;
-                        }
-                    }
-                    loop {
-                        self.use_(f, *body);
-                        // A carried value useful at the start of an
-                        // iteration is useful as the previous yield.
-                        let mut changed = false;
-                        for (p, y) in params.iter().zip(&ret) {
-                            if self.useful[p.index()] && !self.useful[y.index()] {
-                                self.useful[y.index()] = true;
-                                changed = true;
-                            }
-                        }
-                        if !changed {
-                            break;
-                        }
-                    }
-                    for (p, i) in params.iter().zip(init) {
-                        if self.useful[p.index()] {
-                            self.useful[i.index()] = true;
-                        }
-                    }
+                    self.use_loop(f, *body, &params, init, &d.results);
+                }
+                // The condition only picks how many iterations run.
+                Op::While(init, _, body) => {
+                    let params = f.block(*body).params.clone();
+                    self.use_loop(f, *body, &params, init, &d.results);
                 }
                 op => {
                     if d.results.iter().any(|r| self.useful[r.index()]) {

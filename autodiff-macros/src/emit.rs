@@ -326,6 +326,23 @@ impl Namer<'_> {
                     // The parameters are named: only the body's values remain.
                     self.block(*body);
                 }
+                // The same for a `while`, whose condition block reads the
+                // same variables as the body.
+                Op::While(_, cond, body) => {
+                    let params = &f.block(*body).params;
+                    for (k, (&p, &r)) in params.iter().zip(&d.results).enumerate() {
+                        let unused = self.uses[p.index()] == 0 && self.uses[r.index()] == 0;
+                        self.name(p, unused);
+                        self.names[r.index()] = self.names[p.index()].clone();
+                        let c = f.block(*cond).params[k];
+                        self.names[c.index()] = self.names[p.index()].clone();
+                    }
+                    for &extra in &params[d.results.len()..] {
+                        self.name(extra, self.uses[extra.index()] == 0);
+                    }
+                    self.block(*cond);
+                    self.block(*body);
+                }
                 _ => {
                     for child in d.op.blocks() {
                         self.block(child);
@@ -468,6 +485,7 @@ impl<'a> FnEmitter<'a> {
             out.extend(match &d.op {
                 Op::If(c, t, e) => self.if_expr(*c, *t, *e, &d.results),
                 Op::For(range, init, body) => self.for_loop(range, init, *body, &d.results),
+                Op::While(init, cond, body) => self.while_loop(init, *cond, *body),
                 Op::TapePush(t, v) => {
                     let (t, v) = (a(t), a(v));
                     quote_spanned!(span=> #t.push(#v);)
@@ -517,21 +535,19 @@ impl<'a> FnEmitter<'a> {
         }
     }
 
-    /// `let mut c = init; for i in range { ..; c = next; }`: each carried
-    /// value is a mutable variable, which holds the result after the loop.
-    fn for_loop(
+    /// The declarations of a loop's carried variables, and their updates at
+    /// the end of an iteration. A variable the loop never changes is not
+    /// `mut`; the next values are assigned all at once when one of them
+    /// reads another carried variable.
+    fn carried_variables(
         &self,
-        range: &Range,
+        params: &[Value],
         init: &[Value],
-        body: Block,
-        results: &[Value],
-    ) -> TokenStream {
-        let params = &self.f.block(body).params;
-        let yields = &self.f.block(body).ret;
-        let index = self.binder(params[0]);
+        yields: &[Value],
+    ) -> (TokenStream, TokenStream) {
         let mut declarations = TokenStream::new();
         let mut updated = Vec::new();
-        for ((&p, &i), &y) in params[1..].iter().zip(init).zip(yields) {
+        for ((&p, &i), &y) in params.iter().zip(init).zip(yields) {
             let (name, init) = (self.atom(p), self.atom(i));
             if y == p {
                 declarations.extend(quote!(let #name = #init;));
@@ -540,10 +556,7 @@ impl<'a> FnEmitter<'a> {
                 updated.push((p, y));
             }
         }
-        let _ = results;
-        // The next values are computed from this iteration's: assign them
-        // all at once when one of them reads another carried variable.
-        let reads_carried = updated.iter().any(|(_, y)| params[1..].contains(y));
+        let reads_carried = updated.iter().any(|(_, y)| params.contains(y));
         let updates = if reads_carried && updated.len() > 1 {
             let targets: Vec<TokenStream> = updated.iter().map(|(p, _)| self.atom(*p)).collect();
             let values: Vec<TokenStream> = updated.iter().map(|(_, y)| self.atom(*y)).collect();
@@ -556,11 +569,50 @@ impl<'a> FnEmitter<'a> {
             }
             out
         };
+        (declarations, updates)
+    }
+
+    /// `let mut c = init; for i in range { ..; c = next; }`: each carried
+    /// value is a mutable variable, which holds the result after the loop.
+    fn for_loop(
+        &self,
+        range: &Range,
+        init: &[Value],
+        body: Block,
+        results: &[Value],
+    ) -> TokenStream {
+        let params = &self.f.block(body).params;
+        let yields = &self.f.block(body).ret;
+        let index = self.binder(params[0]);
+        let _ = results;
+        let (declarations, updates) = self.carried_variables(&params[1..], init, yields);
         let range = self.range(range);
         let stmts = self.block(body);
         quote! {
             #declarations
             for #index in #range {
+                #stmts
+                #updates
+            }
+        }
+    }
+
+    /// `let mut c = init; loop { ..; if !cond { break; } ..; c = next; }`:
+    /// the condition block reads the same variables as the body.
+    fn while_loop(&self, init: &[Value], cond: Block, body: Block) -> TokenStream {
+        let params = &self.f.block(body).params;
+        let yields = &self.f.block(body).ret;
+        let (declarations, updates) = self.carried_variables(params, init, yields);
+        let cond_stmts = self.block(cond);
+        let c = self.atom(self.f.block(cond).ret[0]);
+        let stmts = self.block(body);
+        quote! {
+            #declarations
+            loop {
+                #cond_stmts
+                if !#c {
+                    break;
+                }
                 #stmts
                 #updates
             }
@@ -667,10 +719,11 @@ impl<'a> FnEmitter<'a> {
                 let x = a(x);
                 (single(), quote!(#x.len()))
             }
-            Op::TapeNew(range) => {
+            Op::TapeNew(Some(range)) => {
                 let range = self.range(range);
                 (single(), quote!(#rt::Tape::sized_for(#range)))
             }
+            Op::TapeNew(None) => (single(), quote!(#rt::Tape::new())),
             Op::TapePop(t) => {
                 let t = a(t);
                 (single(), quote!(#t.pop()))
@@ -688,7 +741,9 @@ impl<'a> FnEmitter<'a> {
                 (single(), quote!([0.0; #len]))
             }
             // Statements and blocks are emitted by `block`.
-            Op::If(..) | Op::For(..) | Op::TapePush(..) | Op::Accum(..) => (quote!(_), quote!(())),
+            Op::If(..) | Op::For(..) | Op::While(..) | Op::TapePush(..) | Op::Accum(..) => {
+                (quote!(_), quote!(()))
+            }
         }
     }
 

@@ -391,8 +391,13 @@ pub enum Op {
     /// carried values, which start as `init`; it yields the carried values of
     /// the next iteration; the results are their values after the loop.
     For(Range, Vec<Value>, Block),
-    /// A new, empty tape, with room for one value per index of the range.
-    TapeNew(Range),
+    /// `while cond { body }`: both blocks take the carried values, which
+    /// start as `init`; the first yields whether to go on, the second the
+    /// next carried values; the results are their values after the loop.
+    While(Vec<Value>, Block, Block),
+    /// A new, empty tape, with room for one value per index of the range
+    /// when the loop it records has one.
+    TapeNew(Option<Range>),
     /// Pushes a value onto a tape; no result.
     TapePush(Value, Value),
     /// Pops the value pushed last.
@@ -425,7 +430,8 @@ impl Op {
             Op::Len(a) | Op::TapePop(a) | Op::Zeros(a, _) | Op::Matches(a, _) => vec![*a],
             Op::If(c, ..) => vec![*c],
             Op::For(range, init, _) => range.operands().chain(init.iter().copied()).collect(),
-            Op::TapeNew(range) => range.operands().collect(),
+            Op::TapeNew(range) => range.iter().flat_map(|r| r.operands()).collect(),
+            Op::While(init, ..) => init.clone(),
             Op::Accum(a, b, c) => vec![*a, *b, *c],
         }
     }
@@ -435,6 +441,7 @@ impl Op {
         match self {
             Op::If(_, t, e) => vec![*t, *e],
             Op::For(_, _, body) => vec![*body],
+            Op::While(_, cond, body) => vec![*cond, *body],
             _ => vec![],
         }
     }
@@ -470,7 +477,12 @@ impl Op {
                 range.map_operands(&mut f);
                 init.iter_mut().for_each(|a| *a = f(*a));
             }
-            Op::TapeNew(range) => range.map_operands(&mut f),
+            Op::TapeNew(range) => {
+                if let Some(r) = range {
+                    r.map_operands(&mut f);
+                }
+            }
+            Op::While(init, ..) => init.iter_mut().for_each(|a| *a = f(*a)),
             Op::Accum(a, b, c) => {
                 *a = f(*a);
                 *b = f(*b);
@@ -746,7 +758,9 @@ impl Function {
                 Op::Len(x) => format!("len {x}"),
                 Op::If(c, _, _) => format!("if {c}"),
                 Op::For(range, init, _) => format!("for {range} init({})", list(init)),
-                Op::TapeNew(range) => format!("tape for {range}"),
+                Op::TapeNew(Some(range)) => format!("tape for {range}"),
+                Op::TapeNew(None) => "tape".to_string(),
+                Op::While(init, ..) => format!("while init({})", list(init)),
                 Op::TapePush(t, v) => format!("push {t}, {v}"),
                 Op::TapePop(t) => format!("pop {t}"),
                 Op::Zeros(x, _) => format!("zeros_like {x}"),
@@ -773,6 +787,12 @@ impl Function {
                     self.fmt_block(f, *e, depth + 1)?;
                 }
                 Op::For(_, _, body) => {
+                    writeln!(f, "{pad}body({}):", self.params_text(*body))?;
+                    self.fmt_block(f, *body, depth + 1)?;
+                }
+                Op::While(_, cond, body) => {
+                    writeln!(f, "{pad}cond({}):", self.params_text(*cond))?;
+                    self.fmt_block(f, *cond, depth + 1)?;
                     writeln!(f, "{pad}body({}):", self.params_text(*body))?;
                     self.fmt_block(f, *body, depth + 1)?;
                 }

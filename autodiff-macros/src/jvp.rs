@@ -169,6 +169,33 @@ impl Jvp<'_> {
                 let new = self.b.copy_results(op, &results);
                 self.record_tangents(&d.results, &active, &new);
             }
+            Op::While(init, cond, body) => {
+                let params = primal.block(*body).params.clone();
+                let active: Vec<usize> = (0..params.len())
+                    .filter(|&k| self.act.is_active(params[k]))
+                    .collect();
+                let new_init = self.with_tangents(init, &active, span);
+                // The condition block takes the tangents too (and ignores
+                // them): both blocks see the same carried variables.
+                let new_cond = self.carried_copy(*cond, &active, span, &mut |j, src, dst| {
+                    j.block(src, dst)?;
+                    Ok(vec![j.b.get(j.b.primal.block(src).ret[0])])
+                })?;
+                let new_body = self.carried_copy(*body, &active, span, &mut |j, src, dst| {
+                    j.block(src, dst)?;
+                    let outer = std::mem::replace(&mut j.b.block, dst);
+                    let ret = j.b.primal.block(src).ret.clone();
+                    let yields = j.with_tangents(&ret, &active, span);
+                    j.b.block = outer;
+                    Ok(yields)
+                })?;
+                let mut results = d.results.clone();
+                results.extend(active.iter().map(|&k| d.results[k]));
+                let new = self
+                    .b
+                    .copy_results(Op::While(new_init, new_cond, new_body), &results);
+                self.record_tangents(&d.results, &active, &new);
+            }
             op => {
                 let op = self.b.mapped(op);
                 let new = self.b.copy_results(op, &d.results);
@@ -183,6 +210,44 @@ impl Jvp<'_> {
             }
         }
         Ok(())
+    }
+
+    /// A copy of a block whose parameters are carried values: the copies of
+    /// the parameters, then a tangent for those at positions `active`;
+    /// `fill` copies the instructions and returns what the block yields.
+    fn carried_copy(
+        &mut self,
+        src: Block,
+        active: &[usize],
+        span: Span,
+        fill: &mut dyn FnMut(&mut Self, Block, Block) -> syn::Result<Vec<Value>>,
+    ) -> syn::Result<Block> {
+        let primal = self.b.primal;
+        let dst = self.b.f.new_block();
+        let params = primal.block(src).params.clone();
+        for &p in &params {
+            let np = self.b.f.add_param(
+                dst,
+                primal.class(p),
+                primal.span(p),
+                primal.name(p).map(str::to_string),
+            );
+            self.b.map[p.index()] = Some(np);
+        }
+        for &k in active {
+            let p = params[k];
+            let tp = self.b.f.add_param(
+                dst,
+                Class::Float,
+                primal.span(p),
+                derived_name("d", primal.name(p)),
+            );
+            self.tan[p.index()] = Some(tp);
+        }
+        let _ = span;
+        let yields = fill(self, src, dst)?;
+        self.b.f.block_mut(dst).ret = yields;
+        Ok(dst)
     }
 
     /// After an instruction whose new results `new` are the copies of the

@@ -97,6 +97,7 @@ fn is_pure(op: &Op) -> bool {
             | Op::ApplyPullback(..)
             | Op::If(..)
             | Op::For(..)
+            | Op::While(..)
             | Op::TapeNew(_)
             | Op::TapePush(..)
             | Op::TapePop(_)

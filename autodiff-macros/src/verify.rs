@@ -159,6 +159,17 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
             }
             n
         }
+        Op::While(init, cond, body) => {
+            let (c, b) = (f.block(*cond), f.block(*body));
+            if c.params.len() != init.len()
+                || c.ret.len() != 1
+                || b.params.len() != init.len()
+                || b.ret.len() != init.len()
+            {
+                return Err("a while loop's blocks take the carried values; the condition yields a bool, the body the carried values".to_string());
+            }
+            init.len()
+        }
         Op::For(_, init, body) => {
             let b = f.block(*body);
             if b.params.len() != init.len() + 1 || b.ret.len() != init.len() {

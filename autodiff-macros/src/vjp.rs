@@ -25,11 +25,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Literal, Span, TokenStream};
 
 use crate::activity::Activity;
 use crate::builder::{Builder, Deriv, derived_name};
-use crate::ir::{BinOp, Block, Class, Function, Inst, Op, Tokens, UnOp, Value};
+use crate::ir::{BinOp, Block, Class, Function, Inst, Lit, Op, Tokens, UnOp, Value};
 use crate::primitives::Prim;
 
 /// The results of the expensive primitives at the top of a loop body.
@@ -78,6 +78,7 @@ pub fn vjp(
         buffers: vec![None; n],
         value_tapes: HashMap::new(),
         precomputed: BTreeSet::new(),
+        trip_counts: HashMap::new(),
     };
     v.b.copy_params();
     let entry = v.b.f.entry;
@@ -143,6 +144,9 @@ struct Vjp<'a> {
     value_tapes: HashMap<Value, Value>,
     /// Primal values mapped already, which a copy must not recompute.
     precomputed: BTreeSet<Value>,
+    /// The iteration count of each recorded `while`, by the primal
+    /// instruction.
+    trip_counts: HashMap<Inst, Value>,
 }
 
 impl Vjp<'_> {
@@ -201,68 +205,79 @@ impl Vjp<'_> {
                         .copy_results(Op::If(self.b.get(*cond), blocks[0], blocks[1]), &d.results);
                 }
                 Op::For(range, init, body) => {
-                    let params = primal.block(*body).params.clone();
-                    // A recorded loop pushes its carried values at the start
-                    // of each iteration, on tapes made before it.
-                    let mut tapes = Vec::new();
-                    if mode == Copy::Recording {
-                        for &p in &params[1..] {
-                            let tape = self.b.f.push1(
-                                self.b.block,
-                                Op::TapeNew(self.b.mapped_range(range)),
-                                Class::Tape,
-                                span,
-                            );
-                            self.b.f.names[tape.index()] =
-                                primal.name(p).map(|n| format!("tape_{n}"));
-                            self.tapes.insert(p, tape);
-                            tapes.push(tape);
-                        }
-                    }
-                    let nb = self.b.f.new_block();
-                    for &p in &params {
+                    let capacity = Some(self.b.mapped_range(range));
+                    let nb = self.copy_loop_body(*body, 1, mode, capacity, span)?;
+                    let init = init.iter().map(|&v| self.b.get(v)).collect();
+                    let op = Op::For(self.b.mapped_range(range), init, nb);
+                    self.b.copy_results(op, &d.results);
+                }
+                Op::While(init, cond, body) => {
+                    let nb = self.copy_loop_body(*body, 0, mode, None, span)?;
+                    let nc = self.b.f.new_block();
+                    for &p in &primal.block(*cond).params {
                         let np = self.b.f.add_param(
-                            nb,
+                            nc,
                             primal.class(p),
                             primal.span(p),
                             primal.name(p).map(str::to_string),
                         );
                         self.b.map[p.index()] = Some(np);
                     }
-                    for (&tape, &p) in tapes.iter().zip(&params[1..]) {
+                    self.copy_block(*cond, nc, Copy::Plain)?;
+                    let c = self.b.get(primal.block(*cond).ret[0]);
+                    self.b.f.block_mut(nc).ret = vec![c];
+                    let mut init: Vec<Value> = init.iter().map(|&v| self.b.get(v)).collect();
+                    let mut classes: Vec<Class> =
+                        d.results.iter().map(|&r| primal.class(r)).collect();
+                    if mode == Copy::Recording {
+                        // A recorded `while` counts its iterations, for the
+                        // reverse sweep to run as many.
+                        let zero = self.b.f.push1(
+                            self.b.block,
+                            Op::Lit(Lit::new(Literal::usize_unsuffixed(0))),
+                            Class::Int,
+                            span,
+                        );
+                        let one = self.b.f.push1(
+                            nb,
+                            Op::Lit(Lit::new(Literal::usize_unsuffixed(1))),
+                            Class::Int,
+                            span,
+                        );
+                        let count = self.b.f.add_param(
+                            nb,
+                            Class::Int,
+                            span,
+                            Some("iterations".to_string()),
+                        );
+                        let next = self.b.f.push1(
+                            nb,
+                            Op::Binary(BinOp::Add, count, one),
+                            Class::Int,
+                            span,
+                        );
+                        self.b.f.block_mut(nb).ret.push(next);
                         self.b
                             .f
-                            .push(nb, Op::TapePush(tape, self.b.get(p)), &[], span);
+                            .add_param(nc, Class::Int, span, Some("iterations".to_string()));
+                        init.push(zero);
+                        classes.push(Class::Int);
                     }
-                    self.copy_block(*body, nb, Copy::Plain)?;
-                    if mode == Copy::Recording {
-                        // The expensive primitives of the body go on tapes
-                        // too, for the reverse sweep to read back.
-                        for v in expensive_values(primal, *body) {
-                            let tape = self.b.f.push1(
-                                self.b.block,
-                                Op::TapeNew(self.b.mapped_range(range)),
-                                Class::Tape,
-                                span,
-                            );
-                            self.b.f.names[tape.index()] =
-                                Some(format!("tape_{}", primal.name(v).unwrap_or("t")));
-                            self.value_tapes.insert(v, tape);
-                            self.b
-                                .f
-                                .push(nb, Op::TapePush(tape, self.b.get(v)), &[], span);
+                    let block = self.b.block;
+                    let new = self
+                        .b
+                        .f
+                        .push(block, Op::While(init, nc, nb), &classes, span);
+                    let results = self.b.f.inst(new).results.clone();
+                    for (&r, &n) in d.results.iter().zip(&results) {
+                        self.b.map[r.index()] = Some(n);
+                        if let Some(name) = primal.name(r) {
+                            self.b.f.set_name(n, name.to_string());
                         }
                     }
-                    let ret = primal
-                        .block(*body)
-                        .ret
-                        .iter()
-                        .map(|&v| self.b.get(v))
-                        .collect();
-                    self.b.f.block_mut(nb).ret = ret;
-                    let init = init.iter().map(|&v| self.b.get(v)).collect();
-                    let op = Op::For(self.b.mapped_range(range), init, nb);
-                    self.b.copy_results(op, &d.results);
+                    if mode == Copy::Recording {
+                        self.trip_counts.insert(inst, results[d.results.len()]);
+                    }
                 }
                 op => {
                     let op = self.b.mapped(op);
@@ -272,6 +287,71 @@ impl Vjp<'_> {
         }
         self.b.block = outer;
         Ok(())
+    }
+
+    /// Copies a loop body whose first `skip` parameters are not carried
+    /// (a `for`'s index). A recorded loop pushes its carried values at the
+    /// start of each iteration, and the results of its expensive primitives
+    /// at the end, on tapes made before it.
+    fn copy_loop_body(
+        &mut self,
+        body: Block,
+        skip: usize,
+        mode: Copy,
+        capacity: Option<crate::ir::Range>,
+        span: Span,
+    ) -> syn::Result<Block> {
+        let primal = self.b.primal;
+        let params = primal.block(body).params.clone();
+        let recording = mode == Copy::Recording;
+        let new_tape = |v: &mut Self, name: String| {
+            let tape =
+                v.b.f
+                    .push1(v.b.block, Op::TapeNew(capacity.clone()), Class::Tape, span);
+            v.b.f.names[tape.index()] = Some(name);
+            tape
+        };
+        let mut tapes = Vec::new();
+        if recording {
+            for &p in &params[skip..] {
+                let tape = new_tape(self, format!("tape_{}", primal.name(p).unwrap_or("t")));
+                self.tapes.insert(p, tape);
+                tapes.push(tape);
+            }
+        }
+        let nb = self.b.f.new_block();
+        for &p in &params {
+            let np = self.b.f.add_param(
+                nb,
+                primal.class(p),
+                primal.span(p),
+                primal.name(p).map(str::to_string),
+            );
+            self.b.map[p.index()] = Some(np);
+        }
+        for (&tape, &p) in tapes.iter().zip(&params[skip..]) {
+            self.b
+                .f
+                .push(nb, Op::TapePush(tape, self.b.get(p)), &[], span);
+        }
+        self.copy_block(body, nb, Copy::Plain)?;
+        if recording {
+            for v in expensive_values(primal, body) {
+                let tape = new_tape(self, format!("tape_{}", primal.name(v).unwrap_or("t")));
+                self.value_tapes.insert(v, tape);
+                self.b
+                    .f
+                    .push(nb, Op::TapePush(tape, self.b.get(v)), &[], span);
+            }
+        }
+        let ret = primal
+            .block(body)
+            .ret
+            .iter()
+            .map(|&v| self.b.get(v))
+            .collect();
+        self.b.f.block_mut(nb).ret = ret;
+        Ok(nb)
     }
 
     /// `adj[v] += c` for an active `v`.
@@ -304,7 +384,7 @@ impl Vjp<'_> {
         let span = self.span_of(inst);
         match &d.op {
             Op::If(..) => return self.reverse_if(inst),
-            Op::For(..) => return self.reverse_for(inst),
+            Op::For(..) | Op::While(..) => return self.reverse_loop(inst),
             _ => {}
         }
         let Some(&r) = d.results.first() else {
@@ -541,21 +621,35 @@ impl Vjp<'_> {
         Ok(())
     }
 
-    fn reverse_for(&mut self, inst: Inst) -> syn::Result<()> {
+    /// The reverse of a `for` or a `while`: a `for` over the same indices
+    /// backwards, or over as many iterations as the `while` ran.
+    fn reverse_loop(&mut self, inst: Inst) -> syn::Result<()> {
         let primal = self.b.primal;
         let d = primal.inst(inst);
-        let Op::For(range, init, body) = &d.op else {
-            return Ok(());
+        let (init, body, index_param, range) = match &d.op {
+            Op::For(range, init, body) => (
+                init,
+                *body,
+                Some(primal.block(*body).params[0]),
+                Some(range),
+            ),
+            Op::While(init, _, body) => (init, *body, None, None),
+            _ => return Ok(()),
         };
         let span = self.span_of(inst);
-        let params = primal.block(*body).params.clone();
-        let carried = &params[1..];
-        let yields = primal.block(*body).ret.clone();
+        let params = primal.block(body).params.clone();
+        let carried = if index_param.is_some() {
+            params[1..].to_vec()
+        } else {
+            params.clone()
+        };
+        let carried = &carried;
+        let yields = primal.block(body).ret.clone();
         let active: Vec<usize> = (0..carried.len())
             .filter(|&k| self.act.is_active(carried[k]))
             .collect();
-        let outer = self.outer_reads(&[*body]);
-        let touches_buffers = primal.nested_blocks(*body).iter().any(|&b| {
+        let outer = self.outer_reads(&[body]);
+        let touches_buffers = primal.nested_blocks(body).iter().any(|&b| {
             primal
                 .block(b)
                 .insts
@@ -586,13 +680,16 @@ impl Vjp<'_> {
         }
 
         let nb = self.b.f.new_block();
-        self.forget(*body);
-        let index = self.b.f.add_param(
-            nb,
-            Class::Int,
-            primal.span(params[0]),
-            primal.name(params[0]).map(str::to_string),
-        );
+        self.forget(body);
+        let index = match index_param {
+            Some(p) => self.b.f.add_param(
+                nb,
+                Class::Int,
+                primal.span(p),
+                primal.name(p).map(str::to_string),
+            ),
+            None => self.b.f.add_param(nb, Class::Int, span, None),
+        };
         let mut g_carried = Vec::new();
         for &k in &active {
             let p = carried[k];
@@ -614,7 +711,9 @@ impl Vjp<'_> {
         }
         self.b.block = nb;
         // The carried values of this iteration, from the tapes.
-        self.b.map[params[0].index()] = Some(index);
+        if let Some(p) = index_param {
+            self.b.map[p.index()] = Some(index);
+        }
         for &p in carried {
             let popped = match self.tapes.get(&p) {
                 Some(&tape) => {
@@ -637,7 +736,7 @@ impl Vjp<'_> {
         // The expensive values of the iteration, from their tapes; the rest
         // of the body is recomputed.
         let mut read_back = BTreeSet::new();
-        for v in expensive_values(primal, *body) {
+        for v in expensive_values(primal, body) {
             if let Some(&tape) = self.value_tapes.get(&v) {
                 let popped = self
                     .b
@@ -649,7 +748,7 @@ impl Vjp<'_> {
             }
         }
         let outer_precomputed = std::mem::replace(&mut self.precomputed, read_back);
-        self.copy_block(*body, nb, Copy::Recording)?;
+        self.copy_block(body, nb, Copy::Recording)?;
         self.precomputed = outer_precomputed;
         for (&o, &g) in outer.iter().zip(&g_outer) {
             self.adj[o.index()] = Some(g);
@@ -657,7 +756,7 @@ impl Vjp<'_> {
         for (&k, &g) in active.iter().zip(&g_carried) {
             self.accumulate(yields[k], Some(g), span);
         }
-        self.reverse_insts(*body)?;
+        self.reverse_insts(body)?;
         let mut next = Vec::new();
         for &k in &active {
             let g = self.adj[carried[k].index()];
@@ -670,7 +769,29 @@ impl Vjp<'_> {
         self.b.f.block_mut(nb).ret = next;
         self.b.block = current;
 
-        let reversed = self.b.mapped_range(range).reversed();
+        let reversed = match range {
+            Some(range) => self.b.mapped_range(range).reversed(),
+            None => {
+                let Some(&count) = self.trip_counts.get(&inst) else {
+                    return Err(syn::Error::new(
+                        span,
+                        "internal error in #[differentiable]: a `while` was not recorded; please report this function",
+                    ));
+                };
+                let zero = self.b.f.push1(
+                    current,
+                    Op::Lit(Lit::new(Literal::usize_unsuffixed(0))),
+                    Class::Int,
+                    span,
+                );
+                crate::ir::Range {
+                    lo: zero,
+                    hi: count,
+                    inclusive: false,
+                    adapters: vec![],
+                }
+            }
+        };
         let inst = self.b.f.push(
             current,
             Op::For(reversed, init_adj, nb),

@@ -230,17 +230,9 @@ impl Lower {
         };
         let span = l.span();
 
-        // Carried: the variables of the enclosing scopes the body assigns.
         let mut scan = Assigned::default();
         scan.visit_block(&l.body);
-        let carried: Vec<(String, Value)> = scan
-            .names
-            .into_iter()
-            .filter_map(|name| match self.lookup(&name) {
-                Some(Bound::Value(v)) => Some((name, *v)),
-                _ => None,
-            })
-            .collect();
+        let carried = self.carried(scan);
 
         let body = self.f.new_block();
         let index_name = match (&sequence, &*l.pat) {
@@ -324,6 +316,22 @@ impl Lower {
         let inst = self
             .f
             .push(self.block, Op::For(range, init, body), &classes, span);
+        self.rebind(&carried, inst);
+    }
+
+    /// Carried: the variables of the enclosing scopes that a loop assigns.
+    fn carried(&self, scan: Assigned) -> Vec<(String, Value)> {
+        scan.names
+            .into_iter()
+            .filter_map(|name| match self.lookup(&name) {
+                Some(Bound::Value(v)) => Some((name, *v)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// After a loop: the carried variables hold its results.
+    fn rebind(&mut self, carried: &[(String, Value)], inst: crate::ir::Inst) {
         let results = self.f.inst(inst).results.clone();
         for ((name, _), r) in carried.iter().zip(results) {
             self.f.set_name(r, name.clone());
@@ -331,6 +339,94 @@ impl Lower {
                 scope.insert(name.clone(), Bound::Value(r));
             }
         }
+    }
+
+    /// A block whose parameters are the carried variables, bound in a new
+    /// scope; returns the scope after `lower` ran in it.
+    fn carried_block(
+        &mut self,
+        carried: &[(String, Value)],
+        lower: &mut dyn FnMut(&mut Lower),
+    ) -> (crate::ir::Block, HashMap<String, Bound>) {
+        let block = self.f.new_block();
+        let mut scope = HashMap::new();
+        for (name, init) in carried {
+            let class = self.f.class(*init);
+            let p = self
+                .f
+                .add_param(block, class, self.f.span(*init), Some(name.clone()));
+            scope.insert(name.clone(), Bound::Value(p));
+        }
+        let outer = std::mem::replace(&mut self.block, block);
+        self.scopes.push(scope);
+        lower(self);
+        let scope = self.scopes.pop().unwrap_or_default();
+        self.block = outer;
+        (block, scope)
+    }
+
+    /// `while cond { body }`: the derivative of the iterations that run.
+    pub(super) fn while_loop(&mut self, w: &syn::ExprWhile) {
+        if let Some(label) = &w.label {
+            self.errors.at(
+                label,
+                "labeled loops are not supported by #[differentiable]; remove the label",
+            );
+            return;
+        }
+        if let syn::Expr::Let(l) = &*w.cond {
+            self.errors.at(
+                l,
+                "`while let` is not supported by #[differentiable]; write `while` with a condition",
+            );
+            return;
+        }
+        let mut scan = Assigned::default();
+        scan.visit_block(&w.body);
+        scan.visit_expr(&w.cond);
+        let carried = self.carried(scan);
+        let mut cond_value = None;
+        let (cond, _) = self.carried_block(&carried, &mut |l| cond_value = l.value(&w.cond));
+        let Some(c) = cond_value else { return };
+        if !matches!(self.f.class(c), Class::Bool | Class::Unknown) {
+            self.errors
+                .at(&w.cond, "the condition of a `while` must be a `bool`");
+            return;
+        }
+        self.f.block_mut(cond).ret = vec![c];
+        let (body, scope) = self.carried_block(&carried, &mut |l| {
+            l.scopes.push(HashMap::new());
+            let value = l.block_body(&w.body, false, 1);
+            l.scopes.pop();
+            if !matches!(value, Some(Bound::Tuple(ref t)) if t.is_empty()) && value.is_some() {
+                l.errors.at(
+                    &w.body,
+                    "the body of a `while` loop has no value; end it with `;`",
+                );
+            }
+        });
+        let mut yields = Vec::new();
+        for (name, _) in &carried {
+            match scope.get(name) {
+                Some(Bound::Value(v)) => yields.push(*v),
+                _ => {
+                    self.errors.at(
+                        &w.body,
+                        format_args!(
+                            "`{name}` holds a tuple and is assigned in a loop; assign its parts"
+                        ),
+                    );
+                    return;
+                }
+            }
+        }
+        self.f.block_mut(body).ret = yields;
+        let init: Vec<Value> = carried.iter().map(|(_, v)| *v).collect();
+        let classes: Vec<Class> = init.iter().map(|&v| self.f.class(v)).collect();
+        let inst = self
+            .f
+            .push(self.block, Op::While(init, cond, body), &classes, w.span());
+        self.rebind(&carried, inst);
     }
 
     /// Binds the pattern of a loop over elements: `v`, `&v`, `(i, v)`,

@@ -101,8 +101,8 @@ struct Lower {
 const MISSING_TAIL: &str = "a #[differentiable] function must end with the expression it returns \
      (a tail expression or a final `return`)";
 
-const CONTROL_FLOW_LATER: &str = "#[differentiable] supports `if` and `for` loops over ranges \
-     and slices so far";
+const CONTROL_FLOW_LATER: &str = "#[differentiable] supports `if`, `match`, `while`, and `for` \
+     loops over ranges and slices so far";
 
 impl Lower {
     fn bind(&mut self, name: &str, b: Bound) {
@@ -329,6 +329,10 @@ impl Lower {
                 self.for_loop(l);
                 Some(Bound::Tuple(vec![]))
             }
+            syn::Expr::While(w) => {
+                self.while_loop(w);
+                Some(Bound::Tuple(vec![]))
+            }
             syn::Expr::Index(i) => self.index(i).map(Bound::Value),
             other => {
                 self.unsupported(other);
@@ -339,9 +343,9 @@ impl Lower {
 
     fn unsupported(&mut self, e: &syn::Expr) {
         let what = match e {
-            syn::Expr::While(_) | syn::Expr::Loop(_) => format!(
-                "`while` and `loop` are not supported yet: {CONTROL_FLOW_LATER}; \
-                 write the loop as `for i in 0..n` with a bound on its iterations"
+            syn::Expr::Loop(_) => format!(
+                "`loop` is not supported yet: {CONTROL_FLOW_LATER}; \
+                 write it as `while condition {{ .. }}`"
             ),
             syn::Expr::Break(_) | syn::Expr::Continue(_) => {
                 format!("`break` and `continue` are not supported yet: {CONTROL_FLOW_LATER}")

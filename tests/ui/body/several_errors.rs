@@ -4,7 +4,7 @@ use autodiff::prelude::*;
 fn f(x: f64) -> f64 {
     let a = x.foo();
     let mut b = x;
-    while b > 1.0 {
+    loop {
         b *= 0.5;
     }
     a + b
