@@ -177,11 +177,11 @@ impl Jvp<'_> {
                 let new_init = self.with_tangents(init, &active, span);
                 // The condition block takes the tangents too (and ignores
                 // them): both blocks see the same carried variables.
-                let new_cond = self.carried_copy(*cond, &active, span, &mut |j, src, dst| {
+                let new_cond = self.carried_copy(*cond, &active, span, |j, src, dst| {
                     j.block(src, dst)?;
                     Ok(vec![j.b.get(j.b.primal.block(src).ret[0])])
                 })?;
-                let new_body = self.carried_copy(*body, &active, span, &mut |j, src, dst| {
+                let new_body = self.carried_copy(*body, &active, span, |j, src, dst| {
                     j.block(src, dst)?;
                     let outer = std::mem::replace(&mut j.b.block, dst);
                     let ret = j.b.primal.block(src).ret.clone();
@@ -220,7 +220,7 @@ impl Jvp<'_> {
         src: Block,
         active: &[usize],
         span: Span,
-        fill: &mut dyn FnMut(&mut Self, Block, Block) -> syn::Result<Vec<Value>>,
+        mut fill: impl FnMut(&mut Self, Block, Block) -> syn::Result<Vec<Value>>,
     ) -> syn::Result<Block> {
         let primal = self.b.primal;
         let dst = self.b.f.new_block();
