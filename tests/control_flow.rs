@@ -477,3 +477,81 @@ fn while_loops() {
         check::gradient(|p: &[f64]| newton_sqrt(p[0]), &[g], &[a], FD).unwrap();
     }
 }
+
+#[differentiable]
+fn bump(a: f64, b: f64) -> f64 {
+    (a * b).sin() + a
+}
+
+#[differentiable]
+fn polar2(r: f64, t: f64) -> (f64, f64) {
+    (r * t.cos(), r * t.sin())
+}
+
+struct Weights {
+    scale: f64,
+    stride: usize,
+}
+
+impl Weights {
+    /// Calls, methods, `self` fields and a carried index in loops and
+    /// branches, with a `while` inside a `for`.
+    #[differentiable]
+    fn mixed(&self, x: &[f64], c: f64) -> f64 {
+        let mut s = 0.0;
+        let mut k = 0;
+        for i in 0..x.len() {
+            let (u, w) = polar2(x[i], c);
+            if u > 0.0 {
+                s += bump(u, w) * self.scale;
+            } else {
+                s -= self.twice(w);
+            }
+            // A carried integer used as an index.
+            s += x[k] * 0.1;
+            k = (k + self.stride) % x.len();
+            let mut y = x[i];
+            let mut n = 0;
+            while n < i % 3 {
+                y = y * c + bump(y, 0.5);
+                n += 1;
+            }
+            s += y;
+        }
+        s
+    }
+
+    #[differentiable]
+    fn twice(&self, w: f64) -> f64 {
+        2.0 * w * self.scale
+    }
+}
+
+#[test]
+fn calls_methods_and_nested_while_in_loops() {
+    let weights = Weights {
+        scale: 0.7,
+        stride: 2,
+    };
+    let mut rng = Rng::new(123);
+    for n in [1, 2, 5] {
+        for _ in 0..20 {
+            let x: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let c = rng.uniform(-1.0, 1.0);
+            let (gx, gc) = weights.mixed_grad(&x, c);
+            let mut point = x.clone();
+            point.push(c);
+            let mut grad = gx.clone();
+            grad.push(gc);
+            let f = |p: &[f64]| weights.mixed(&p[..n], p[n]);
+            if let Err(e) = check::gradient(f, &grad, &point, FD) {
+                panic!("mixed at {point:?}: {e}");
+            }
+            let mut v = vec![0.0; n];
+            v[0] = 1.0;
+            let (y, d) = weights.mixed_jvp(&x, c, &v, 0.5);
+            assert_eq!(y, weights.mixed(&x, c));
+            assert_close("mixed jvp", d, gx[0] + 0.5 * gc, EXACT);
+        }
+    }
+}

@@ -181,8 +181,17 @@ impl<'a> Builder<'a> {
     /// Checks that every float argument of an active call has a known class:
     /// the callee's derivative takes a tangent for each float argument, so
     /// the caller must know which arguments those are.
-    pub fn check_call_args(&self, callee: &Callee, args: &[Value]) -> syn::Result<()> {
+    pub fn check_call_args(&self, callee: &Callee, args: &[Value], call: Span) -> syn::Result<()> {
         for &a in callee.active_args(args) {
+            if self.primal.class(a) == Class::Slice {
+                return Err(syn::Error::new(
+                    call,
+                    format!(
+                        "#[differentiable] does not differentiate through calls taking slices yet; \
+                         inline `{callee}` here, or pass its elements as scalars"
+                    ),
+                ));
+            }
             if self.primal.class(a) == Class::Unknown {
                 return Err(syn::Error::new(
                     self.primal.span(a),

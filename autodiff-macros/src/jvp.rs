@@ -91,7 +91,7 @@ impl Jvp<'_> {
         let active = d.results.iter().any(|&r| self.act.is_active(r));
         match &d.op {
             Op::Call(callee, args) if active => {
-                self.b.check_call_args(callee, args)?;
+                self.b.check_call_args(callee, args, span)?;
                 let operands: Vec<Value> = args.iter().map(|&a| self.b.get(a)).collect();
                 let mut tangents = Vec::new();
                 for &a in callee.active_args(args) {

@@ -173,7 +173,7 @@ impl Vjp<'_> {
                     if mode == Copy::Recording
                         && d.results.iter().any(|&r| self.act.is_active(r)) =>
                 {
-                    self.b.check_call_args(callee, args)?;
+                    self.b.check_call_args(callee, args, span)?;
                     let op = Op::CallPullback(
                         callee.clone(),
                         args.iter().map(|&a| self.b.get(a)).collect(),
