@@ -555,3 +555,92 @@ fn calls_methods_and_nested_while_in_loops() {
         }
     }
 }
+
+twin!(exits, exits_g, c, |x| {
+    // `continue`, `break`, and an early `return` from inside a loop.
+    let mut s = c(0.0);
+    for i in 0..x.len() {
+        if x[i] < c(-0.5) {
+            continue;
+        }
+        s += x[i] * x[i];
+        if s > c(2.0) {
+            break;
+        }
+        s = s.sin() + x[i];
+    }
+    let mut k = 0;
+    while k < x.len() {
+        if x[k] > c(0.9) {
+            return s * x[k];
+        }
+        k += 1;
+    }
+    s * c(0.5)
+});
+
+#[test]
+fn break_continue_and_early_return() {
+    for n in [1, 3, 8] {
+        check_twin!(exits, exits_g, exits_jvp, exits_grad, n, -1.0, 1.2);
+    }
+}
+
+/// `loop` with `break value`, and `return` from a nested loop.
+#[differentiable]
+fn first_crossing(x: &[f64], level: f64) -> (f64, f64) {
+    let mut i = 0;
+    let hit = loop {
+        if i == x.len() {
+            break level;
+        }
+        if x[i] > level {
+            break x[i] * 2.0;
+        }
+        i += 1;
+    };
+    for a in 0..x.len() {
+        for b in 0..a {
+            if x[a] * x[b] > 0.8 {
+                return (hit, x[a] * x[b]);
+            }
+        }
+    }
+    (hit, level * level)
+}
+
+#[test]
+fn loop_with_break_value_and_return_from_nested_loops() {
+    let mut rng = Rng::new(2024);
+    for n in [1, 4, 9] {
+        for _ in 0..30 {
+            let x: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.2)).collect();
+            let level = rng.uniform(0.0, 1.0);
+            let ((h, p), (dh, dp)) = first_crossing_jvp(&x, level, &vec![0.0; n], 1.0);
+            assert_eq!((h, p), first_crossing(&x, level));
+            for (k, w) in [(0, (1.0, 0.0)), (1, (0.0, 1.0))] {
+                let (_, (gx, gl)) = first_crossing_vjp(&x, level, w);
+                let mut point = x.clone();
+                point.push(level);
+                let mut grad = gx.clone();
+                grad.push(gl);
+                let f = |p: &[f64]| {
+                    let (a, b) = first_crossing(&p[..n], p[n]);
+                    if k == 0 { a } else { b }
+                };
+                // Away from the points where the path changes.
+                let fd = check::central_difference(f, &point);
+                if fd.iter().all(|d| d.abs() < 1e3) {
+                    check::compare("first_crossing", &grad, &fd, FD)
+                        .unwrap_or_else(|e| panic!("{x:?} {level}: {e}"));
+                }
+                assert_close(
+                    "jvp along the level",
+                    if k == 0 { dh } else { dp },
+                    gl,
+                    EXACT,
+                );
+            }
+        }
+    }
+}

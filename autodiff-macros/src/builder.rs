@@ -208,5 +208,5 @@ impl<'a> Builder<'a> {
 
 /// A name for the derivative of a value called `name`: `dx`, `gx`.
 pub fn derived_name(prefix: &str, name: Option<&str>) -> Option<String> {
-    name.map(|n| format!("{prefix}{n}"))
+    name.map(|n| format!("{prefix}{}", n.trim_start_matches('@')))
 }

@@ -791,7 +791,8 @@ fn binop_tokens(op: crate::ir::BinOp) -> TokenStream {
 /// A name usable as a local: the user's spelling without `r#`, a keyword
 /// suffixed with `_`, anything else odd replaced by a temporary's name.
 fn sanitize(name: &str) -> String {
-    let name = name.trim_start_matches("r#");
+    // `r#type` is `type`; `@returned` (a variable the macro adds) is `returned`.
+    let name = name.trim_start_matches("r#").trim_start_matches('@');
     let valid = name
         .chars()
         .next()

@@ -142,7 +142,7 @@ fn errors_are_collected_not_stopped_at_the_first() {
     let lines: Vec<&str> = messages.lines().collect();
     assert_eq!(lines.len(), 3, "{messages}");
     assert!(lines[0].contains("`foo` is not a float method"));
-    assert!(lines[1].contains("`loop` is not supported"));
+    assert!(lines[1].contains("this `loop` never ends"));
     assert!(lines[2].contains("references are not supported"));
 }
 
@@ -322,4 +322,24 @@ fn while_loop() {
     };
     insta::assert_snapshot!("while_ir", ir(quote!(), item.clone()));
     insta::assert_snapshot!("while_rust", expanded(quote!(), item));
+}
+
+#[test]
+fn early_exits() {
+    let item = quote! {
+        fn f(x: &[f64]) -> f64 {
+            let mut s = 0.0;
+            for i in 0..x.len() {
+                if x[i] < 0.0 {
+                    continue;
+                }
+                s += x[i];
+                if s > 1.0 {
+                    return s;
+                }
+            }
+            s * 2.0
+        }
+    };
+    insta::assert_snapshot!("exits_rust", expanded(quote!(), item));
 }

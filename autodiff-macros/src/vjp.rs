@@ -314,7 +314,13 @@ impl Vjp<'_> {
         let mut tapes = Vec::new();
         if recording {
             for &p in &params[skip..] {
-                let tape = new_tape(self, format!("tape_{}", primal.name(p).unwrap_or("t")));
+                let tape = new_tape(
+                    self,
+                    format!(
+                        "tape_{}",
+                        primal.name(p).unwrap_or("t").trim_start_matches('@')
+                    ),
+                );
                 self.tapes.insert(p, tape);
                 tapes.push(tape);
             }
@@ -337,7 +343,13 @@ impl Vjp<'_> {
         self.copy_block(body, nb, Copy::Plain)?;
         if recording {
             for v in expensive_values(primal, body) {
-                let tape = new_tape(self, format!("tape_{}", primal.name(v).unwrap_or("t")));
+                let tape = new_tape(
+                    self,
+                    format!(
+                        "tape_{}",
+                        primal.name(v).unwrap_or("t").trim_start_matches('@')
+                    ),
+                );
                 self.value_tapes.insert(v, tape);
                 self.b
                     .f

@@ -106,7 +106,18 @@ impl Lower {
     /// A branch on `cond` between what `then` and `els` lower, each into a
     /// block of its own: the variables either assigns, and its value, are
     /// what the blocks yield.
-    fn branch(
+    /// Placeholders shaped like `b`, for the arm of a branch that left.
+    fn placeholder_like(&mut self, b: &Bound) -> Bound {
+        match b {
+            Bound::Value(_) => Bound::Value(self.placeholder()),
+            Bound::Tuple(items) => {
+                Bound::Tuple(items.iter().map(|i| self.placeholder_like(i)).collect())
+            }
+            Bound::Diverged => Bound::Diverged,
+        }
+    }
+
+    pub(super) fn branch(
         &mut self,
         cond: Value,
         at: &dyn quote::ToTokens,
@@ -161,8 +172,18 @@ impl Lower {
             else_yield.push(*f);
             classes.push(super::join(self.f.class(*t), self.f.class(*f)));
         }
-        // The value of the `if` expression: nothing, a value, or a tuple.
+        // The value of the `if` expression: nothing, a value, or a tuple; an
+        // arm that left the loop or the function yields placeholders.
         let (then_value, else_value) = (then_value?, else_value?);
+        let (then_value, else_value) = match (then_value, else_value) {
+            (Bound::Diverged, Bound::Diverged) => (Bound::Tuple(vec![]), Bound::Tuple(vec![])),
+            (Bound::Diverged, other) => (self.placeholder_like(&other), other),
+            (other, Bound::Diverged) => {
+                let p = self.placeholder_like(&other);
+                (other, p)
+            }
+            pair => pair,
+        };
         let shape = match (&then_value, &else_value) {
             (Bound::Value(t), Bound::Value(f)) => vec![(*t, *f)],
             (Bound::Tuple(ts), Bound::Tuple(fs)) if ts.len() == fs.len() => {
@@ -232,6 +253,7 @@ impl Lower {
 
         let mut scan = Assigned::default();
         scan.visit_block(&l.body);
+        scan.names.extend(self.open_loop(&l.body, false));
         let carried = self.carried(scan);
 
         let body = self.f.new_block();
@@ -283,13 +305,14 @@ impl Lower {
                 self.element_range(&slices, rev, span, outer)
             }
         };
-        let value = self.block_body(&l.body, false, 1);
+        let value = self.loop_body(&l.body);
         if !matches!(value, Some(Bound::Tuple(ref t)) if t.is_empty()) && value.is_some() {
             self.errors.at(
                 &l.body,
                 "the body of a `for` loop has no value; end it with `;`",
             );
         }
+        self.close_loop();
         self.scopes.pop();
         let scope = self.scopes.pop().unwrap_or_default();
         self.block = outer;
@@ -381,42 +404,90 @@ impl Lower {
             );
             return;
         }
+        self.while_like(Some(&w.cond), &w.body, false, w);
+    }
+
+    /// A `while` (or a `loop`, without condition): the condition is tested
+    /// only while the loop was not left by `break` or `return`. Returns the
+    /// value of `break v` for a `loop` with `value`.
+    pub(super) fn while_like(
+        &mut self,
+        condition: Option<&syn::Expr>,
+        body_syntax: &syn::Block,
+        value: bool,
+        at: &dyn quote::ToTokens,
+    ) -> Option<Bound> {
+        let span = first_span(at);
+        let depth = self.exits.loops.len();
         let mut scan = Assigned::default();
-        scan.visit_block(&w.body);
-        scan.visit_expr(&w.cond);
+        scan.visit_block(body_syntax);
+        if let Some(c) = condition {
+            scan.visit_expr(c);
+        }
+        scan.names.extend(self.open_loop(body_syntax, value));
         let carried = self.carried(scan);
         let mut cond_value = None;
-        let (cond, _) = self.carried_block(&carried, &mut |l| cond_value = l.value(&w.cond));
-        let Some(c) = cond_value else { return };
+        let (cond, _) = self.carried_block(&carried, &mut |l| {
+            let left = l.left(span);
+            cond_value = match (left, condition) {
+                (None, Some(c)) => l.value(c),
+                (Some(left), None) => {
+                    Some(l.push(Op::Unary(crate::ir::UnOp::Not, left), Class::Bool, span))
+                }
+                (Some(left), Some(c)) => {
+                    // `c` is not evaluated once the loop was left.
+                    let f = l.push_extern(
+                        crate::ir::Tokens::new(quote::quote!(false)),
+                        Class::Bool,
+                        span,
+                    );
+                    match l.branch(left, at, &mut |_| Some(Bound::Value(f)), &mut |l| {
+                        l.value(c).map(Bound::Value)
+                    }) {
+                        Some(Bound::Value(v)) => Some(v),
+                        _ => None,
+                    }
+                }
+                (None, None) => None,
+            };
+        });
+        let Some(c) = cond_value else {
+            self.close_loop();
+            return None;
+        };
         if !matches!(self.f.class(c), Class::Bool | Class::Unknown) {
-            self.errors
-                .at(&w.cond, "the condition of a `while` must be a `bool`");
-            return;
+            if let Some(cond) = condition {
+                self.errors
+                    .at(cond, "the condition of a `while` must be a `bool`");
+            }
+            self.close_loop();
+            return None;
         }
         self.f.block_mut(cond).ret = vec![c];
         let (body, scope) = self.carried_block(&carried, &mut |l| {
             l.scopes.push(HashMap::new());
-            let value = l.block_body(&w.body, false, 1);
+            let value = l.loop_body(body_syntax);
             l.scopes.pop();
             if !matches!(value, Some(Bound::Tuple(ref t)) if t.is_empty()) && value.is_some() {
                 l.errors.at(
-                    &w.body,
-                    "the body of a `while` loop has no value; end it with `;`",
+                    body_syntax,
+                    "the body of a loop has no value; end it with `;`",
                 );
             }
         });
+        self.close_loop();
         let mut yields = Vec::new();
         for (name, _) in &carried {
             match scope.get(name) {
                 Some(Bound::Value(v)) => yields.push(*v),
                 _ => {
                     self.errors.at(
-                        &w.body,
+                        body_syntax,
                         format_args!(
                             "`{name}` holds a tuple and is assigned in a loop; assign its parts"
                         ),
                     );
-                    return;
+                    return None;
                 }
             }
         }
@@ -425,8 +496,13 @@ impl Lower {
         let classes: Vec<Class> = init.iter().map(|&v| self.f.class(v)).collect();
         let inst = self
             .f
-            .push(self.block, Op::While(init, cond, body), &classes, w.span());
+            .push(self.block, Op::While(init, cond, body), &classes, span);
         self.rebind(&carried, inst);
+        Some(if value {
+            self.loop_value(depth)
+        } else {
+            Bound::Tuple(vec![])
+        })
     }
 
     /// Binds the pattern of a loop over elements: `v`, `&v`, `(i, v)`,
@@ -736,7 +812,7 @@ impl Lower {
         let term = match closure {
             None => match element {
                 Bound::Value(v) => Some(v),
-                Bound::Tuple(_) => {
+                Bound::Tuple(_) | Bound::Diverged => {
                     self.errors.at(
                         &m.receiver,
                         "`.sum()` of pairs needs a `.map(|(a, b)| ..)` first",

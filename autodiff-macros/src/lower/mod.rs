@@ -20,6 +20,7 @@ use crate::ir::{BinOp, Callee, Class, Function, Lit, Op, Tokens, UnOp, Value};
 use crate::parse::{Output, Parsed, class_of_type};
 use crate::primitives::{Arg, Prim};
 
+mod exits;
 mod flow;
 
 /// What an expression evaluates to.
@@ -28,6 +29,9 @@ enum Bound {
     Value(Value),
     /// A tuple of values; `()` is the empty tuple.
     Tuple(Vec<Bound>),
+    /// Nothing: the expression left the loop or the function (`break`,
+    /// `continue`, `return`); a branch yields a placeholder for it.
+    Diverged,
 }
 
 pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
@@ -37,6 +41,7 @@ pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
         errors: Errors::default(),
         poison: None,
         block: crate::ir::Block::default_entry(),
+        exits: exits::Exits::default(),
     };
     let entry = l.f.entry;
     if parsed.sig.receiver.is_some() {
@@ -50,14 +55,16 @@ pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
         l.bind(&p.name.to_string(), Bound::Value(v));
     }
     let outputs = parsed.sig.output.types().len();
+    l.prepare_returns(&parsed.body, outputs);
     let tail = l.block_body(&parsed.body, true, outputs);
+    let tail = l.returned_or(tail, &parsed.body);
     let ret = match (tail, &parsed.sig.output) {
         (Some(Bound::Value(v)), Output::Scalar(_)) => vec![v],
         (Some(Bound::Tuple(items)), Output::Tuple(tys)) if items.len() == tys.len() => items
             .iter()
             .filter_map(|b| match b {
                 Bound::Value(v) => Some(*v),
-                Bound::Tuple(_) => None,
+                Bound::Tuple(_) | Bound::Diverged => None,
             })
             .collect(),
         (Some(Bound::Tuple(items)), _) if items.is_empty() => {
@@ -96,13 +103,12 @@ struct Lower {
     /// Where instructions go: the entry block, or the branch or loop body
     /// being lowered.
     block: crate::ir::Block,
+    /// The flags that `return`, `break` and `continue` set.
+    exits: exits::Exits,
 }
 
 const MISSING_TAIL: &str = "a #[differentiable] function must end with the expression it returns \
      (a tail expression or a final `return`)";
-
-const CONTROL_FLOW_LATER: &str = "#[differentiable] supports `if`, `match`, `while`, and `for` \
-     loops over ranges and slices so far";
 
 impl Lower {
     fn bind(&mut self, name: &str, b: Bound) {
@@ -147,10 +153,23 @@ impl Lower {
     /// (`()` when it has none). `outputs` is how many values the tail must
     /// have, to shape a call in tail position.
     fn block_body(&mut self, block: &syn::Block, fn_body: bool, outputs: usize) -> Option<Bound> {
+        self.stmts(&block.stmts, fn_body, outputs)
+    }
+
+    /// Lowers statements; after one that may leave the loop or the
+    /// function, the rest runs under `if !exited { .. }`.
+    fn stmts(&mut self, stmts: &[syn::Stmt], fn_body: bool, outputs: usize) -> Option<Bound> {
         let mut tail = Some(Bound::Tuple(vec![]));
-        let n = block.stmts.len();
-        for (i, stmt) in block.stmts.iter().enumerate() {
+        let n = stmts.len();
+        for (i, stmt) in stmts.iter().enumerate() {
             let last = i + 1 == n;
+            if i > 0 && exits::may_exit(&stmts[i - 1]) {
+                return self.guard(
+                    stmt,
+                    &mut |l| l.stmts(&stmts[i..], fn_body, outputs),
+                    fn_body,
+                );
+            }
             match stmt {
                 syn::Stmt::Local(local) => self.local(local),
                 syn::Stmt::Item(item) => self.errors.at(
@@ -159,7 +178,7 @@ impl Lower {
                      function are not supported; move the item out of the function",
                 ),
                 syn::Stmt::Macro(m) => self.macro_call(&m.mac),
-                syn::Stmt::Expr(syn::Expr::Return(r), _) if last && fn_body => {
+                syn::Stmt::Expr(syn::Expr::Return(r), _) if last && fn_body && self.exits.ret.is_none() => {
                     tail = match &r.expr {
                         Some(e) => self.expr_shaped(e, outputs),
                         None => Some(Bound::Tuple(vec![])),
@@ -276,6 +295,13 @@ impl Lower {
     fn value(&mut self, e: &syn::Expr) -> Option<Value> {
         match self.expr(e)? {
             Bound::Value(v) => Some(v),
+            Bound::Diverged => {
+                self.errors.at(
+                    e,
+                    "this expression leaves the loop or the function; it has no value to use here",
+                );
+                None
+            }
             Bound::Tuple(_) => {
                 self.errors.at(
                     e,
@@ -324,6 +350,10 @@ impl Lower {
             }
             syn::Expr::Field(f) => self.field(f),
             syn::Expr::If(i) => self.if_expr(i, outputs),
+            syn::Expr::Return(r) if self.exits.ret.is_some() => self.early_return(r),
+            syn::Expr::Break(b) => self.break_expr(b),
+            syn::Expr::Continue(c) => self.continue_expr(c),
+            syn::Expr::Loop(l) => self.loop_expr(l),
             syn::Expr::Match(m) => self.match_expr(m, outputs),
             syn::Expr::ForLoop(l) => {
                 self.for_loop(l);
@@ -343,16 +373,6 @@ impl Lower {
 
     fn unsupported(&mut self, e: &syn::Expr) {
         let what = match e {
-            syn::Expr::Loop(_) => format!(
-                "`loop` is not supported yet: {CONTROL_FLOW_LATER}; \
-                 write it as `while condition {{ .. }}`"
-            ),
-            syn::Expr::Break(_) | syn::Expr::Continue(_) => {
-                format!("`break` and `continue` are not supported yet: {CONTROL_FLOW_LATER}")
-            }
-            syn::Expr::Return(_) => "an early `return` is not supported by #[differentiable]; \
-                 make the returned value the last expression of the function"
-                .to_string(),
             syn::Expr::Closure(_) => "closures are not supported by #[differentiable]; \
                  write the closure as a #[differentiable] function and call it"
                 .to_string(),
