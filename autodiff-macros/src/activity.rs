@@ -18,6 +18,11 @@ impl Activity {
     pub fn is_active(&self, v: Value) -> bool {
         self.varied[v.index()] && self.useful[v.index()]
     }
+
+    /// Whether an output depends on `v` (for an array: whether it is one).
+    pub fn is_useful(&self, v: Value) -> bool {
+        self.useful[v.index()]
+    }
 }
 
 /// The activity of the values of `f`; `active` are the entry parameters to
@@ -32,6 +37,15 @@ pub fn activity(f: &Function, active: &[Value]) -> Activity {
         a.varied[p.index()] = true;
     }
     a.vary(f, f.entry);
+    // An array varies when a varied value is written into it (arrays are
+    // never read back, so this changes nothing else).
+    f.walk(f.entry, &mut |inst| {
+        if let Some((array, value)) = written(&f.inst(inst).op)
+            && a.varied[value.index()]
+        {
+            a.varied[array.index()] = true;
+        }
+    });
     for &v in &f.block(f.entry).ret {
         a.useful[v.index()] = true;
     }
@@ -174,6 +188,13 @@ impl Activity {
                     let params = f.block(*body).params.clone();
                     self.use_loop(f, *body, &params, init, &d.results);
                 }
+                op if written(op).is_some() => {
+                    if let Some((array, value)) = written(op)
+                        && self.useful[array.index()]
+                    {
+                        self.useful[value.index()] = true;
+                    }
+                }
                 op => {
                     if d.results.iter().any(|r| self.useful[r.index()]) {
                         for v in differentiable_operands(op) {
@@ -183,6 +204,14 @@ impl Activity {
                 }
             }
         }
+    }
+}
+
+/// The array and the value an element write writes.
+pub fn written(op: &Op) -> Option<(Value, Value)> {
+    match op {
+        Op::Store(a, _, v) | Op::StoreAdd(a, _, v) | Op::Push(a, v, _) => Some((*a, *v)),
+        _ => None,
     }
 }
 

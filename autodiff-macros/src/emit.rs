@@ -490,13 +490,28 @@ impl<'a> FnEmitter<'a> {
                     let (t, v) = (a(t), a(v));
                     quote_spanned!(span=> #t.push(#v);)
                 }
-                Op::Accum(b, i, v) => {
+                Op::Accum(b, i, v) | Op::StoreAdd(b, i, v) => {
                     let (b, i, v) = (a(b), a(i), a(v));
                     quote_spanned!(span=> #b[#i] += #v;)
                 }
+                Op::Store(b, i, v) => {
+                    let (b, i, v) = (a(b), a(i), a(v));
+                    quote_spanned!(span=> #b[#i] = #v;)
+                }
+                Op::Push(b, v, _) => {
+                    let (b, v) = (a(b), a(v));
+                    quote_spanned!(span=> #b.push(#v);)
+                }
+                Op::ZeroAt(b, i) => {
+                    let (b, i) = (a(b), a(i));
+                    quote_spanned!(span=> #b[#i] = 0.0;)
+                }
                 op => {
                     let (pattern, expr) = self.inst(op, &d.results);
-                    let mutable = matches!(self.f.class(d.results[0]), Class::Tape | Class::Buffer);
+                    let mutable = matches!(
+                        self.f.class(d.results[0]),
+                        Class::Tape | Class::Buffer | Class::Array
+                    );
                     let mutability = if mutable { quote!(mut) } else { quote!() };
                     quote_spanned!(span=> let #mutability #pattern = #expr;)
                 }
@@ -740,10 +755,35 @@ impl<'a> FnEmitter<'a> {
                 let len = &len.tokens;
                 (single(), quote!([0.0; #len]))
             }
-            // Statements and blocks are emitted by `block`.
-            Op::If(..) | Op::For(..) | Op::While(..) | Op::TapePush(..) | Op::Accum(..) => {
-                (quote!(_), quote!(()))
+            Op::NewArray(init, shape) => {
+                let init = a(init);
+                let expr = match shape {
+                    crate::ir::ArrayShape::Vec(n) => {
+                        let n = a(n);
+                        quote!(::std::vec![#init; #n])
+                    }
+                    crate::ir::ArrayShape::Fixed(n) => {
+                        let n = &n.tokens;
+                        quote!([#init; #n])
+                    }
+                    crate::ir::ArrayShape::Empty(n) => {
+                        let n = a(n);
+                        quote!(::std::vec::Vec::with_capacity(#n))
+                    }
+                };
+                (single(), expr)
             }
+            Op::Own(v) => (single(), a(v)),
+            // Statements and blocks are emitted by `block`.
+            Op::If(..)
+            | Op::For(..)
+            | Op::While(..)
+            | Op::TapePush(..)
+            | Op::Accum(..)
+            | Op::Store(..)
+            | Op::StoreAdd(..)
+            | Op::Push(..)
+            | Op::ZeroAt(..) => (quote!(_), quote!(())),
         }
     }
 

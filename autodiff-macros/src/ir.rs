@@ -77,6 +77,9 @@ pub enum Class {
     Tape,
     /// A mutable buffer of adjoints, shaped like a slice.
     Buffer,
+    /// An array the function writes and returns: `vec![0.0; n]`,
+    /// `[0.0; N]`, `Vec::with_capacity(n)`. Written, never read back.
+    Array,
 }
 
 impl Class {
@@ -95,6 +98,7 @@ impl Class {
             Class::Slice => "slice",
             Class::Tape => "tape",
             Class::Buffer => "buffer",
+            Class::Array => "array",
         }
     }
 }
@@ -409,6 +413,30 @@ pub enum Op {
     Accum(Value, Value, Value),
     /// Whether a value matches a pattern (which binds nothing).
     Matches(Value, Tokens),
+    /// A new array of `init` values: `vec![init; len]`, `[init; N]`, or an
+    /// empty `Vec` with room for `len`.
+    NewArray(Value, ArrayShape),
+    /// `array[index] = value`; no result.
+    Store(Value, Value, Value),
+    /// `array[index] += value`; no result.
+    StoreAdd(Value, Value, Value),
+    /// `array.push(value)`, the value landing at `position`; no result.
+    Push(Value, Value, Value),
+    /// `buffer[index] = 0.0`; no result.
+    ZeroAt(Value, Value),
+    /// A gradient buffer that the value (an output cotangent) moves into.
+    Own(Value),
+}
+
+/// How a written array is made.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ArrayShape {
+    /// `vec![init; len]`.
+    Vec(Value),
+    /// `[init; N]`.
+    Fixed(Tokens),
+    /// `Vec::with_capacity(capacity)`, filled by `push`.
+    Empty(Value),
 }
 
 impl Op {
@@ -432,7 +460,13 @@ impl Op {
             Op::For(range, init, _) => range.operands().chain(init.iter().copied()).collect(),
             Op::TapeNew(range) => range.iter().flat_map(|r| r.operands()).collect(),
             Op::While(init, ..) => init.clone(),
-            Op::Accum(a, b, c) => vec![*a, *b, *c],
+            Op::Accum(a, b, c) | Op::Store(a, b, c) | Op::StoreAdd(a, b, c) | Op::Push(a, b, c) => {
+                vec![*a, *b, *c]
+            }
+            Op::ZeroAt(a, b) => vec![*a, *b],
+            Op::Own(a) => vec![*a],
+            Op::NewArray(init, ArrayShape::Vec(n) | ArrayShape::Empty(n)) => vec![*init, *n],
+            Op::NewArray(init, ArrayShape::Fixed(_)) => vec![*init],
         }
     }
 
@@ -483,10 +517,21 @@ impl Op {
                 }
             }
             Op::While(init, ..) => init.iter_mut().for_each(|a| *a = f(*a)),
-            Op::Accum(a, b, c) => {
+            Op::Accum(a, b, c) | Op::Store(a, b, c) | Op::StoreAdd(a, b, c) | Op::Push(a, b, c) => {
                 *a = f(*a);
                 *b = f(*b);
                 *c = f(*c);
+            }
+            Op::ZeroAt(a, b) => {
+                *a = f(*a);
+                *b = f(*b);
+            }
+            Op::Own(a) => *a = f(*a),
+            Op::NewArray(init, shape) => {
+                *init = f(*init);
+                if let ArrayShape::Vec(n) | ArrayShape::Empty(n) = shape {
+                    *n = f(*n);
+                }
             }
         }
     }
@@ -766,6 +811,14 @@ impl Function {
                 Op::Zeros(x, _) => format!("zeros_like {x}"),
                 Op::Accum(b, i, v) => format!("accumulate {b}[{i}] += {v}"),
                 Op::Matches(v, pat) => format!("matches {v}, `{}`", pat.text),
+                Op::NewArray(init, ArrayShape::Vec(n)) => format!("array [{init}; {n}]"),
+                Op::NewArray(init, ArrayShape::Fixed(n)) => format!("array [{init}; {}]", n.text),
+                Op::NewArray(_, ArrayShape::Empty(n)) => format!("array with capacity {n}"),
+                Op::Store(a, i, v) => format!("store {a}[{i}] = {v}"),
+                Op::StoreAdd(a, i, v) => format!("store {a}[{i}] += {v}"),
+                Op::Push(a, v, p) => format!("push {a}[{p}] = {v}"),
+                Op::ZeroAt(b, i) => format!("zero {b}[{i}]"),
+                Op::Own(v) => format!("own {v}"),
             };
             let name = match results.as_slice() {
                 [v] => self

@@ -36,7 +36,12 @@ pub fn jvp(primal: &Function, active_params: &[Value], act: &Activity) -> syn::R
     let outputs = primal.block(primal.entry).ret.clone();
     let mut ret: Vec<Value> = outputs.iter().map(|&v| j.b.get(v)).collect();
     for &v in &outputs {
-        let t = j.tangent_of(v);
+        // An array's tangent is an array, made with it.
+        let t = if primal.class(v) == Class::Array {
+            j.tan[v.index()]
+        } else {
+            j.tangent_of(v)
+        };
         ret.push(j.b.materialize(t, primal.span(v)));
     }
     j.b.f.block_mut(entry).ret = ret;
@@ -195,6 +200,46 @@ impl Jvp<'_> {
                     .b
                     .copy_results(Op::While(new_init, new_cond, new_body), &results);
                 self.record_tangents(&d.results, &active, &new);
+            }
+            Op::NewArray(init, shape) => {
+                self.b.copy_results(self.b.mapped(&d.op), &d.results);
+                if self.act.is_useful(d.results[0]) {
+                    if self.tangent_of(*init).is_some() {
+                        return Err(syn::Error::new(
+                            span,
+                            "#[differentiable] needs the initial value of an array to be a constant; \
+                             start from `0.0` and write the values",
+                        ));
+                    }
+                    let zero = self.b.lit(0.0, span);
+                    let mut op = Op::NewArray(zero, shape.clone());
+                    if let Op::NewArray(_, s) = &mut op
+                        && let crate::ir::ArrayShape::Vec(n) | crate::ir::ArrayShape::Empty(n) = s
+                    {
+                        *n = self.b.get(*n);
+                    }
+                    let block = self.b.block;
+                    let da = self.b.f.push1(block, op, Class::Array, span);
+                    self.b.f.names[da.index()] = derived_name("d", primal.name(d.results[0]));
+                    self.tan[d.results[0].index()] = Some(da);
+                }
+            }
+            Op::Store(a, i, v) | Op::StoreAdd(a, i, v) | Op::Push(a, v, i) => {
+                self.b.copy_results(self.b.mapped(&d.op), &d.results);
+                if let Some(da) = self.tan[a.index()] {
+                    let dv = self.tangent_of(*v);
+                    let i = self.b.get(*i);
+                    let op = match (&d.op, dv) {
+                        (Op::StoreAdd(..), None) => None,
+                        (Op::StoreAdd(..), Some(dv)) => Some(Op::StoreAdd(da, i, dv)),
+                        (Op::Store(..), dv) => Some(Op::Store(da, i, self.b.materialize(dv, span))),
+                        (_, dv) => Some(Op::Push(da, self.b.materialize(dv, span), i)),
+                    };
+                    if let Some(op) = op {
+                        let block = self.b.block;
+                        self.b.f.push(block, op, &[], span);
+                    }
+                }
             }
             op => {
                 let op = self.b.mapped(op);

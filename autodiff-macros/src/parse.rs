@@ -64,6 +64,8 @@ pub struct Signature {
     pub generics: syn::Generics,
     /// `self`, `&self`, ... when the function is a method.
     pub receiver: Option<TokenStream>,
+    /// Whether the output is one float, which has a gradient.
+    pub scalar_output: bool,
     pub params: Vec<Param>,
     pub output: Output,
 }
@@ -199,6 +201,7 @@ pub fn parse(args: TokenStream, item: &syn::ItemFn) -> syn::Result<Parsed> {
             generics: sig.generics.clone(),
             receiver,
             params,
+            scalar_output: matches!(&item.sig.output, syn::ReturnType::Type(_, t) if class_of_type(t) == Some(Class::Float)),
             output,
         },
         body: (*item.block).clone(),
@@ -351,7 +354,8 @@ fn float_sequence(ty: &syn::Type) -> Option<Sequence> {
 }
 
 fn parse_output(sig: &syn::Signature, errors: &mut Errors) -> Option<Output> {
-    const HELP: &str = "a #[differentiable] function must return `f64`, `f32`, or a tuple of them";
+    const HELP: &str = "a #[differentiable] function must return `f64`, `f32`, `Vec<f64>`, `[f64; N]`, \
+         or a tuple of them";
     let ty = match &sig.output {
         syn::ReturnType::Default => {
             let span = sig.paren_token.span.close();
@@ -361,7 +365,7 @@ fn parse_output(sig: &syn::Signature, errors: &mut Errors) -> Option<Output> {
         syn::ReturnType::Type(_, ty) => &**ty,
     };
     let scalar = |t: &syn::Type, errors: &mut Errors| {
-        if class_of_type(t) == Some(Class::Float) {
+        if class_of_type(t) == Some(Class::Float) || is_float_array(t) {
             Some(t.to_token_stream())
         } else {
             errors.at(t, HELP);
@@ -377,6 +381,28 @@ fn parse_output(sig: &syn::Signature, errors: &mut Errors) -> Option<Output> {
                 .map(Output::Tuple)
         }
         _ => scalar(ty, errors).map(Output::Scalar),
+    }
+}
+
+/// `Vec<f64>` or `[f64; N]` (or with `f32`): an array output.
+pub fn is_float_array(ty: &syn::Type) -> bool {
+    let is_float = |t: &syn::Type| class_of_type(t) == Some(Class::Float);
+    match ty {
+        syn::Type::Array(a) => is_float(&a.elem),
+        syn::Type::Path(p) if p.qself.is_none() => {
+            let Some(last) = p.path.segments.last() else {
+                return false;
+            };
+            match &last.arguments {
+                syn::PathArguments::AngleBracketed(args)
+                    if last.ident == "Vec" && args.args.len() == 1 =>
+                {
+                    matches!(args.args.first(), Some(syn::GenericArgument::Type(t)) if is_float(t))
+                }
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }
 

@@ -18,7 +18,6 @@ use quote::quote;
 
 use crate::emit::Derivatives;
 use crate::ir::{Function, Value};
-use crate::parse::Output;
 use crate::{activity, emit, jvp, lower, parse, simplify, verify, vjp};
 
 /// Expands `#[differentiable(args)] item`. Never panics: a bug of the macro
@@ -82,8 +81,8 @@ pub fn differentiate(
     let vjp_raw = vjp::vjp(&primal, &active, &array_lens, &act)?;
     check(&vjp_raw, "vjp")?;
     let vjp = optimized(vjp_raw.clone(), "vjp")?;
-    let (value_and_grad, grad) = match parsed.sig.output {
-        Output::Scalar(_) => {
+    let (value_and_grad, grad) = match parsed.sig.scalar_output {
+        true => {
             let mut seeded = vjp_raw;
             simplify::seed_with_one(&mut seeded);
             let mut no_value = seeded.clone();
@@ -94,7 +93,7 @@ pub fn differentiate(
                 Some(optimized(no_value, "grad")?),
             )
         }
-        Output::Tuple(_) => (None, None),
+        false => (None, None),
     };
     Ok((
         parsed.sig,

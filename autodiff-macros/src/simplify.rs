@@ -40,7 +40,7 @@ fn visit(
             visit(f, child, None, subst, scopes);
         }
         let results = &f.inst(inst).results;
-        if results.len() != 1 || !is_pure(&op) {
+        if results.len() != 1 || !is_pure(f, &op) {
             continue;
         }
         let r = results[0];
@@ -87,8 +87,9 @@ fn identity(f: &Function, op: &Op) -> Option<Value> {
 
 /// Whether two instances of `op` with the same operands give the same value
 /// and can share one evaluation. Calls are left alone (the user wrote them),
-/// as is everything with state or blocks.
-fn is_pure(op: &Op) -> bool {
+/// as is everything with state or blocks, and reads of a gradient buffer
+/// (which changes as the reverse sweep runs).
+fn is_pure(f: &Function, op: &Op) -> bool {
     !matches!(
         op,
         Op::Call(..)
@@ -103,7 +104,13 @@ fn is_pure(op: &Op) -> bool {
             | Op::TapePop(_)
             | Op::Zeros(..)
             | Op::Accum(..)
-    )
+            | Op::NewArray(..)
+            | Op::Store(..)
+            | Op::StoreAdd(..)
+            | Op::Push(..)
+            | Op::ZeroAt(..)
+            | Op::Own(_)
+    ) && !matches!(op, Op::Index(x, _) if f.class(*x) == crate::ir::Class::Buffer)
 }
 
 /// Removes instructions that neither make a value something reads nor
@@ -146,7 +153,8 @@ fn dce_block(f: &mut Function, block: Block, live: &mut [bool]) {
 /// is read: a gradient buffer, or a tape something pops.
 fn has_live_effect(f: &Function, inst: Inst, live: &[bool]) -> bool {
     let effect = |i: Inst| match &f.inst(i).op {
-        Op::Accum(..) => true,
+        Op::Accum(..) | Op::ZeroAt(..) => true,
+        Op::Store(a, ..) | Op::StoreAdd(a, ..) | Op::Push(a, ..) => live[a.index()],
         Op::TapePush(tape, _) => live[tape.index()],
         _ => false,
     };

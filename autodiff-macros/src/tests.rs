@@ -343,3 +343,21 @@ fn early_exits() {
     };
     insta::assert_snapshot!("exits_rust", expanded(quote!(), item));
 }
+
+#[test]
+fn written_arrays() {
+    let item = quote! {
+        fn residual(x: &[f64], c: f64) -> Vec<f64> {
+            let n = x.len();
+            let mut r = vec![0.0; n];
+            for i in 0..n {
+                r[i] = x[i] * x[i] - c;
+                if i > 0 {
+                    r[i] += x[i - 1].sin();
+                }
+            }
+            r
+        }
+    };
+    insta::assert_snapshot!("arrays_rust", expanded(quote!(), item));
+}

@@ -125,6 +125,22 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
         | Op::CastLike(..)
         | Op::TapeNew(_)
         | Op::Matches(..) => 1,
+        Op::NewArray(..) | Op::Own(_) => 1,
+        Op::Store(a, i, _) | Op::StoreAdd(a, i, _) | Op::Push(a, _, i) => {
+            if f.class(*a) != Class::Array {
+                return Err(format!("{a} is not an array"));
+            }
+            if !matches!(f.class(*i), Class::Int | Class::Unknown) {
+                return Err(format!("index {i} is not an integer"));
+            }
+            0
+        }
+        Op::ZeroAt(b, _) => {
+            if f.class(*b) != Class::Buffer {
+                return Err(format!("{b} is not a buffer"));
+            }
+            0
+        }
         Op::Index(x, i) | Op::Accum(x, i, _) => {
             if !matches!(f.class(*x), Class::Slice | Class::Buffer) {
                 return Err(format!("{x} is not a slice"));

@@ -79,6 +79,8 @@ pub fn vjp(
         value_tapes: HashMap::new(),
         precomputed: BTreeSet::new(),
         trip_counts: HashMap::new(),
+        array_buffers: HashMap::new(),
+        recomputing: false,
     };
     v.b.copy_params();
     let entry = v.b.f.entry;
@@ -95,6 +97,18 @@ pub fn vjp(
         } else {
             format!("dr{i}")
         };
+        if primal.class(o) == Class::Array {
+            // The cotangent of an array output is the buffer its writes read.
+            let seed =
+                v.b.f
+                    .add_param(block, Class::Buffer, primal.span(o), Some(name));
+            let buf =
+                v.b.f
+                    .push1(block, Op::Own(seed), Class::Buffer, primal.span(o));
+            v.b.f.names[buf.index()] = derived_name("g", primal.name(o));
+            v.array_buffers.insert(o, buf);
+            continue;
+        }
         let seed =
             v.b.f
                 .add_param(block, primal.class(o), primal.span(o), Some(name));
@@ -147,6 +161,11 @@ struct Vjp<'a> {
     /// The iteration count of each recorded `while`, by the primal
     /// instruction.
     trip_counts: HashMap<Inst, Value>,
+    /// The gradient buffer of each array output, by the primal array.
+    array_buffers: HashMap<Value, Value>,
+    /// Whether the copy being made recomputes values for the reverse
+    /// sweep: it does not write arrays again.
+    recomputing: bool,
 }
 
 impl Vjp<'_> {
@@ -167,6 +186,22 @@ impl Vjp<'_> {
             let span = self.span_of(inst);
             if d.results.len() == 1 && self.precomputed.contains(&d.results[0]) {
                 continue;
+            }
+            let writes = matches!(
+                d.op,
+                Op::NewArray(..) | Op::Store(..) | Op::StoreAdd(..) | Op::Push(..)
+            );
+            if writes && self.recomputing {
+                continue;
+            }
+            if let Op::NewArray(init, _) = &d.op
+                && self.act.is_active(*init)
+            {
+                return Err(syn::Error::new(
+                    span,
+                    "#[differentiable] needs the initial value of an array to be a constant; \
+                     start from `0.0` and write the values",
+                ));
             }
             match &d.op {
                 Op::Call(callee, args)
@@ -395,6 +430,20 @@ impl Vjp<'_> {
         let d = primal.inst(inst);
         let span = self.span_of(inst);
         match &d.op {
+            // A write: the element's cotangent goes to the value written, and
+            // an overwritten element's cotangent is used up.
+            Op::Store(a, i, v) | Op::StoreAdd(a, i, v) | Op::Push(a, v, i) => {
+                if let Some(&buf) = self.array_buffers.get(a) {
+                    let i = self.b.get(*i);
+                    let block = self.b.block;
+                    let g = self.b.f.push1(block, Op::Index(buf, i), Class::Float, span);
+                    if matches!(d.op, Op::Store(..)) {
+                        self.b.f.push(block, Op::ZeroAt(buf, i), &[], span);
+                    }
+                    self.accumulate(*v, Some(g), span);
+                }
+                return Ok(());
+            }
             Op::If(..) => return self.reverse_if(inst),
             Op::For(..) | Op::While(..) => return self.reverse_loop(inst),
             _ => {}
@@ -553,6 +602,19 @@ impl Vjp<'_> {
             .collect()
     }
 
+    /// Whether `blocks` write an array whose cotangent the reverse sweep
+    /// propagates.
+    fn writes_outputs(&self, blocks: &[Block]) -> bool {
+        let primal = self.b.primal;
+        blocks.iter().any(|&top| {
+            primal.nested_blocks(top).iter().any(|&b| {
+                primal.block(b).insts.iter().any(|&i| {
+                    matches!(crate::activity::written(&primal.inst(i).op), Some((a, _)) if self.array_buffers.contains_key(&a))
+                })
+            })
+        })
+    }
+
     /// Forgets the adjoints of the values defined in `block`: a reverse
     /// region starts from zero for its own values.
     fn forget(&mut self, block: Block) {
@@ -590,7 +652,7 @@ impl Vjp<'_> {
             .collect();
         let outer = self.outer_reads(&[*then, *els]);
         // Nothing flows into the branch: its arms contribute nothing.
-        if incoming.iter().all(Option::is_none) {
+        if incoming.iter().all(Option::is_none) && !self.writes_outputs(&[*then, *els]) {
             return Ok(());
         }
         let before: Vec<Deriv> = outer.iter().map(|o| self.adj[o.index()]).collect();
@@ -599,7 +661,9 @@ impl Vjp<'_> {
         for src in [*then, *els] {
             let nb = self.b.f.new_block();
             self.forget(src);
+            let outer_recomputing = std::mem::replace(&mut self.recomputing, true);
             self.copy_block(src, nb, Copy::Recording)?;
+            self.recomputing = outer_recomputing;
             self.b.block = nb;
             for (&y, &g) in primal.block(src).ret.iter().zip(&incoming) {
                 self.accumulate(y, g, span);
@@ -661,20 +725,22 @@ impl Vjp<'_> {
             .filter(|&k| self.act.is_active(carried[k]))
             .collect();
         let outer = self.outer_reads(&[body]);
-        let touches_buffers = primal.nested_blocks(body).iter().any(|&b| {
-            primal
-                .block(b)
-                .insts
-                .iter()
-                .any(|&i| matches!(primal.inst(i).op, Op::Index(x, _) if self.buffers[x.index()].is_some()))
-        });
+        let writes = self.writes_outputs(&[body]);
+        let touches_buffers = writes
+            || primal.nested_blocks(body).iter().any(|&b| {
+                primal
+                    .block(b)
+                    .insts
+                    .iter()
+                    .any(|&i| matches!(primal.inst(i).op, Op::Index(x, _) if self.buffers[x.index()].is_some()))
+            });
         // The body's values leave the loop only through its results: when
         // none has an adjoint, the reverse loop would add zeros.
         let incoming = d
             .results
             .iter()
             .any(|&r| self.act.is_active(r) && self.adj[r.index()].is_some());
-        if !incoming || (active.is_empty() && outer.is_empty() && !touches_buffers) {
+        if !(incoming || writes) || (active.is_empty() && outer.is_empty() && !touches_buffers) {
             return Ok(());
         }
         let current = self.b.block;
@@ -760,7 +826,9 @@ impl Vjp<'_> {
             }
         }
         let outer_precomputed = std::mem::replace(&mut self.precomputed, read_back);
+        let outer_recomputing = std::mem::replace(&mut self.recomputing, true);
         self.copy_block(body, nb, Copy::Recording)?;
+        self.recomputing = outer_recomputing;
         self.precomputed = outer_precomputed;
         for (&o, &g) in outer.iter().zip(&g_outer) {
             self.adj[o.index()] = Some(g);

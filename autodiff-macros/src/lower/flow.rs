@@ -342,10 +342,22 @@ impl Lower {
         self.rebind(&carried, inst);
     }
 
-    /// Carried: the variables of the enclosing scopes that a loop assigns.
+    /// Carried: the variables of the enclosing scopes that a loop assigns,
+    /// and the lengths of the vectors it pushes to.
     fn carried(&self, scan: Assigned) -> Vec<(String, Value)> {
+        let lengths: Vec<String> = scan
+            .pushed
+            .iter()
+            .filter_map(|name| match self.lookup(name) {
+                Some(Bound::Value(a)) if self.f.class(*a) == Class::Array => {
+                    Some(super::arrays::length_var(*a))
+                }
+                _ => None,
+            })
+            .collect();
         scan.names
             .into_iter()
+            .chain(lengths)
             .filter_map(|name| match self.lookup(&name) {
                 Some(Bound::Value(v)) => Some((name, *v)),
                 _ => None,
@@ -726,6 +738,14 @@ impl Lower {
         let x = self.value(&e.expr);
         let i = self.value(&e.index);
         let (x, i) = (x?, i?);
+        if self.f.class(x) == Class::Array {
+            self.errors.at(
+                e,
+                "#[differentiable] does not read back the arrays a function writes; \
+                 keep the value in a variable as well",
+            );
+            return None;
+        }
         if self.f.class(x) != Class::Slice {
             self.errors.at(
                 &e.expr,
@@ -866,10 +886,12 @@ fn strip(e: &syn::Expr) -> &syn::Expr {
     }
 }
 
-/// The names a loop body assigns: `x = ..`, `x += ..`, anywhere in it.
+/// The names a loop body assigns: `x = ..`, `x += ..`, anywhere in it;
+/// and the vectors it pushes to.
 #[derive(Default)]
 struct Assigned {
     names: BTreeSet<String>,
+    pushed: BTreeSet<String>,
 }
 
 impl Assigned {
@@ -883,6 +905,16 @@ impl Assigned {
 }
 
 impl<'ast> Visit<'ast> for Assigned {
+    fn visit_expr_method_call(&mut self, e: &'ast syn::ExprMethodCall) {
+        if e.method == "push"
+            && let syn::Expr::Path(p) = strip(&e.receiver)
+            && let Some(i) = p.path.get_ident()
+        {
+            self.pushed.insert(i.to_string());
+        }
+        syn::visit::visit_expr_method_call(self, e);
+    }
+
     fn visit_expr_assign(&mut self, e: &'ast syn::ExprAssign) {
         self.target(&e.left);
         syn::visit::visit_expr_assign(self, e);

@@ -20,6 +20,7 @@ use crate::ir::{BinOp, Callee, Class, Function, Lit, Op, Tokens, UnOp, Value};
 use crate::parse::{Output, Parsed, class_of_type};
 use crate::primitives::{Arg, Prim};
 
+mod arrays;
 mod exits;
 mod flow;
 
@@ -364,6 +365,8 @@ impl Lower {
                 Some(Bound::Tuple(vec![]))
             }
             syn::Expr::Index(i) => self.index(i).map(Bound::Value),
+            syn::Expr::Macro(m) if m.mac.path.is_ident("vec") => self.vec_macro(m),
+            syn::Expr::Repeat(r) => self.repeat(r),
             other => {
                 self.unsupported(other);
                 None
@@ -547,6 +550,23 @@ impl Lower {
                 return None;
             }
         };
+        if let (true, syn::Expr::Index(index)) = (assign, &*b.left) {
+            let how = match op {
+                BinOp::Add => arrays::Write::Add,
+                BinOp::Sub => arrays::Write::Sub,
+                _ => {
+                    self.errors.at(
+                        b,
+                        "#[differentiable] writes elements with `=`, `+=` and `-=` only \
+                         (it does not read back the arrays it writes)",
+                    );
+                    return None;
+                }
+            };
+            let v = self.value(&b.right)?;
+            self.store(index, v, how, span);
+            return Some(Bound::Tuple(vec![]));
+        }
         let lhs = self.value(&b.left);
         let rhs = self.value(&b.right);
         let (lhs, rhs) = (lhs?, rhs?);
@@ -571,14 +591,18 @@ impl Lower {
             _ => None,
         };
         let Some(name) = name else {
-            let message = if matches!(place, syn::Expr::Index(_)) {
-                "#[differentiable] does not support writing to elements yet; \
-                 compute the values as scalars and return them"
-            } else {
-                "#[differentiable] supports assignment to local variables only; \
-                 assign to a `let mut` variable"
-            };
-            self.errors.at(place, message);
+            if let syn::Expr::Index(index) = place {
+                match value {
+                    Bound::Value(v) => self.store(index, v, arrays::Write::Set, place.span()),
+                    _ => self.errors.at(place, "an element takes a number"),
+                }
+                return;
+            }
+            self.errors.at(
+                place,
+                "#[differentiable] supports assignment to local variables and array elements only; \
+                 assign to a `let mut` variable",
+            );
             return;
         };
         let Some(scope) = self.scopes.iter_mut().rev().find(|s| s.contains_key(&name)) else {
@@ -626,8 +650,14 @@ impl Lower {
         if m.method == "sum" {
             return self.sum(m).map(Bound::Value);
         }
+        if m.method == "push" {
+            return self.push_value(m);
+        }
         if m.method == "len" && m.args.is_empty() && m.turbofish.is_none() {
             let x = self.value(&m.receiver)?;
+            if self.f.class(x) == Class::Array {
+                return self.array_len(x, span).map(Bound::Value);
+            }
             if self.f.class(x) != Class::Slice {
                 self.errors.at(
                     &m.receiver,
@@ -737,10 +767,19 @@ impl Lower {
             );
             return None;
         }
-        let args: Option<Vec<Value>> = c.args.iter().map(|a| self.value(a)).collect();
-        let args = args?;
         let segments = &func.path.segments;
         let last = segments.last()?;
+        // `Vec::with_capacity(n)`, `Vec::new()`: an array to `push` into.
+        let before_last = segments.iter().rev().nth(1).map(|s| s.ident.to_string());
+        if before_last.as_deref() == Some("Vec") {
+            match (last.ident.to_string().as_str(), c.args.len()) {
+                ("with_capacity", 1) => return self.empty_vec(c.args.first(), span),
+                ("new", 0) => return self.empty_vec(None, span),
+                _ => {}
+            }
+        }
+        let args: Option<Vec<Value>> = c.args.iter().map(|a| self.value(a)).collect();
+        let args = args?;
         // `f64::sin(x)`: a primitive called by path.
         if segments.len() == 2 && func.path.leading_colon.is_none() {
             let ty = segments[0].ident.to_string();

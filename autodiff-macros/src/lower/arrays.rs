@@ -1,0 +1,185 @@
+//! Arrays the function writes and returns: `vec![0.0; n]`, `[0.0; N]`,
+//! `Vec::with_capacity(n)` with `push`, written by `a[i] = e`, `a[i] += e`,
+//! `a[i] -= e`. They are written only, never read back: so the reverse
+//! sweep needs none of their values, only the cotangent of the output they
+//! become. A `Vec` filled by `push` has a hidden length variable, which
+//! gives each pushed value its position.
+
+use proc_macro2::{Literal, Span};
+use syn::parse::Parser;
+use syn::spanned::Spanned;
+
+use super::{Bound, Lower};
+use crate::ir::{ArrayShape, BinOp, Class, Lit, Op, Tokens, UnOp, Value};
+
+/// How an element is written.
+#[derive(Clone, Copy)]
+pub(super) enum Write {
+    Set,
+    Add,
+    Sub,
+}
+
+impl Lower {
+    fn int(&mut self, n: usize, span: Span) -> Value {
+        self.push(
+            Op::Lit(Lit::new(Literal::usize_unsuffixed(n))),
+            Class::Int,
+            span,
+        )
+    }
+
+    fn new_array(&mut self, init: Value, shape: ArrayShape, span: Span) -> Value {
+        let len = match &shape {
+            ArrayShape::Vec(n) => Some(*n),
+            ArrayShape::Empty(_) => Some(self.int(0, span)),
+            ArrayShape::Fixed(_) => None,
+        };
+        let a = self.push(Op::NewArray(init, shape), Class::Array, span);
+        if let Some(len) = len {
+            self.bind(&length_var(a), Bound::Value(len));
+        }
+        a
+    }
+
+    /// `vec![init; n]`.
+    pub(super) fn vec_macro(&mut self, m: &syn::ExprMacro) -> Option<Bound> {
+        let parsed = (|input: syn::parse::ParseStream| {
+            let init: syn::Expr = input.parse()?;
+            input.parse::<syn::Token![;]>()?;
+            let len: syn::Expr = input.parse()?;
+            Ok((init, len))
+        })
+        .parse2(m.mac.tokens.clone());
+        let Ok((init, len)) = parsed else {
+            self.errors.at(
+                m,
+                "#[differentiable] supports `vec![value; n]` only; build other vectors with `push`",
+            );
+            return None;
+        };
+        let init = self.value(&init);
+        let n = self.value(&len);
+        let (init, n) = (init?, n?);
+        Some(Bound::Value(self.new_array(
+            init,
+            ArrayShape::Vec(n),
+            m.span(),
+        )))
+    }
+
+    /// `[init; N]`.
+    pub(super) fn repeat(&mut self, r: &syn::ExprRepeat) -> Option<Bound> {
+        let init = self.value(&r.expr)?;
+        let len = Tokens::new(quote::ToTokens::to_token_stream(&r.len));
+        Some(Bound::Value(self.new_array(
+            init,
+            ArrayShape::Fixed(len),
+            r.span(),
+        )))
+    }
+
+    /// `Vec::with_capacity(n)` or `Vec::new()`, for `push`.
+    pub(super) fn empty_vec(&mut self, capacity: Option<&syn::Expr>, span: Span) -> Option<Bound> {
+        let capacity = match capacity {
+            Some(c) => self.value(c)?,
+            None => self.int(0, span),
+        };
+        let zero = self.push(Op::Lit(Lit::float(0.0)), Class::Float, span);
+        Some(Bound::Value(self.new_array(
+            zero,
+            ArrayShape::Empty(capacity),
+            span,
+        )))
+    }
+
+    /// An array this function writes, or an error saying why `e` is not one.
+    fn written_array(&mut self, e: &syn::Expr) -> Option<Value> {
+        let a = self.value(e)?;
+        match self.f.class(a) {
+            Class::Array => Some(a),
+            Class::Slice => {
+                self.errors.at(
+                    e,
+                    "this slice is an input, which #[differentiable] does not write; \
+                     write into a local `vec![0.0; n]` and return it",
+                );
+                None
+            }
+            _ => {
+                self.errors.at(e, "#[differentiable] writes elements of local arrays (`vec![0.0; n]`, `[0.0; N]`) only");
+                None
+            }
+        }
+    }
+
+    /// `a[i] = v`, `a[i] += v`, `a[i] -= v`.
+    pub(super) fn store(&mut self, place: &syn::ExprIndex, value: Value, how: Write, span: Span) {
+        let a = self.written_array(&place.expr);
+        let i = self.value(&place.index);
+        let (Some(a), Some(i)) = (a, i) else { return };
+        let op = match how {
+            Write::Set => Op::Store(a, i, value),
+            Write::Add => Op::StoreAdd(a, i, value),
+            Write::Sub => {
+                let class = self.f.class(value);
+                let neg = self.push(Op::Unary(UnOp::Neg, value), class, span);
+                Op::StoreAdd(a, i, neg)
+            }
+        };
+        self.f.push(self.block, op, &[], span);
+    }
+
+    /// `a.push(v)`: the value lands at the current length.
+    pub(super) fn push_value(&mut self, m: &syn::ExprMethodCall) -> Option<Bound> {
+        let a = self.written_array(&m.receiver)?;
+        if matches!(
+            self.f.def_op(a),
+            Some(Op::NewArray(_, ArrayShape::Fixed(_)))
+        ) {
+            self.errors.at(
+                m,
+                "an array `[x; N]` has no `push`; use `Vec::with_capacity(n)`",
+            );
+            return None;
+        }
+        let [arg] = m.args.iter().collect::<Vec<_>>()[..] else {
+            self.errors.at(m, "`push` takes one value");
+            return None;
+        };
+        let v = self.value(arg)?;
+        let name = length_var(a);
+        let Some(Bound::Value(pos)) = self.lookup(&name).cloned() else {
+            return None;
+        };
+        let span = m.span();
+        self.f.push(self.block, Op::Push(a, v, pos), &[], span);
+        let one = self.int(1, span);
+        let next = self.push(Op::Binary(BinOp::Add, pos, one), Class::Int, span);
+        self.assign_hidden(&name, next);
+        Some(Bound::Tuple(vec![]))
+    }
+
+    /// `a.len()` of an array this function writes: its length so far.
+    pub(super) fn array_len(&mut self, a: Value, span: Span) -> Option<Value> {
+        if let Some(Op::NewArray(_, ArrayShape::Fixed(n))) = self.f.def_op(a) {
+            let n = n.clone();
+            return Some(self.push_extern(n, Class::Int, span));
+        }
+        match self.lookup(&length_var(a)).cloned() {
+            Some(Bound::Value(len)) => Some(len),
+            _ => None,
+        }
+    }
+
+    fn assign_hidden(&mut self, name: &str, v: Value) {
+        if let Some(scope) = self.scopes.iter_mut().rev().find(|s| s.contains_key(name)) {
+            scope.insert(name.to_string(), Bound::Value(v));
+        }
+    }
+}
+
+/// The hidden variable holding the length of a `Vec` being written.
+pub(super) fn length_var(a: Value) -> String {
+    format!("@len{}", a.index())
+}

@@ -1,0 +1,169 @@
+//! Functions that build and return arrays: `vec![0.0; n]`, `[0.0; N]`,
+//! `Vec::with_capacity` + `push`, written with `=`, `+=` and `-=`. Their
+//! Jacobians, column by column (JVP) and row by row (VJP), against central
+//! finite differences.
+
+mod common;
+
+use autodiff::check::{self, Tolerance};
+use autodiff::prelude::*;
+use common::*;
+
+/// Checks a function `R^n -> R^m` given as closures over vectors.
+fn check_jacobian(
+    name: &str,
+    x: &[f64],
+    f: impl Fn(&[f64]) -> Vec<f64>,
+    jvp: impl Fn(&[f64], &[f64]) -> (Vec<f64>, Vec<f64>),
+    vjp: impl Fn(&[f64], &[f64]) -> (Vec<f64>, Vec<f64>),
+) {
+    let y = f(x);
+    let (n, m) = (x.len(), y.len());
+    let mut jac = vec![vec![0.0; n]; m];
+    for j in 0..n {
+        let e: Vec<f64> = (0..n).map(|k| if k == j { 1.0 } else { 0.0 }).collect();
+        let (value, column) = jvp(x, &e);
+        assert_eq!(value, y, "{name}: JVP value");
+        for i in 0..m {
+            jac[i][j] = column[i];
+            let fd = check::central_difference(|p: &[f64]| f(p)[i], x)[j];
+            assert_close(
+                &format!("{name}: ∂{i}/∂{j} vs finite differences"),
+                column[i],
+                fd,
+                FD,
+            );
+        }
+    }
+    for (i, row) in jac.iter().enumerate() {
+        let w: Vec<f64> = (0..m).map(|k| if k == i { 1.0 } else { 0.0 }).collect();
+        let (value, grad) = vjp(x, &w);
+        assert_eq!(value, y, "{name}: VJP value");
+        check::compare("VJP row against JVP column", &grad, row, EXACT)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
+#[differentiable]
+fn residual(x: &[f64], c: f64) -> Vec<f64> {
+    let n = x.len();
+    let mut r = vec![0.0; n];
+    for i in 0..n {
+        r[i] = x[i] * x[i] - c;
+        if i > 0 {
+            r[i] += x[i - 1].sin();
+        } else {
+            r[i] -= c * x[n - 1];
+        }
+    }
+    // An overwrite: the first value written to r[0] no longer counts.
+    r[0] = x[0] * 3.0;
+    r
+}
+
+#[test]
+fn vector_output_with_writes_and_overwrites() {
+    let mut rng = Rng::new(8);
+    for n in [1, 2, 5] {
+        let x: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let c = 0.7;
+        check_jacobian(
+            "residual",
+            &x,
+            |p| residual(p, c),
+            |p, v| residual_jvp(p, c, v, 0.0),
+            |p, w| {
+                let (y, (gx, _)) = residual_vjp(p, c, w.to_vec());
+                (y, gx)
+            },
+        );
+        // With respect to `c`: ∂r_i/∂c = -1, and -x[n-1] more for i = 0 before the overwrite.
+        let (_, dc) = residual_jvp(&x, c, &vec![0.0; n], 1.0);
+        let expected: Vec<f64> = (0..n).map(|i| if i == 0 { 0.0 } else { -1.0 }).collect();
+        check::compare("∂r/∂c", &dc, &expected, EXACT).unwrap();
+    }
+}
+
+#[differentiable]
+fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    let mut c = [0.0; 3];
+    c[0] = a[1] * b[2] - a[2] * b[1];
+    c[1] = a[2] * b[0] - a[0] * b[2];
+    c[2] = a[0] * b[1] - a[1] * b[0];
+    c
+}
+
+#[test]
+fn array_output() {
+    let (a, b) = ([0.3, -1.2, 0.5], [1.1, 0.4, -0.7]);
+    // ∂(a × b)/∂a · v = v × b; (a × b) along w pulls back to b × w for a.
+    let v = [1.0, 2.0, -1.0];
+    let (c, dc) = cross_jvp(a, b, v, [0.0; 3]);
+    assert_eq!(c, cross(a, b));
+    assert_eq!(dc, cross(v, b));
+    let w = [0.5, -0.25, 2.0];
+    let (_, (ga, gb)) = cross_vjp(a, b, w);
+    assert_eq!(ga, cross(b, w));
+    assert_eq!(gb, cross(w, a));
+}
+
+#[differentiable]
+fn pushed(x: &[f64]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(x.len() + 1);
+    for &v in x.iter() {
+        if v > 0.0 {
+            out.push(v.sin());
+        } else {
+            out.push(v * v);
+        }
+    }
+    out.push(x[0] * x[x.len() - 1]);
+    out
+}
+
+#[test]
+fn vector_built_by_push() {
+    let mut rng = Rng::new(9);
+    for n in [1, 4] {
+        let x: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        check_jacobian("pushed", &x, pushed, pushed_jvp, |p, w| {
+            pushed_vjp(p, w.to_vec())
+        });
+    }
+}
+
+#[differentiable]
+fn stats(x: &[f64]) -> (f64, Vec<f64>) {
+    let mut mean = 0.0;
+    for &v in x.iter() {
+        mean += v;
+    }
+    mean /= x.len() as f64;
+    let mut centred = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        centred[i] = x[i] - mean;
+    }
+    (mean, centred)
+}
+
+#[test]
+fn tuple_of_scalar_and_vector() {
+    let x = [0.5, -1.0, 2.0, 0.25];
+    let ((mean, centred), (dmean, dcentred)) = stats_jvp(&x, &[1.0, 0.0, 0.0, 0.0]);
+    assert_eq!((mean, centred.clone()), stats(&x));
+    assert_close("∂mean/∂x0", dmean, 0.25, EXACT);
+    let expected = [0.75, -0.25, -0.25, -0.25];
+    check::compare("∂centred/∂x0", &dcentred, &expected, EXACT).unwrap();
+    // The pullback of (1, [1, 0, 0, 0]): ∂mean/∂x + ∂centred_0/∂x.
+    let (_, g) = stats_vjp(&x, (1.0, vec![1.0, 0.0, 0.0, 0.0]));
+    check::compare(
+        "stats vjp",
+        &g,
+        &[1.0, 0.0, 0.0, 0.0],
+        Tolerance {
+            rel: 1e-12,
+            abs: 1e-15,
+        },
+    )
+    .unwrap();
+}
