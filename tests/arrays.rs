@@ -2,6 +2,7 @@
 //! `Vec::with_capacity` + `push`, written with `=`, `+=` and `-=`. Their
 //! Jacobians, column by column (JVP) and row by row (VJP), against central
 //! finite differences.
+#![allow(clippy::needless_range_loop)]
 
 mod common;
 

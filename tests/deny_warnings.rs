@@ -128,3 +128,29 @@ fn loops_are_warning_free_and_usable() {
     assert_eq!(v, loops_and_branches(&x, &c, [0.3, 1.1], 0.7));
     assert!((d - gx[0]).abs() < 1e-12 * gx[0].abs().max(1.0));
 }
+
+#[differentiable]
+fn builds_arrays(x: &[f64], scale: f64) -> (Vec<f64>, [f64; 2], f64) {
+    let mut copy = vec![0.0; x.len()];
+    for (i, &v) in x.iter().enumerate() {
+        copy[i] = v * v;
+    }
+    let mut pair = [0.0; 2];
+    pair[0] = scale * x[0];
+    pair[1] -= scale;
+    let mut pushed = Vec::with_capacity(x.len());
+    for &v in x.iter() {
+        pushed.push(v * scale);
+    }
+    (copy, pair, pushed.len() as f64)
+}
+
+#[test]
+fn arrays_are_warning_free_and_usable() {
+    let x = [1.0, 2.0];
+    let ((copy, pair, len), (dcopy, dpair, dlen)) = builds_arrays_jvp(&x, 2.0, &[1.0, 0.0], 1.0);
+    assert_eq!((copy.clone(), pair, len), builds_arrays(&x, 2.0));
+    assert_eq!((dcopy, dpair, dlen), (vec![2.0, 0.0], [3.0, -1.0], 0.0));
+    let (_, (gx, gs)) = builds_arrays_vjp(&x, 2.0, (vec![1.0, 1.0], [1.0, 1.0], 1.0));
+    assert_eq!((gx, gs), (vec![4.0, 4.0], 0.0));
+}

@@ -110,7 +110,7 @@ impl SigEmitter<'_> {
         quote! {
             #[doc = #doc]
             #(#attrs)*
-            #[allow(dead_code, clippy::too_many_arguments, clippy::type_complexity, clippy::let_and_return, clippy::ptr_arg, clippy::needless_range_loop)]
+            #[allow(dead_code, clippy::too_many_arguments, clippy::type_complexity, clippy::let_and_return, clippy::ptr_arg, clippy::needless_range_loop, clippy::manual_memcpy, clippy::vec_init_then_push)]
             #vis fn #name #impl_generics (#params) -> #ret #where_clause {
                 #body
             }

@@ -1,0 +1,11 @@
+use autodiff::prelude::*;
+
+#[differentiable]
+fn f(x: &[f64]) -> Vec<f64> {
+    let mut y = vec![0.0; x.len()];
+    y[0] = x[0];
+    y[1] = y[0] * 2.0;
+    y
+}
+
+fn main() {}

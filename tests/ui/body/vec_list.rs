@@ -1,0 +1,9 @@
+use autodiff::prelude::*;
+
+#[differentiable]
+fn f(x: f64) -> Vec<f64> {
+    let y = vec![x, x];
+    y
+}
+
+fn main() {}
