@@ -168,3 +168,84 @@ fn tuple_of_scalar_and_vector() {
     )
     .unwrap();
 }
+
+/// A residual function writing into an output parameter.
+#[differentiable]
+fn residual_into(x: &[f64], k: f64, out: &mut [f64]) {
+    let n = out.len();
+    for i in 0..n {
+        out[i] = x[i] * x[i] - k;
+        if i + 1 < n {
+            out[i] -= x[i + 1];
+        }
+    }
+}
+
+/// An output parameter next to a returned value.
+#[differentiable]
+fn norm_and_scaled(x: &[f64], out: &mut [f64]) -> f64 {
+    let mut s = 0.0;
+    for &v in x.iter() {
+        s += v * v;
+    }
+    for i in 0..x.len() {
+        out[i] = 2.0 * x[i];
+    }
+    s.sqrt()
+}
+
+#[test]
+fn output_parameters() {
+    let mut rng = Rng::new(10);
+    for n in [1, 3, 6] {
+        let x: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let k = 0.3;
+        let f = |p: &[f64]| {
+            let mut out = vec![0.0; n];
+            residual_into(p, k, &mut out);
+            out
+        };
+        check_jacobian(
+            "residual_into",
+            &x,
+            f,
+            |p, v| {
+                let (mut out, mut dout) = (vec![0.0; n], vec![0.0; n]);
+                residual_into_jvp(p, k, &mut out, v, 0.0, &mut dout);
+                (out, dout)
+            },
+            |p, w| {
+                let mut out = vec![0.0; n];
+                let (gx, _) = residual_into_vjp(p, k, &mut out, w);
+                (out, gx)
+            },
+        );
+        // ∂out/∂k = -1 everywhere.
+        let (mut out, mut dout) = (vec![0.0; n], vec![0.0; n]);
+        residual_into_jvp(&x, k, &mut out, &vec![0.0; n], 1.0, &mut dout);
+        assert_eq!(dout, vec![-1.0; n]);
+        let (_, gk) = residual_into_vjp(&x, k, &mut out, &vec![1.0; n]);
+        assert_eq!(gk, -(n as f64));
+
+        let mut out = vec![0.0; n];
+        let mut dout = vec![0.0; n];
+        let (value, dvalue) = norm_and_scaled_jvp(&x, &mut out, &x, &mut dout);
+        let norm: f64 = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+        assert_close("norm", value, norm, EXACT);
+        assert_eq!(value, norm_and_scaled(&x, &mut vec![0.0; n]));
+        assert_close("d norm along x", dvalue, norm, EXACT);
+        let twice: Vec<f64> = x.iter().map(|v| 2.0 * v).collect();
+        assert_eq!((out.clone(), dout), (twice.clone(), twice));
+        let w: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let (value2, g) = norm_and_scaled_vjp(&x, &mut out, 0.5, &w);
+        assert_eq!(value2, value);
+        for i in 0..n {
+            assert_close(
+                "norm_and_scaled vjp",
+                g[i],
+                0.5 * x[i] / norm + 2.0 * w[i],
+                EXACT,
+            );
+        }
+    }
+}

@@ -154,3 +154,23 @@ fn arrays_are_warning_free_and_usable() {
     let (_, (gx, gs)) = builds_arrays_vjp(&x, 2.0, (vec![1.0, 1.0], [1.0, 1.0], 1.0));
     assert_eq!((gx, gs), (vec![4.0, 4.0], 0.0));
 }
+
+#[differentiable]
+fn writes_output(x: &[f64], out: &mut [f64]) {
+    for (i, &v) in x.iter().enumerate() {
+        out[i] = v.exp();
+    }
+}
+
+#[test]
+fn output_parameters_are_warning_free_and_usable() {
+    let x = [0.0, 1.0];
+    let (mut out, mut dout) = ([0.0; 2], [0.0; 2]);
+    writes_output_jvp(&x, &mut out, &[1.0, 1.0], &mut dout);
+    assert_eq!(out, dout);
+    let mut again = [0.0; 2];
+    writes_output(&x, &mut again);
+    assert_eq!(again, out);
+    let g = writes_output_vjp(&x, &mut out, &[1.0, 0.0]);
+    assert_eq!(g, vec![1.0, 0.0]);
+}

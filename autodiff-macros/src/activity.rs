@@ -49,6 +49,12 @@ pub fn activity(f: &Function, active: &[Value]) -> Activity {
     for &v in &f.block(f.entry).ret {
         a.useful[v.index()] = true;
     }
+    // Output parameters are outputs too.
+    for &p in &f.block(f.entry).params {
+        if f.class(p) == crate::ir::Class::Array {
+            a.useful[p.index()] = true;
+        }
+    }
     a.use_(f, f.entry);
     a
 }

@@ -426,6 +426,9 @@ pub enum Op {
     ZeroAt(Value, Value),
     /// A gradient buffer that the value (an output cotangent) moves into.
     Own(Value),
+    /// A gradient buffer that the slice (the cotangent of an output
+    /// parameter) is copied into.
+    OwnCopy(Value),
 }
 
 /// How a written array is made.
@@ -464,7 +467,7 @@ impl Op {
                 vec![*a, *b, *c]
             }
             Op::ZeroAt(a, b) => vec![*a, *b],
-            Op::Own(a) => vec![*a],
+            Op::Own(a) | Op::OwnCopy(a) => vec![*a],
             Op::NewArray(init, ArrayShape::Vec(n) | ArrayShape::Empty(n)) => vec![*init, *n],
             Op::NewArray(init, ArrayShape::Fixed(_)) => vec![*init],
         }
@@ -526,7 +529,7 @@ impl Op {
                 *a = f(*a);
                 *b = f(*b);
             }
-            Op::Own(a) => *a = f(*a),
+            Op::Own(a) | Op::OwnCopy(a) => *a = f(*a),
             Op::NewArray(init, shape) => {
                 *init = f(*init);
                 if let ArrayShape::Vec(n) | ArrayShape::Empty(n) = shape {
@@ -819,6 +822,7 @@ impl Function {
                 Op::Push(a, v, p) => format!("push {a}[{p}] = {v}"),
                 Op::ZeroAt(b, i) => format!("zero {b}[{i}]"),
                 Op::Own(v) => format!("own {v}"),
+                Op::OwnCopy(v) => format!("own copy of {v}"),
             };
             let name = match results.as_slice() {
                 [v] => self

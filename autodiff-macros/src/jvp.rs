@@ -30,6 +30,14 @@ pub fn jvp(primal: &Function, active_params: &[Value], act: &Activity) -> syn::R
                 .add_param(entry, primal.class(p), primal.span(p), name),
         );
     }
+    // An output parameter's tangent is written next to it.
+    for &p in &primal.block(primal.entry).params {
+        if primal.class(p) == Class::Array {
+            let name = derived_name("d", primal.name(p));
+            let entry = j.b.f.entry;
+            j.tan[p.index()] = Some(j.b.f.add_param(entry, Class::Array, primal.span(p), name));
+        }
+    }
     let entry = j.b.f.entry;
     j.block(primal.entry, entry)?;
 

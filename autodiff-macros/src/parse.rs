@@ -64,7 +64,8 @@ pub struct Signature {
     pub generics: syn::Generics,
     /// `self`, `&self`, ... when the function is a method.
     pub receiver: Option<TokenStream>,
-    /// Whether the output is one float, which has a gradient.
+    /// Whether the output is one float, which has a gradient (and there
+    /// is no output parameter).
     pub scalar_output: bool,
     pub params: Vec<Param>,
     pub output: Output,
@@ -73,6 +74,11 @@ pub struct Signature {
 impl Signature {
     pub fn active_params(&self) -> impl Iterator<Item = &Param> {
         self.params.iter().filter(|p| p.active)
+    }
+
+    /// The `&mut [f64]` output parameters.
+    pub fn out_params(&self) -> impl Iterator<Item = &Param> {
+        self.params.iter().filter(|p| p.class == Class::Array)
     }
 }
 
@@ -162,7 +168,11 @@ pub fn parse(args: TokenStream, item: &syn::ItemFn) -> syn::Result<Parsed> {
         }
     }
 
-    let output = parse_output(sig, &mut errors);
+    let has_out = params.iter().any(|p: &Param| p.class == Class::Array);
+    let output = match (&sig.output, has_out) {
+        (syn::ReturnType::Default, true) => Some(Output::Tuple(vec![])),
+        _ => parse_output(sig, &mut errors),
+    };
     apply_wrt(&args, &mut params, &mut errors);
     // Not repeated when a parameter or the generics were already rejected.
     if !rejected
@@ -201,7 +211,8 @@ pub fn parse(args: TokenStream, item: &syn::ItemFn) -> syn::Result<Parsed> {
             generics: sig.generics.clone(),
             receiver,
             params,
-            scalar_output: matches!(&item.sig.output, syn::ReturnType::Type(_, t) if class_of_type(t) == Some(Class::Float)),
+            scalar_output: !has_out
+                && matches!(&item.sig.output, syn::ReturnType::Type(_, t) if class_of_type(t) == Some(Class::Float)),
             output,
         },
         body: (*item.block).clone(),
@@ -290,13 +301,27 @@ fn parse_param(pt: &syn::PatType, errors: &mut Errors) -> Option<Param> {
         None => {}
     }
     match ty {
-        syn::Type::Reference(r) if r.mutability.is_some() => {
-            errors.at(
-                ty,
-                "#[differentiable] does not support `&mut` parameters yet; return the values instead",
-            );
-            None
-        }
+        syn::Type::Reference(r) if r.mutability.is_some() => match &*r.elem {
+            // An output parameter: written, never read.
+            syn::Type::Slice(s) if class_of_type(&s.elem) == Some(Class::Float) => {
+                let elem = &s.elem;
+                Some(Param {
+                    class: Class::Array,
+                    active: false,
+                    tangent_ty: quote::quote!(&mut [#elem]),
+                    grad_ty: quote::quote!(&[#elem]),
+                    ..scalar(Class::Array)
+                })
+            }
+            _ => {
+                errors.at(
+                    ty,
+                    "#[differentiable] supports `&mut` parameters of type `&mut [f64]` (outputs) only; \
+                     return other values instead",
+                );
+                None
+            }
+        },
         syn::Type::Reference(_) | syn::Type::Ptr(_) => {
             errors.at(
                 ty,

@@ -110,6 +110,7 @@ fn is_pure(f: &Function, op: &Op) -> bool {
             | Op::Push(..)
             | Op::ZeroAt(..)
             | Op::Own(_)
+            | Op::OwnCopy(_)
     ) && !matches!(op, Op::Index(x, _) if f.class(*x) == crate::ir::Class::Buffer)
 }
 
@@ -119,6 +120,12 @@ fn is_pure(f: &Function, op: &Op) -> bool {
 /// after the entry block, so every pop is seen before its push.
 fn dce(f: &mut Function) {
     let mut live = vec![false; f.values.len()];
+    // What is written into an output parameter is read by the caller.
+    for &p in &f.block(f.entry).params {
+        if f.class(p) == crate::ir::Class::Array {
+            live[p.index()] = true;
+        }
+    }
     let regions = f.regions();
     for &block in regions.iter().rev() {
         dce_block(f, block, &mut live);

@@ -361,3 +361,15 @@ fn written_arrays() {
     };
     insta::assert_snapshot!("arrays_rust", expanded(quote!(), item));
 }
+
+#[test]
+fn output_parameter() {
+    let item = quote! {
+        fn residual_into(x: &[f64], k: f64, out: &mut [f64]) {
+            for i in 0..out.len() {
+                out[i] = x[i] * x[i] - k;
+            }
+        }
+    };
+    insta::assert_snapshot!("out_param_rust", expanded(quote!(), item));
+}

@@ -125,7 +125,7 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
         | Op::CastLike(..)
         | Op::TapeNew(_)
         | Op::Matches(..) => 1,
-        Op::NewArray(..) | Op::Own(_) => 1,
+        Op::NewArray(..) | Op::Own(_) | Op::OwnCopy(_) => 1,
         Op::Store(a, i, _) | Op::StoreAdd(a, i, _) | Op::Push(a, _, i) => {
             if f.class(*a) != Class::Array {
                 return Err(format!("{a} is not an array"));
@@ -151,7 +151,7 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
             usize::from(matches!(op, Op::Index(..)))
         }
         Op::Len(x) | Op::Zeros(x, _) => {
-            if !matches!(f.class(*x), Class::Slice | Class::Buffer) {
+            if !matches!(f.class(*x), Class::Slice | Class::Buffer | Class::Array) {
                 return Err(format!("{x} is not a slice"));
             }
             1

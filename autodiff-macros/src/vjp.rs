@@ -116,6 +116,19 @@ pub fn vjp(
             v.accumulate(o, Some(seed), primal.span(o));
         }
     }
+    // An output parameter's cotangent comes as a slice, copied once into
+    // the buffer its writes read.
+    for &p in &primal.block(primal.entry).params {
+        if primal.class(p) == Class::Array {
+            let name = derived_name("d", primal.name(p));
+            let seed = v.b.f.add_param(block, Class::Slice, primal.span(p), name);
+            let buf =
+                v.b.f
+                    .push1(block, Op::OwnCopy(seed), Class::Buffer, primal.span(p));
+            v.b.f.names[buf.index()] = derived_name("g", primal.name(p));
+            v.array_buffers.insert(p, buf);
+        }
+    }
     // One buffer per active slice, allocated once per call.
     for (&p, len) in active_params.iter().zip(array_lens) {
         if primal.class(p) == Class::Slice {

@@ -168,7 +168,8 @@ impl Lower {
         }
         match self.lookup(&length_var(a)).cloned() {
             Some(Bound::Value(len)) => Some(len),
-            _ => None,
+            // An output parameter: its length as given.
+            _ => Some(self.push(Op::Len(a), Class::Int, span)),
         }
     }
 

@@ -1,7 +1,7 @@
 use autodiff::prelude::*;
 
 #[differentiable]
-fn f(out: &mut [f64], x: f64) -> f64 {
+fn f(out: &mut f64, x: f64) -> f64 {
     x
 }
 
