@@ -2,7 +2,7 @@
 //! `Vec::with_capacity` + `push`, written with `=`, `+=` and `-=`. Their
 //! Jacobians, column by column (JVP) and row by row (VJP), against central
 //! finite differences.
-#![allow(clippy::needless_range_loop)]
+#![allow(clippy::needless_range_loop, clippy::manual_memcpy, clippy::assign_op_pattern)]
 
 mod common;
 
@@ -248,4 +248,172 @@ fn output_parameters() {
             );
         }
     }
+}
+
+fn c(v: f64) -> f64 {
+    v
+}
+
+/// In-place updates that overwrite values needed later, repeated: the
+/// reverse sweep puts each old value back before it needs it.
+#[differentiable]
+fn squares(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut y = vec![0.0; n];
+    for i in 0..n {
+        y[i] = x[i];
+    }
+    for _ in 0..3 {
+        for i in 0..n {
+            y[i] = y[i] * y[i] * c(0.5) + c(0.1);
+        }
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += y[i] * (i as f64 + 1.0);
+    }
+    s
+}
+
+fn squares_g<T: Float>(x: &[T]) -> T {
+    let c = |v: f64| T::from(v).unwrap_or_else(T::nan);
+    let n = x.len();
+    let mut y = vec![c(0.0); n];
+    y[..n].copy_from_slice(&x[..n]);
+    for _ in 0..3 {
+        for v in y.iter_mut() {
+            *v = *v * *v * c(0.5) + c(0.1);
+        }
+    }
+    let mut s = c(0.0);
+    for (i, &v) in y.iter().enumerate() {
+        s = s + v * c(i as f64 + 1.0);
+    }
+    s
+}
+
+/// A stencil updated in place, neighbours read after they were written,
+/// with writes in branches.
+#[differentiable]
+fn smooth(x: &[f64], k: f64) -> f64 {
+    let n = x.len();
+    let mut u = vec![0.0; n];
+    for i in 0..n {
+        u[i] = x[i];
+    }
+    for _ in 0..2 {
+        for i in 1..n - 1 {
+            let lap = u[i - 1] - 2.0 * u[i] + u[i + 1];
+            if lap > 0.0 {
+                u[i] += k * lap;
+            } else {
+                u[i] = u[i] * (1.0 - k);
+            }
+        }
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += u[i] * u[i];
+    }
+    s
+}
+
+fn smooth_g<T: Float>(x: &[T], k: T) -> T {
+    let two = T::one() + T::one();
+    let n = x.len();
+    let mut u = x.to_vec();
+    for _ in 0..2 {
+        for i in 1..n - 1 {
+            let lap = u[i - 1] - two * u[i] + u[i + 1];
+            if lap > T::zero() {
+                u[i] = u[i] + k * lap;
+            } else {
+                u[i] = u[i] * (T::one() - k);
+            }
+        }
+    }
+    u.iter().fold(T::zero(), |s, &v| s + v * v)
+}
+
+/// A returned array that is read back too.
+#[differentiable]
+fn cumulative(x: &[f64]) -> Vec<f64> {
+    let n = x.len();
+    let mut y = vec![0.0; n];
+    y[0] = x[0];
+    for i in 1..n {
+        y[i] = y[i - 1] * 0.5 + x[i].sin();
+    }
+    y
+}
+
+#[test]
+fn arrays_read_back_after_writes() {
+    let mut rng = Rng::new(11);
+    for n in [1, 3, 6] {
+        for _ in 0..20 {
+            let x: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let g = squares_grad(&x);
+            for j in 0..n {
+                let xd: Vec<Dual<f64>> = (0..n)
+                    .map(|i| Dual::new(x[i], if i == j { 1.0 } else { 0.0 }))
+                    .collect();
+                let dual = squares_g(&xd).eps;
+                assert_close("squares VJP vs Dual", g[j], dual, EXACT);
+                let e: Vec<f64> = (0..n).map(|i| if i == j { 1.0 } else { 0.0 }).collect();
+                assert_close("squares JVP vs Dual", squares_jvp(&x, &e).1, dual, EXACT);
+            }
+            assert_eq!(squares(&x), squares_g(&x));
+            if n >= 3 {
+                let k = rng.uniform(0.05, 0.3);
+                let (gx, gk) = smooth_grad(&x, k);
+                for j in 0..=n {
+                    let xd: Vec<Dual<f64>> = (0..n)
+                        .map(|i| Dual::new(x[i], if i == j { 1.0 } else { 0.0 }))
+                        .collect();
+                    let kd = Dual::new(k, if j == n { 1.0 } else { 0.0 });
+                    let dual = smooth_g(&xd, kd).eps;
+                    let got = if j == n { gk } else { gx[j] };
+                    assert_close("smooth VJP vs Dual", got, dual, EXACT);
+                }
+            }
+            check_jacobian("cumulative", &x, cumulative, cumulative_jvp, |p, w| {
+                cumulative_vjp(p, w.to_vec())
+            });
+        }
+    }
+}
+
+/// An element written at the top, read by a loop, overwritten, read again:
+/// reversing the second write must put the first value back before the
+/// first loop is recomputed.
+#[differentiable]
+fn reread(x: &[f64]) -> f64 {
+    let mut y = vec![0.0; 2];
+    y[0] = x[0];
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += y[0] * x[i];
+    }
+    y[0] = x[1] * 3.0;
+    for i in 0..x.len() {
+        s += y[0].sin() * x[i];
+    }
+    s
+}
+
+#[test]
+fn overwritten_element_is_put_back_in_time() {
+    let x = [0.7, -0.4, 1.3];
+    let total: f64 = x.iter().sum();
+    // s = x0 Σx + sin(3 x1) Σx
+    let g = reread_grad(&x);
+    let expected = [
+        total + x[0] + (3.0 * x[1]).sin(),
+        x[0] + (3.0 * x[1]).sin() + 3.0 * (3.0 * x[1]).cos() * total,
+        x[0] + (3.0 * x[1]).sin(),
+    ];
+    check::compare("reread", &g, &expected, EXACT).unwrap();
+    assert_eq!(reread(&x), reread_jvp(&x, &[0.0; 3]).0);
+    assert_close("smooth value", smooth(&x, 0.1), smooth_g(&x, 0.1), EXACT);
 }

@@ -36,16 +36,23 @@ pub fn activity(f: &Function, active: &[Value]) -> Activity {
     for &p in active {
         a.varied[p.index()] = true;
     }
-    a.vary(f, f.entry);
-    // An array varies when a varied value is written into it (arrays are
-    // never read back, so this changes nothing else).
-    f.walk(f.entry, &mut |inst| {
-        if let Some((array, value)) = written(&f.inst(inst).op)
-            && a.varied[value.index()]
-        {
-            a.varied[array.index()] = true;
+    // An array varies when a varied value is written into it, and what is
+    // read from a varied array varies: to a fixed point, as a read may come
+    // before the write (in an earlier iteration).
+    loop {
+        let before = a.varied.clone();
+        a.vary(f, f.entry);
+        f.walk(f.entry, &mut |inst| {
+            if let Some((array, value)) = written(&f.inst(inst).op)
+                && a.varied[value.index()]
+            {
+                a.varied[array.index()] = true;
+            }
+        });
+        if a.varied == before {
+            break;
         }
-    });
+    }
     for &v in &f.block(f.entry).ret {
         a.useful[v.index()] = true;
     }
@@ -55,7 +62,13 @@ pub fn activity(f: &Function, active: &[Value]) -> Activity {
             a.useful[p.index()] = true;
         }
     }
-    a.use_(f, f.entry);
+    loop {
+        let before = a.useful.clone();
+        a.use_(f, f.entry);
+        if a.useful == before {
+            break;
+        }
+    }
     a
 }
 
@@ -90,6 +103,8 @@ impl Activity {
                     }
                     self.vary(f, *cond);
                 }
+                // An array varies by what is written into it (see `activity`).
+                Op::NewArray(..) => {}
                 op => {
                     let any = op.operands().iter().any(|v| self.varied[v.index()]);
                     for &r in &d.results {

@@ -552,6 +552,18 @@ impl<'a> FnEmitter<'a> {
                     let (b, i) = (a(b), a(i));
                     quote_spanned!(span=> #b[#i] = 0.0;)
                 }
+                Op::Save(t, arr, i) => {
+                    let (t, arr, i) = (a(t), a(arr), a(i));
+                    quote_spanned!(span=> #t.save(&#arr, #i);)
+                }
+                Op::Restore(t, arr) => {
+                    let (t, arr) = (a(t), a(arr));
+                    quote_spanned!(span=> #t.restore(&mut #arr);)
+                }
+                Op::UndoTo(t, arr, m) => {
+                    let (t, arr, m) = (a(t), a(arr), a(m));
+                    quote_spanned!(span=> #t.undo_to(&mut #arr, #m);)
+                }
                 op => {
                     let (pattern, expr) = self.inst(op, &d.results);
                     let mutable = matches!(
@@ -824,6 +836,14 @@ impl<'a> FnEmitter<'a> {
                 let v = a(v);
                 (single(), quote!(#v.to_vec()))
             }
+            Op::TapeLen(t) => {
+                let t = a(t);
+                (single(), quote!(#t.len()))
+            }
+            Op::CloneArray(v) => {
+                let v = a(v);
+                (single(), quote!(::core::clone::Clone::clone(&#v)))
+            }
             // Statements and blocks are emitted by `block`.
             Op::If(..)
             | Op::For(..)
@@ -833,7 +853,10 @@ impl<'a> FnEmitter<'a> {
             | Op::Store(..)
             | Op::StoreAdd(..)
             | Op::Push(..)
-            | Op::ZeroAt(..) => (quote!(_), quote!(())),
+            | Op::ZeroAt(..)
+            | Op::Save(..)
+            | Op::Restore(..)
+            | Op::UndoTo(..) => (quote!(_), quote!(())),
         }
     }
 

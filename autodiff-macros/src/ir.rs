@@ -429,6 +429,19 @@ pub enum Op {
     /// A gradient buffer that the slice (the cotangent of an output
     /// parameter) is copied into.
     OwnCopy(Value),
+    /// Before `array[index]` is written: its old value onto the tape.
+    Save(Value, Value, Value),
+    /// The reverse of a write: the last old value saved back into the
+    /// array (tape, array).
+    Restore(Value, Value),
+    /// How many values a tape holds: a mark to undo back to.
+    TapeLen(Value),
+    /// Restores the array until the tape is back at the mark (tape, array,
+    /// mark): the array as it was when the mark was taken.
+    UndoTo(Value, Value, Value),
+    /// A copy of an array: what a function returns when its reverse sweep
+    /// will put the array back as it was.
+    CloneArray(Value),
 }
 
 /// How a written array is made.
@@ -467,7 +480,9 @@ impl Op {
                 vec![*a, *b, *c]
             }
             Op::ZeroAt(a, b) => vec![*a, *b],
-            Op::Own(a) | Op::OwnCopy(a) => vec![*a],
+            Op::Own(a) | Op::OwnCopy(a) | Op::TapeLen(a) | Op::CloneArray(a) => vec![*a],
+            Op::Save(t, a, i) | Op::UndoTo(t, a, i) => vec![*t, *a, *i],
+            Op::Restore(t, a) => vec![*t, *a],
             Op::NewArray(init, ArrayShape::Vec(n) | ArrayShape::Empty(n)) => vec![*init, *n],
             Op::NewArray(init, ArrayShape::Fixed(_)) => vec![*init],
         }
@@ -529,7 +544,16 @@ impl Op {
                 *a = f(*a);
                 *b = f(*b);
             }
-            Op::Own(a) | Op::OwnCopy(a) => *a = f(*a),
+            Op::Own(a) | Op::OwnCopy(a) | Op::TapeLen(a) | Op::CloneArray(a) => *a = f(*a),
+            Op::Save(t, a, i) | Op::UndoTo(t, a, i) => {
+                *t = f(*t);
+                *a = f(*a);
+                *i = f(*i);
+            }
+            Op::Restore(t, a) => {
+                *t = f(*t);
+                *a = f(*a);
+            }
             Op::NewArray(init, shape) => {
                 *init = f(*init);
                 if let ArrayShape::Vec(n) | ArrayShape::Empty(n) = shape {
@@ -823,6 +847,11 @@ impl Function {
                 Op::ZeroAt(b, i) => format!("zero {b}[{i}]"),
                 Op::Own(v) => format!("own {v}"),
                 Op::OwnCopy(v) => format!("own copy of {v}"),
+                Op::Save(t, a, i) => format!("save {t} <- {a}[{i}]"),
+                Op::Restore(t, a) => format!("restore {a} <- {t}"),
+                Op::TapeLen(t) => format!("len {t}"),
+                Op::UndoTo(t, a, m) => format!("undo {a} <- {t} to {m}"),
+                Op::CloneArray(a) => format!("clone {a}"),
             };
             let name = match results.as_slice() {
                 [v] => self

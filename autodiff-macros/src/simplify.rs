@@ -111,7 +111,12 @@ fn is_pure(f: &Function, op: &Op) -> bool {
             | Op::ZeroAt(..)
             | Op::Own(_)
             | Op::OwnCopy(_)
-    ) && !matches!(op, Op::Index(x, _) if f.class(*x) == crate::ir::Class::Buffer)
+            | Op::Save(..)
+            | Op::Restore(..)
+            | Op::TapeLen(_)
+            | Op::UndoTo(..)
+            | Op::CloneArray(_)
+    ) && !matches!(op, Op::Index(x, _) if matches!(f.class(*x), crate::ir::Class::Buffer | crate::ir::Class::Array))
 }
 
 /// Removes instructions that neither make a value something reads nor
@@ -162,6 +167,8 @@ fn has_live_effect(f: &Function, inst: Inst, live: &[bool]) -> bool {
     let effect = |i: Inst| match &f.inst(i).op {
         Op::Accum(..) | Op::ZeroAt(..) => true,
         Op::Store(a, ..) | Op::StoreAdd(a, ..) | Op::Push(a, ..) => live[a.index()],
+        // Putting an array back matters while it is read afterwards.
+        Op::Save(_, a, _) | Op::Restore(_, a) | Op::UndoTo(_, a, _) => live[a.index()],
         Op::TapePush(tape, _) => live[tape.index()],
         _ => false,
     };

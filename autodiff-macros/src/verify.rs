@@ -125,7 +125,8 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
         | Op::CastLike(..)
         | Op::TapeNew(_)
         | Op::Matches(..) => 1,
-        Op::NewArray(..) | Op::Own(_) | Op::OwnCopy(_) => 1,
+        Op::NewArray(..) | Op::Own(_) | Op::OwnCopy(_) | Op::TapeLen(_) | Op::CloneArray(_) => 1,
+        Op::Save(..) | Op::Restore(..) | Op::UndoTo(..) => 0,
         Op::Store(a, i, _) | Op::StoreAdd(a, i, _) | Op::Push(a, _, i) => {
             if f.class(*a) != Class::Array {
                 return Err(format!("{a} is not an array"));
@@ -142,7 +143,7 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
             0
         }
         Op::Index(x, i) | Op::Accum(x, i, _) => {
-            if !matches!(f.class(*x), Class::Slice | Class::Buffer) {
+            if !matches!(f.class(*x), Class::Slice | Class::Buffer | Class::Array) {
                 return Err(format!("{x} is not a slice"));
             }
             if !matches!(f.class(*i), Class::Int | Class::Unknown) {

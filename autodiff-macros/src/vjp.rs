@@ -49,6 +49,44 @@ fn expensive_values(primal: &Function, body: Block) -> Vec<Value> {
         .collect()
 }
 
+/// The arrays the function reads after writing them. Their old values are
+/// saved on each write, so that the reverse sweep can put them back; they
+/// must be made at the top of the function, with a fixed length.
+fn read_back_arrays(primal: &Function) -> syn::Result<BTreeSet<Value>> {
+    let mut read = BTreeSet::new();
+    primal.walk(primal.entry, &mut |i| {
+        if let Op::Index(a, _) = &primal.inst(i).op
+            && primal.class(*a) == Class::Array
+        {
+            read.insert(*a);
+        }
+    });
+    let mut pushed = BTreeSet::new();
+    primal.walk(primal.entry, &mut |i| {
+        if let Op::Push(a, ..) = &primal.inst(i).op {
+            pushed.insert(*a);
+        }
+    });
+    for &a in &read {
+        let at_top = primal.block_of(a) == primal.entry;
+        let fixed = matches!(
+            primal.def_op(a),
+            Some(Op::NewArray(
+                _,
+                crate::ir::ArrayShape::Vec(_) | crate::ir::ArrayShape::Fixed(_)
+            ))
+        );
+        if !at_top || !fixed || pushed.contains(&a) {
+            return Err(syn::Error::new(
+                primal.span(a),
+                "#[differentiable] reads back an array it writes only when the array is made at the top \
+                 of the function with `vec![c; n]` or `[c; N]`, and not pushed to",
+            ));
+        }
+    }
+    Ok(read)
+}
+
 /// How a primal block is copied.
 #[derive(Clone, Copy, PartialEq)]
 enum Copy {
@@ -81,12 +119,31 @@ pub fn vjp(
         trip_counts: HashMap::new(),
         array_buffers: HashMap::new(),
         recomputing: false,
+        saved: HashMap::new(),
+        loop_marks: HashMap::new(),
+        if_marks: HashMap::new(),
     };
+    let read_back = read_back_arrays(primal)?;
     v.b.copy_params();
     let entry = v.b.f.entry;
+    for &a in &read_back {
+        v.saved.insert(a, a);
+    }
     v.copy_block(primal.entry, entry, Copy::Recording)?;
     let outputs = primal.block(primal.entry).ret.clone();
-    v.b.f.block_mut(entry).ret = outputs.iter().map(|&o| v.b.get(o)).collect();
+    // A read-back array is put back as it was by the reverse sweep: the
+    // value returned is a copy.
+    let mut returned = Vec::new();
+    for &o in &outputs {
+        let value = v.b.get(o);
+        returned.push(if read_back.contains(&o) {
+            v.b.f
+                .push1(entry, Op::CloneArray(value), Class::Array, primal.span(o))
+        } else {
+            value
+        });
+    }
+    v.b.f.block_mut(entry).ret = returned;
 
     let block = v.b.f.new_block();
     v.b.f.pullback = Some(block);
@@ -128,6 +185,24 @@ pub fn vjp(
             v.b.f.names[buf.index()] = derived_name("g", primal.name(p));
             v.array_buffers.insert(p, buf);
         }
+    }
+    // A read-back array that is not an output gets a gradient buffer too.
+    for &a in &read_back {
+        if v.array_buffers.contains_key(&a) || !act.is_active(a) {
+            continue;
+        }
+        let len = match primal.def_op(a) {
+            Some(Op::NewArray(_, crate::ir::ArrayShape::Fixed(n))) => Some(n.clone()),
+            _ => None,
+        };
+        let buf = v.b.f.push1(
+            block,
+            Op::Zeros(v.b.get(a), len),
+            Class::Buffer,
+            primal.span(a),
+        );
+        v.b.f.names[buf.index()] = derived_name("g", primal.name(a));
+        v.array_buffers.insert(a, buf);
     }
     // One buffer per active slice, allocated once per call.
     for (&p, len) in active_params.iter().zip(array_lens) {
@@ -177,8 +252,17 @@ struct Vjp<'a> {
     /// The gradient buffer of each array output, by the primal array.
     array_buffers: HashMap<Value, Value>,
     /// Whether the copy being made recomputes values for the reverse
-    /// sweep: it does not write arrays again.
+    /// sweep: it does not write arrays again (but those it reads).
     recomputing: bool,
+    /// The arrays the function reads back after writing them, and the tape
+    /// of old values of each.
+    saved: HashMap<Value, Value>,
+    /// The marks (tape lengths) each loop body pushes per iteration, for
+    /// each read-back array it writes, by (body, array).
+    loop_marks: HashMap<(Block, Value), Value>,
+    /// The mark taken before each branch, for each read-back array its arms
+    /// write, by (instruction, array).
+    if_marks: HashMap<(Inst, Value), Value>,
 }
 
 impl Vjp<'_> {
@@ -200,12 +284,37 @@ impl Vjp<'_> {
             if d.results.len() == 1 && self.precomputed.contains(&d.results[0]) {
                 continue;
             }
-            let writes = matches!(
-                d.op,
-                Op::NewArray(..) | Op::Store(..) | Op::StoreAdd(..) | Op::Push(..)
-            );
-            if writes && self.recomputing {
+            // Recomputing writes only the arrays that are read back.
+            let skip = match &d.op {
+                Op::NewArray(..) => self.recomputing,
+                Op::Store(a, ..) | Op::StoreAdd(a, ..) | Op::Push(a, ..) => {
+                    self.recomputing && !self.saved.contains_key(a)
+                }
+                _ => false,
+            };
+            if skip {
                 continue;
+            }
+            if let Op::Store(a, i, _) | Op::StoreAdd(a, i, _) = &d.op
+                && let Some(&tape) = self.saved.get(a)
+            {
+                let block = self.b.block;
+                self.b.f.push(
+                    block,
+                    Op::Save(tape, self.b.get(*a), self.b.get(*i)),
+                    &[],
+                    span,
+                );
+            }
+            if let Op::If(..) = &d.op
+                && mode == Copy::Recording
+            {
+                for a in self.read_back_written(&d.op.blocks()) {
+                    let tape = self.saved[&a];
+                    let block = self.b.block;
+                    let mark = self.b.f.push1(block, Op::TapeLen(tape), Class::Int, span);
+                    self.if_marks.insert((inst, a), mark);
+                }
             }
             if let Op::NewArray(init, _) = &d.op
                 && self.act.is_active(*init)
@@ -327,6 +436,19 @@ impl Vjp<'_> {
                         self.trip_counts.insert(inst, results[d.results.len()]);
                     }
                 }
+                Op::NewArray(..) if self.saved.contains_key(&d.results[0]) => {
+                    self.b.copy_results(self.b.mapped(&d.op), &d.results);
+                    let block = self.b.block;
+                    let tape = self.b.f.push1(block, Op::TapeNew(None), Class::Tape, span);
+                    self.b.f.names[tape.index()] = Some(format!(
+                        "old_{}",
+                        primal
+                            .name(d.results[0])
+                            .unwrap_or("t")
+                            .trim_start_matches('@')
+                    ));
+                    self.saved.insert(d.results[0], tape);
+                }
                 op => {
                     let op = self.b.mapped(op);
                     self.b.copy_results(op, &d.results);
@@ -388,6 +510,19 @@ impl Vjp<'_> {
                 .f
                 .push(nb, Op::TapePush(tape, self.b.get(p)), &[], span);
         }
+        // Where each read-back array's old values stand at the start of an
+        // iteration: the reverse iteration undoes back to there.
+        if recording {
+            for a in self.read_back_written(&[body]) {
+                let marks = new_tape(self, format!("marks_{}", primal.name(a).unwrap_or("t")));
+                let mark = self
+                    .b
+                    .f
+                    .push1(nb, Op::TapeLen(self.saved[&a]), Class::Int, span);
+                self.b.f.push(nb, Op::TapePush(marks, mark), &[], span);
+                self.loop_marks.insert((body, a), marks);
+            }
+        }
         self.copy_block(body, nb, Copy::Plain)?;
         if recording {
             for v in expensive_values(primal, body) {
@@ -446,6 +581,15 @@ impl Vjp<'_> {
             // A write: the element's cotangent goes to the value written, and
             // an overwritten element's cotangent is used up.
             Op::Store(a, i, v) | Op::StoreAdd(a, i, v) | Op::Push(a, v, i) => {
+                // A read-back array gets its old element back.
+                if let Some(&tape) = self.saved.get(a)
+                    && !matches!(d.op, Op::Push(..))
+                {
+                    let block = self.b.block;
+                    self.b
+                        .f
+                        .push(block, Op::Restore(tape, self.b.get(*a)), &[], span);
+                }
                 if let Some(&buf) = self.array_buffers.get(a) {
                     let i = self.b.get(*i);
                     let block = self.b.block;
@@ -524,7 +668,8 @@ impl Vjp<'_> {
                 self.prim_adjoint(*p, &new, args, r, g, span);
             }
             Op::Index(x, i) => {
-                if let (Some(buf), Some(g)) = (self.buffers[x.index()], g) {
+                let buf = self.buffers[x.index()].or_else(|| self.array_buffers.get(x).copied());
+                if let (Some(buf), Some(g)) = (buf, g) {
                     let block = self.b.block;
                     self.b
                         .f
@@ -615,6 +760,24 @@ impl Vjp<'_> {
             .collect()
     }
 
+    /// The read-back arrays that `blocks` write.
+    fn read_back_written(&self, blocks: &[Block]) -> Vec<Value> {
+        let primal = self.b.primal;
+        let mut out = BTreeSet::new();
+        for &top in blocks {
+            for b in primal.nested_blocks(top) {
+                for &i in &primal.block(b).insts {
+                    if let Some((a, _)) = crate::activity::written(&primal.inst(i).op)
+                        && self.saved.contains_key(&a)
+                    {
+                        out.insert(a);
+                    }
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
     /// Whether `blocks` write an array whose cotangent the reverse sweep
     /// propagates.
     fn writes_outputs(&self, blocks: &[Block]) -> bool {
@@ -670,6 +833,17 @@ impl Vjp<'_> {
         }
         let before: Vec<Deriv> = outer.iter().map(|o| self.adj[o.index()]).collect();
         let current = self.b.block;
+        // The arms recompute from the arrays as they were before the branch.
+        for a in self.read_back_written(&[*then, *els]) {
+            if let Some(&mark) = self.if_marks.get(&(inst, a)) {
+                self.b.f.push(
+                    current,
+                    Op::UndoTo(self.saved[&a], self.b.get(a), mark),
+                    &[],
+                    span,
+                );
+            }
+        }
         let mut arms = Vec::new();
         for src in [*then, *els] {
             let nb = self.b.f.new_block();
@@ -823,6 +997,18 @@ impl Vjp<'_> {
                 }
             };
             self.b.map[p.index()] = Some(popped);
+        }
+        // The arrays as they were at the start of the iteration.
+        for a in self.read_back_written(&[body]) {
+            if let Some(&marks) = self.loop_marks.get(&(body, a)) {
+                let mark = self.b.f.push1(nb, Op::TapePop(marks), Class::Int, span);
+                self.b.f.push(
+                    nb,
+                    Op::UndoTo(self.saved[&a], self.b.get(a), mark),
+                    &[],
+                    span,
+                );
+            }
         }
         // The expensive values of the iteration, from their tapes; the rest
         // of the body is recomputed.

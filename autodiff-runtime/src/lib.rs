@@ -50,3 +50,63 @@ impl<T> Tape<T> {
         }
     }
 }
+
+/// The old values of the elements an array loses when it is written, for
+/// the reverse sweep to put back (the array is read after it is written).
+impl Tape<(usize, f64)> {
+    /// Before `array[index]` is written: remembers what it holds.
+    #[inline(always)]
+    pub fn save<T: Copy + Into<f64>>(&mut self, array: &[T], index: usize) {
+        self.0.push((index, array[index].into()));
+    }
+}
+
+/// `Tape<(usize, f64)>` holds `f64`s; `f32` arrays convert on the way back.
+pub trait FromF64 {
+    fn from_f64(x: f64) -> Self;
+}
+
+impl FromF64 for f64 {
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+}
+
+impl FromF64 for f32 {
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+}
+
+impl Tape<(usize, f64)> {
+    /// Undoes the last write remembered.
+    #[inline(always)]
+    pub fn restore<T: FromF64>(&mut self, array: &mut [T]) {
+        let (index, old) = self.pop();
+        array[index] = T::from_f64(old);
+    }
+
+    /// Undoes writes until `mark` remain: the array is back to how it was
+    /// when `mark` was taken (with `len`).
+    pub fn undo_to<T: FromF64>(&mut self, array: &mut [T], mark: usize) {
+        while self.0.len() > mark {
+            self.restore(array);
+        }
+    }
+}
+
+impl<T> Tape<T> {
+    /// How many values it holds: a mark to undo back to.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it holds nothing.
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}

@@ -739,12 +739,22 @@ impl Lower {
         let i = self.value(&e.index);
         let (x, i) = (x?, i?);
         if self.f.class(x) == Class::Array {
-            self.errors.at(
-                e,
-                "#[differentiable] does not read back the arrays a function writes; \
-                 keep the value in a variable as well",
-            );
-            return None;
+            if matches!(self.f.def(x), crate::ir::ValueDef::Param(..)) {
+                self.errors.at(
+                    e,
+                    "#[differentiable] does not read output parameters (`&mut [f64]`); \
+                     write into a local `vec![0.0; n]`, read it, and copy it out",
+                );
+                return None;
+            }
+            let i = match self.f.class(i) {
+                Class::Int | Class::Unknown => i,
+                _ => {
+                    self.errors.at(&e.index, "an index must be an integer");
+                    return None;
+                }
+            };
+            return Some(self.push(Op::Index(x, i), Class::Float, e.span()));
         }
         if self.f.class(x) != Class::Slice {
             self.errors.at(

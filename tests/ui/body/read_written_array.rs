@@ -2,9 +2,9 @@ use autodiff::prelude::*;
 
 #[differentiable]
 fn f(x: &[f64]) -> Vec<f64> {
-    let mut y = vec![0.0; x.len()];
-    y[0] = x[0];
-    y[1] = y[0] * 2.0;
+    let mut y = Vec::with_capacity(2);
+    y.push(x[0]);
+    y.push(y[0] * 2.0);
     y
 }
 
