@@ -389,7 +389,7 @@ fn arrays_read_back_after_writes() {
 /// first loop is recomputed.
 #[differentiable]
 fn reread(x: &[f64]) -> f64 {
-    let mut y = vec![0.0; 2];
+    let mut y = [0.0; 2];
     y[0] = x[0];
     let mut s = 0.0;
     for i in 0..x.len() {
