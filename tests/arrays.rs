@@ -2,7 +2,11 @@
 //! `Vec::with_capacity` + `push`, written with `=`, `+=` and `-=`. Their
 //! Jacobians, column by column (JVP) and row by row (VJP), against central
 //! finite differences.
-#![allow(clippy::needless_range_loop, clippy::manual_memcpy, clippy::assign_op_pattern)]
+#![allow(
+    clippy::needless_range_loop,
+    clippy::manual_memcpy,
+    clippy::assign_op_pattern
+)]
 
 mod common;
 

@@ -57,13 +57,7 @@ fn visit(
             }
         }
     }
-    let ret = f
-        .block(block)
-        .ret
-        .iter()
-        .map(|v| subst[v.index()])
-        .collect();
-    f.block_mut(block).ret = ret;
+    substitute_ret(f, block, subst);
     if let Some(next) = then {
         visit(f, next, None, subst, scopes);
     }
@@ -207,12 +201,17 @@ pub fn seed_with_one(f: &mut Function) {
             op.map_operands(|v| subst[v.index()]);
             f.insts[inst.index()].op = op;
         }
-        let ret = f
-            .block(block)
-            .ret
-            .iter()
-            .map(|v| subst[v.index()])
-            .collect();
-        f.block_mut(block).ret = ret;
+        substitute_ret(f, block, &subst);
     }
+}
+
+/// Rewrites what `block` yields by `subst`.
+fn substitute_ret(f: &mut Function, block: Block, subst: &[Value]) {
+    let ret = f
+        .block(block)
+        .ret
+        .iter()
+        .map(|v| subst[v.index()])
+        .collect();
+    f.block_mut(block).ret = ret;
 }

@@ -286,21 +286,7 @@ impl Lower {
                 enumerate,
                 rev,
             } => {
-                let elements: Vec<Bound> = slices
-                    .iter()
-                    .map(|&x| {
-                        Bound::Value(self.push(Op::Index(x, index), Class::Float, l.pat.span()))
-                    })
-                    .collect();
-                let element = match elements.as_slice() {
-                    [one] => one.clone(),
-                    _ => Bound::Tuple(elements),
-                };
-                let bound = if enumerate {
-                    Bound::Tuple(vec![Bound::Value(index), element])
-                } else {
-                    element
-                };
+                let bound = self.elements(&slices, index, enumerate, l.pat.span());
                 self.bind_element(&l.pat, bound);
                 self.element_range(&slices, rev, span, outer)
             }
@@ -515,6 +501,24 @@ impl Lower {
         } else {
             Bound::Tuple(vec![])
         })
+    }
+
+    /// What a loop over the elements of `slices` binds at `index`: the
+    /// element, a tuple of them for a `zip`, with the index for `enumerate`.
+    fn elements(&mut self, slices: &[Value], index: Value, enumerate: bool, span: Span) -> Bound {
+        let elements: Vec<Bound> = slices
+            .iter()
+            .map(|&x| Bound::Value(self.push(Op::Index(x, index), Class::Float, span)))
+            .collect();
+        let element = match elements.as_slice() {
+            [one] => one.clone(),
+            _ => Bound::Tuple(elements),
+        };
+        if enumerate {
+            Bound::Tuple(vec![Bound::Value(index), element])
+        } else {
+            element
+        }
     }
 
     /// Binds the pattern of a loop over elements: `v`, `&v`, `(i, v)`,
@@ -826,19 +830,7 @@ impl Lower {
             .add_param(body, Class::Float, span, Some("sum".to_string()));
         let outer = std::mem::replace(&mut self.block, body);
         self.scopes.push(HashMap::new());
-        let elements: Vec<Bound> = slices
-            .iter()
-            .map(|&x| Bound::Value(self.push(Op::Index(x, index), Class::Float, span)))
-            .collect();
-        let element = match elements.as_slice() {
-            [one] => one.clone(),
-            _ => Bound::Tuple(elements),
-        };
-        let element = if enumerate {
-            Bound::Tuple(vec![Bound::Value(index), element])
-        } else {
-            element
-        };
+        let element = self.elements(&slices, index, enumerate, span);
         let term = match closure {
             None => match element {
                 Bound::Value(v) => Some(v),
