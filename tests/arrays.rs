@@ -421,3 +421,35 @@ fn overwritten_element_is_put_back_in_time() {
     assert_eq!(reread(&x), reread_jvp(&x, &[0.0; 3]).0);
     assert_close("smooth value", smooth(&x, 0.1), smooth_g(&x, 0.1), EXACT);
 }
+
+/// Single precision: old values go through the `f64` tape and back.
+#[differentiable]
+fn squares32(x: &[f32]) -> f32 {
+    let mut y = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        y[i] = x[i];
+    }
+    for _ in 0..2 {
+        for i in 0..x.len() {
+            y[i] = y[i] * y[i] + 0.25;
+        }
+    }
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += y[i];
+    }
+    s
+}
+
+#[test]
+fn single_precision_arrays() {
+    let x = [0.5f32, -0.75, 1.25];
+    let g = squares32_grad(&x);
+    for i in 0..3 {
+        // y1 = x² + 1/4, y2 = y1² + 1/4: dy2/dx = 2 y1 · 2x.
+        let x64 = x[i] as f64;
+        let y1 = x64 * x64 + 0.25;
+        assert_close("squares32", g[i] as f64, 4.0 * y1 * x64, F32);
+    }
+    assert_eq!(squares32(&x), squares32_jvp(&x, &[0.0; 3]).0);
+}
