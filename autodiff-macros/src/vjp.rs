@@ -19,9 +19,19 @@
 //!   values and of the outside values the body reads.
 //!
 //! So the reverse sweep keeps only what it cannot recompute: the values a
-//! loop overwrites. Dead code elimination then drops every tape whose values
-//! the adjoint does not read (a sum's accumulator, say), and the recomputed
-//! instructions the adjoint does not need.
+//! loop overwrites, and the results of expensive primitives in loop bodies.
+//! Dead code elimination then drops every tape whose values the adjoint does
+//! not read (a sum's accumulator, say), and the recomputed instructions the
+//! adjoint does not need.
+//!
+//! Arrays the function writes: the reverse of a write reads the element's
+//! cotangent from the array's gradient buffer (for a returned array, the
+//! output cotangent itself) and, for `=`, zeroes it. An array that is only
+//! written is not written again by recomputation. One that is read back has
+//! each write save the old element on the array's tape, and each write's
+//! reverse restore it; a loop iteration or a branch marks the tape where its
+//! writes start, and its reverse region undoes back to the mark before
+//! recomputing, so that reads see the array as it was.
 
 use std::collections::{BTreeSet, HashMap};
 
