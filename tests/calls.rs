@@ -161,3 +161,47 @@ fn reverse_mode_runs_each_callee_once_per_call() {
     assert_close("level3 grad", g, 2.0 * l2 * 2.0 * x.cos(), EXACT);
     assert_eq!(level3(x), l2 * l2);
 }
+
+#[differentiable]
+fn total_sq(x: &[f64]) -> f64 {
+    x.iter().map(|v| v * v).sum()
+}
+
+#[differentiable]
+fn weighted(x: &[f64], w: f64) -> f64 {
+    total_sq(x) * w + total_sq(x).sqrt()
+}
+
+#[differentiable(wrt(w))]
+fn weighted_in_w(x: &[f64], w: f64) -> f64 {
+    total_sq(x) * w * w
+}
+
+#[test]
+fn calls_taking_slices() {
+    let mut rng = Rng::new(31);
+    for n in [1, 4] {
+        let x: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let w = rng.uniform(0.5, 2.0);
+        let s: f64 = x.iter().map(|v| v * v).sum();
+        let (gx, gw) = weighted_grad(&x, w);
+        assert_close("∂w", gw, s, EXACT);
+        for i in 0..n {
+            assert_close("∂x", gx[i], 2.0 * x[i] * w + x[i] / s.sqrt(), EXACT);
+        }
+        let (v, d) = weighted_jvp(&x, w, &x, 0.0);
+        assert_eq!(v, weighted(&x, w));
+        let expected: f64 = gx.iter().zip(&x).map(|(a, b)| a * b).sum();
+        assert_close("weighted jvp", d, expected, EXACT);
+        // A slice that is not differentiated: zeros for its tangent.
+        let (v, d) = weighted_in_w_jvp(&x, w, 1.0);
+        assert_eq!(v, weighted_in_w(&x, w));
+        assert_close("weighted_in_w jvp", d, 2.0 * s * w, EXACT);
+        assert_close(
+            "weighted_in_w grad",
+            weighted_in_w_grad(&x, w),
+            2.0 * s * w,
+            EXACT,
+        );
+    }
+}

@@ -183,12 +183,12 @@ impl<'a> Builder<'a> {
     /// the caller must know which arguments those are.
     pub fn check_call_args(&self, callee: &Callee, args: &[Value], call: Span) -> syn::Result<()> {
         for &a in callee.active_args(args) {
-            if self.primal.class(a) == Class::Slice {
+            if self.primal.class(a) == Class::Array {
                 return Err(syn::Error::new(
                     call,
                     format!(
-                        "#[differentiable] does not differentiate through calls taking slices yet; \
-                         inline `{callee}` here, or pass its elements as scalars"
+                        "#[differentiable] does not differentiate through calls taking arrays the \
+                         function writes; pass `{callee}` an input slice, or inline it"
                     ),
                 ));
             }

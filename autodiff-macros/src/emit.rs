@@ -552,6 +552,11 @@ impl<'a> FnEmitter<'a> {
                     let (b, i) = (a(b), a(i));
                     quote_spanned!(span=> #b[#i] = 0.0;)
                 }
+                Op::AccumAll(b, v) => {
+                    let (b, v) = (a(b), a(v));
+                    let rt = runtime();
+                    quote_spanned!(span=> #rt::add_assign(&mut #b, &#v);)
+                }
                 Op::Save(t, arr, i) => {
                     let (t, arr, i) = (a(t), a(arr), a(i));
                     quote_spanned!(span=> #t.save(&#arr, #i);)
@@ -856,13 +861,25 @@ impl<'a> FnEmitter<'a> {
             | Op::ZeroAt(..)
             | Op::Save(..)
             | Op::Restore(..)
-            | Op::UndoTo(..) => (quote!(_), quote!(())),
+            | Op::UndoTo(..)
+            | Op::AccumAll(..) => (quote!(_), quote!(())),
         }
     }
 
     fn call(&self, c: &crate::ir::Callee, suffix: &str, args: &[Value]) -> TokenStream {
         let name = format_ident!("{}{}", c.name, suffix, span = c.name.span());
-        let args: Vec<TokenStream> = args.iter().map(|&v| self.atom(v)).collect();
+        // A buffer (zeros standing for a slice's tangent) is lent.
+        let args: Vec<TokenStream> = args
+            .iter()
+            .map(|&v| {
+                let atom = self.atom(v);
+                if self.f.class(v) == Class::Buffer {
+                    quote!(&#atom)
+                } else {
+                    atom
+                }
+            })
+            .collect();
         if c.method {
             let (recv, rest) = args
                 .split_first()

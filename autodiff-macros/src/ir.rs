@@ -88,6 +88,12 @@ impl Class {
         matches!(self, Class::Float | Class::Unknown)
     }
 
+    /// Whether a call argument of this class takes a tangent and gives a
+    /// cotangent: a float, or a slice of floats.
+    pub fn has_derivative_in_calls(self) -> bool {
+        self.differentiable() || self == Class::Slice
+    }
+
     fn text(self) -> &'static str {
         match self {
             Class::Float => "float",
@@ -267,7 +273,7 @@ impl Callee {
     pub fn float_args(&self, f: &Function, args: &[Value]) -> usize {
         self.active_args(args)
             .iter()
-            .filter(|&&a| f.class(a).differentiable())
+            .filter(|&&a| f.class(a).has_derivative_in_calls())
             .count()
     }
 
@@ -442,6 +448,9 @@ pub enum Op {
     /// A copy of an array: what a function returns when its reverse sweep
     /// will put the array back as it was.
     CloneArray(Value),
+    /// `buffer[i] += vector[i]` for every `i`: a callee's gradient for a
+    /// slice argument added to the caller's (buffer, vector).
+    AccumAll(Value, Value),
 }
 
 /// How a written array is made.
@@ -482,7 +491,7 @@ impl Op {
             Op::ZeroAt(a, b) => vec![*a, *b],
             Op::Own(a) | Op::OwnCopy(a) | Op::TapeLen(a) | Op::CloneArray(a) => vec![*a],
             Op::Save(t, a, i) | Op::UndoTo(t, a, i) => vec![*t, *a, *i],
-            Op::Restore(t, a) => vec![*t, *a],
+            Op::Restore(t, a) | Op::AccumAll(t, a) => vec![*t, *a],
             Op::NewArray(init, ArrayShape::Vec(n) | ArrayShape::Empty(n)) => vec![*init, *n],
             Op::NewArray(init, ArrayShape::Fixed(_)) => vec![*init],
         }
@@ -550,7 +559,7 @@ impl Op {
                 *a = f(*a);
                 *i = f(*i);
             }
-            Op::Restore(t, a) => {
+            Op::Restore(t, a) | Op::AccumAll(t, a) => {
                 *t = f(*t);
                 *a = f(*a);
             }
@@ -852,6 +861,7 @@ impl Function {
                 Op::TapeLen(t) => format!("len {t}"),
                 Op::UndoTo(t, a, m) => format!("undo {a} <- {t} to {m}"),
                 Op::CloneArray(a) => format!("clone {a}"),
+                Op::AccumAll(b, v) => format!("accumulate {b} += {v}"),
             };
             let name = match results.as_slice() {
                 [v] => self

@@ -108,8 +108,20 @@ impl Jvp<'_> {
                 let operands: Vec<Value> = args.iter().map(|&a| self.b.get(a)).collect();
                 let mut tangents = Vec::new();
                 for &a in callee.active_args(args) {
-                    if primal.class(a).differentiable() {
-                        let t = self.tan[a.index()];
+                    let t = self.tan[a.index()];
+                    if primal.class(a) == Class::Slice {
+                        // A slice without a tangent passes zeros.
+                        let t = t.unwrap_or_else(|| {
+                            let block = self.b.block;
+                            self.b.f.push1(
+                                block,
+                                Op::Zeros(self.b.get(a), None),
+                                Class::Buffer,
+                                span,
+                            )
+                        });
+                        tangents.push(t);
+                    } else if primal.class(a).differentiable() {
                         tangents.push(self.b.materialize(t, span));
                     }
                 }

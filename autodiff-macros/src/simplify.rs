@@ -110,6 +110,7 @@ fn is_pure(f: &Function, op: &Op) -> bool {
             | Op::TapeLen(_)
             | Op::UndoTo(..)
             | Op::CloneArray(_)
+            | Op::AccumAll(..)
     ) && !matches!(op, Op::Index(x, _) if matches!(f.class(*x), crate::ir::Class::Buffer | crate::ir::Class::Array))
 }
 
@@ -159,7 +160,7 @@ fn dce_block(f: &mut Function, block: Block, live: &mut [bool]) {
 /// is read: a gradient buffer, or a tape something pops.
 fn has_live_effect(f: &Function, inst: Inst, live: &[bool]) -> bool {
     let effect = |i: Inst| match &f.inst(i).op {
-        Op::Accum(..) | Op::ZeroAt(..) => true,
+        Op::Accum(..) | Op::ZeroAt(..) | Op::AccumAll(..) => true,
         Op::Store(a, ..) | Op::StoreAdd(a, ..) | Op::Push(a, ..) => live[a.index()],
         // Putting an array back matters while it is read afterwards.
         Op::Save(_, a, _) | Op::Restore(_, a) | Op::UndoTo(_, a, _) => live[a.index()],

@@ -706,18 +706,33 @@ impl Vjp<'_> {
                     .active_args(args)
                     .iter()
                     .copied()
-                    .filter(|&a| primal.class(a).differentiable())
+                    .filter(|&a| primal.class(a).has_derivative_in_calls())
+                    .collect();
+                // A slice argument's cotangent comes back as a vector.
+                let classes: Vec<Class> = float_args
+                    .iter()
+                    .map(|&a| {
+                        if primal.class(a) == Class::Slice {
+                            Class::Other
+                        } else {
+                            Class::Float
+                        }
+                    })
                     .collect();
                 let block = self.b.block;
-                let inst = self.b.f.push(
-                    block,
-                    Op::ApplyPullback(pb, cotangents),
-                    &vec![Class::Float; float_args.len()],
-                    span,
-                );
+                let inst = self
+                    .b
+                    .f
+                    .push(block, Op::ApplyPullback(pb, cotangents), &classes, span);
                 let grads = self.b.f.inst(inst).results.clone();
                 for (a, g) in float_args.into_iter().zip(grads) {
-                    self.accumulate(a, Some(g), span);
+                    if primal.class(a) == Class::Slice {
+                        if let Some(buf) = self.buffers[a.index()] {
+                            self.b.f.push(block, Op::AccumAll(buf, g), &[], span);
+                        }
+                    } else {
+                        self.accumulate(a, Some(g), span);
+                    }
                 }
             }
             // Literals, constants, integer and boolean operations are never

@@ -110,3 +110,12 @@ impl<T> Tape<T> {
         self.0.is_empty()
     }
 }
+
+/// `into[i] += from[i]`: a callee's gradient for a slice argument, added to
+/// the caller's.
+#[inline]
+pub fn add_assign<T: Copy + core::ops::AddAssign>(into: &mut [T], from: &[T]) {
+    for (a, &b) in into.iter_mut().zip(from) {
+        *a += b;
+    }
+}
