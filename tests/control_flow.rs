@@ -644,3 +644,48 @@ fn loop_with_break_value_and_return_from_nested_loops() {
         }
     }
 }
+
+/// Returns in every shape: an early one, then a final `return x;`.
+#[differentiable]
+fn returns_everywhere(x: f64) -> f64 {
+    if x > 1.0 {
+        return x * x;
+    }
+    let y = if x < -1.0 { return -x } else { x * 2.0 };
+    return y.sin();
+}
+
+/// A loop body that ends by leaving.
+#[differentiable]
+fn first_big(x: &[f64]) -> f64 {
+    let mut i = 0;
+    let mut found = 0.0;
+    loop {
+        if i == x.len() {
+            break;
+        }
+        found = x[i] * 3.0;
+        i += 1;
+        if found > 1.0 {
+            break;
+        }
+        continue;
+    }
+    found
+}
+
+#[test]
+fn statements_that_leave_at_the_end_of_a_block() {
+    for (x, expected) in [(2.0, 4.0), (-3.0, -1.0), (0.5, 2.0 * 1f64.cos())] {
+        assert_eq!(returns_everywhere_grad(x), expected);
+        assert_eq!(
+            returns_everywhere_jvp(x, 1.0),
+            (returns_everywhere(x), expected)
+        );
+    }
+    let x = [0.1, 0.5, -1.0];
+    // 0.3, then 1.5 > 1: the second element decides.
+    assert_eq!(first_big(&x), 1.5);
+    assert_eq!(first_big_grad(&x), vec![0.0, 3.0, 0.0]);
+    assert_eq!(first_big_grad(&[0.1]), vec![3.0]);
+}

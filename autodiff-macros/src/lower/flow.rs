@@ -292,7 +292,9 @@ impl Lower {
             }
         };
         let value = self.loop_body(&l.body);
-        if !matches!(value, Some(Bound::Tuple(ref t)) if t.is_empty()) && value.is_some() {
+        if !matches!(value, Some(Bound::Tuple(ref t)) if t.is_empty())
+            && !matches!(value, None | Some(Bound::Diverged))
+        {
             self.errors.at(
                 &l.body,
                 "the body of a `for` loop has no value; end it with `;`",
@@ -466,7 +468,9 @@ impl Lower {
             l.scopes.push(HashMap::new());
             let value = l.loop_body(body_syntax);
             l.scopes.pop();
-            if !matches!(value, Some(Bound::Tuple(ref t)) if t.is_empty()) && value.is_some() {
+            if !matches!(value, Some(Bound::Tuple(ref t)) if t.is_empty())
+                && !matches!(value, None | Some(Bound::Diverged))
+            {
                 l.errors.at(
                     body_syntax,
                     "the body of a loop has no value; end it with `;`",

@@ -187,7 +187,13 @@ impl Lower {
                 }
                 syn::Stmt::Expr(e, None) if last => tail = self.expr_shaped(e, outputs),
                 syn::Stmt::Expr(e, _) => {
-                    self.expr(e);
+                    // A block whose last statement leaves (`return x;`,
+                    // `break;`) leaves too.
+                    if let Some(Bound::Diverged) = self.expr(e)
+                        && last
+                    {
+                        tail = Some(Bound::Diverged);
+                    }
                 }
             }
         }
