@@ -2,7 +2,7 @@
 //! against central finite differences, dual numbers and closed forms.
 // The functions are written with index loops and `&Vec`, as users write
 // them; clippy would restyle them.
-#![allow(clippy::needless_range_loop, clippy::ptr_arg)]
+#![allow(clippy::needless_range_loop, clippy::ptr_arg, clippy::needless_return)]
 
 mod common;
 
