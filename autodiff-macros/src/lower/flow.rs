@@ -256,71 +256,41 @@ impl Lower {
         scan.names.extend(self.open_loop(&l.body, false));
         let carried = self.carried(scan);
 
-        let body = self.f.new_block();
         let index_name = match (&sequence, &*l.pat) {
             (Sequence::Range(_), syn::Pat::Ident(p)) => p.ident.to_string(),
             _ => "i".to_string(),
         };
-        let index = self
-            .f
-            .add_param(body, Class::Int, l.pat.span(), Some(index_name));
-        let mut scope = HashMap::new();
-        for (name, init) in &carried {
-            let class = self.f.class(*init);
-            let p = self
-                .f
-                .add_param(body, class, self.f.span(*init), Some(name.clone()));
-            scope.insert(name.clone(), Bound::Value(p));
-        }
-        let outer = std::mem::replace(&mut self.block, body);
-        self.scopes.push(scope);
-        self.scopes.push(HashMap::new());
-
-        let range = match sequence {
-            Sequence::Range(range) => {
-                self.bind_pattern(&l.pat, Bound::Value(index), None);
-                Some(range)
-            }
-            Sequence::Elements {
-                slices,
-                enumerate,
-                rev,
-            } => {
-                let bound = self.elements(&slices, index, enumerate, l.pat.span());
-                self.bind_element(&l.pat, bound);
-                self.element_range(&slices, rev, span, outer)
-            }
-        };
-        let value = self.loop_body(&l.body);
-        if !matches!(value, Some(Bound::Tuple(ref t)) if t.is_empty())
-            && !matches!(value, None | Some(Bound::Diverged))
-        {
-            self.errors.at(
-                &l.body,
-                "the body of a `for` loop has no value; end it with `;`",
-            );
-        }
-        self.close_loop();
-        self.scopes.pop();
-        let scope = self.scopes.pop().unwrap_or_default();
-        self.block = outer;
-        let Some(range) = range else { return };
-
-        let mut yields = Vec::new();
-        for (name, _) in &carried {
-            match scope.get(name) {
-                Some(Bound::Value(v)) => yields.push(*v),
-                _ => {
-                    self.errors.at(
-                        &l.body,
-                        format_args!(
-                            "`{name}` holds a tuple and is assigned in a loop; assign its parts"
-                        ),
-                    );
-                    return;
+        let outer = self.block;
+        let mut sequence = Some(sequence);
+        let mut range = None;
+        let index = Some((index_name, l.pat.span()));
+        let (body, scope) = self.carried_block(index, &carried, &mut |lw, index| {
+            let Some(index) = index else { return };
+            lw.scopes.push(HashMap::new());
+            range = match sequence.take() {
+                Some(Sequence::Range(range)) => {
+                    lw.bind_pattern(&l.pat, Bound::Value(index), None);
+                    Some(range)
                 }
-            }
-        }
+                Some(Sequence::Elements {
+                    slices,
+                    enumerate,
+                    rev,
+                }) => {
+                    let bound = lw.elements(&slices, index, enumerate, l.pat.span());
+                    lw.bind_element(&l.pat, bound);
+                    lw.element_range(&slices, rev, span, outer)
+                }
+                None => None,
+            };
+            let value = lw.loop_body(&l.body);
+            lw.check_unit_body(value, &l.body);
+            lw.scopes.pop();
+        });
+        self.close_loop();
+        let (Some(range), Some(yields)) = (range, self.yields(&carried, &scope, &l.body)) else {
+            return;
+        };
         self.f.block_mut(body).ret = yields;
         let init: Vec<Value> = carried.iter().map(|(_, v)| *v).collect();
         let classes: Vec<Class> = init.iter().map(|&v| self.f.class(v)).collect();
@@ -328,6 +298,39 @@ impl Lower {
             .f
             .push(self.block, Op::For(range, init, body), &classes, span);
         self.rebind(&carried, inst);
+    }
+
+    /// A loop body yields nothing.
+    fn check_unit_body(&mut self, value: Option<Bound>, body: &syn::Block) {
+        if !matches!(value, None | Some(Bound::Diverged)) && value != Some(Bound::Tuple(vec![])) {
+            self.errors
+                .at(body, "the body of a loop has no value; end it with `;`");
+        }
+    }
+
+    /// What a loop body yields: the carried variables' values at its end.
+    fn yields(
+        &mut self,
+        carried: &[(String, Value)],
+        scope: &HashMap<String, Bound>,
+        body: &syn::Block,
+    ) -> Option<Vec<Value>> {
+        let mut yields = Vec::new();
+        for (name, _) in carried {
+            match scope.get(name) {
+                Some(Bound::Value(v)) => yields.push(*v),
+                _ => {
+                    self.errors.at(
+                        body,
+                        format_args!(
+                            "`{name}` holds a tuple and is assigned in a loop; assign its parts"
+                        ),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(yields)
     }
 
     /// Carried: the variables of the enclosing scopes that a loop assigns,
@@ -364,14 +367,17 @@ impl Lower {
         }
     }
 
-    /// A block whose parameters are the carried variables, bound in a new
-    /// scope; returns the scope after `lower` ran in it.
+    /// A block whose parameters are an index (for a `for`), then the carried
+    /// variables, bound in a new scope; returns the scope after `lower` ran
+    /// in it (given the index).
     fn carried_block(
         &mut self,
+        index: Option<(String, Span)>,
         carried: &[(String, Value)],
-        lower: &mut dyn FnMut(&mut Lower),
+        lower: &mut dyn FnMut(&mut Lower, Option<Value>),
     ) -> (crate::ir::Block, HashMap<String, Bound>) {
         let block = self.f.new_block();
+        let index = index.map(|(name, span)| self.f.add_param(block, Class::Int, span, Some(name)));
         let mut scope = HashMap::new();
         for (name, init) in carried {
             let class = self.f.class(*init);
@@ -382,7 +388,7 @@ impl Lower {
         }
         let outer = std::mem::replace(&mut self.block, block);
         self.scopes.push(scope);
-        lower(self);
+        lower(self, index);
         let scope = self.scopes.pop().unwrap_or_default();
         self.block = outer;
         (block, scope)
@@ -427,7 +433,7 @@ impl Lower {
         scan.names.extend(self.open_loop(body_syntax, value));
         let carried = self.carried(scan);
         let mut cond_value = None;
-        let (cond, _) = self.carried_block(&carried, &mut |l| {
+        let (cond, _) = self.carried_block(None, &carried, &mut |l, _| {
             let left = l.left(span);
             cond_value = match (left, condition) {
                 (None, Some(c)) => l.value(c),
@@ -464,35 +470,14 @@ impl Lower {
             return None;
         }
         self.f.block_mut(cond).ret = vec![c];
-        let (body, scope) = self.carried_block(&carried, &mut |l| {
+        let (body, scope) = self.carried_block(None, &carried, &mut |l, _| {
             l.scopes.push(HashMap::new());
             let value = l.loop_body(body_syntax);
             l.scopes.pop();
-            if !matches!(value, Some(Bound::Tuple(ref t)) if t.is_empty())
-                && !matches!(value, None | Some(Bound::Diverged))
-            {
-                l.errors.at(
-                    body_syntax,
-                    "the body of a loop has no value; end it with `;`",
-                );
-            }
+            l.check_unit_body(value, body_syntax);
         });
         self.close_loop();
-        let mut yields = Vec::new();
-        for (name, _) in &carried {
-            match scope.get(name) {
-                Some(Bound::Value(v)) => yields.push(*v),
-                _ => {
-                    self.errors.at(
-                        body_syntax,
-                        format_args!(
-                            "`{name}` holds a tuple and is assigned in a loop; assign its parts"
-                        ),
-                    );
-                    return None;
-                }
-            }
-        }
+        let yields = self.yields(&carried, &scope, body_syntax)?;
         self.f.block_mut(body).ret = yields;
         let init: Vec<Value> = carried.iter().map(|(_, v)| *v).collect();
         let classes: Vec<Class> = init.iter().map(|&v| self.f.class(v)).collect();
