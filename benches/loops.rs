@@ -8,6 +8,9 @@ use std::hint::black_box;
 use autodiff::prelude::*;
 use criterion::{Criterion, criterion_group, criterion_main};
 
+mod common;
+use common::not_inlined;
+
 const N: usize = 10_000;
 
 #[differentiable]
@@ -125,16 +128,6 @@ fn pendulum_hand(p: &[f64], steps: usize) -> Vec<f64> {
         (gth, gom) = (new_gth, new_gom);
     }
     vec![gth, gom, gc, gl]
-}
-
-/// Every variant is a function of its own, as in `straight_line.rs`.
-macro_rules! not_inlined {
-    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $body:expr;)*) => {$(
-        #[inline(never)]
-        fn $name($($arg: $ty),*) -> $ret {
-            $body
-        }
-    )*};
 }
 
 not_inlined! {

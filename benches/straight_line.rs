@@ -8,6 +8,9 @@ use std::hint::black_box;
 use autodiff::prelude::*;
 use criterion::{Criterion, criterion_group, criterion_main};
 
+mod common;
+use common::not_inlined;
+
 #[differentiable]
 fn quickstart(x: f64, y: f64) -> f64 {
     let a = x * y + (x / y).sin();
@@ -79,18 +82,6 @@ fn three_body_hand(p: [f64; 6]) -> [f64; 6] {
     let (bx, by) = pair_hand(p[4] - p[0], p[5] - p[1]);
     let (cx, cy) = pair_hand(p[4] - p[2], p[5] - p[3]);
     [-ax - bx, -ay - by, ax - cx, ay - cy, bx + cx, by + cy]
-}
-
-/// Every variant is called through one of these, so that each is compiled
-/// as a function of its own and none gains from being inlined into the
-/// benchmark loop differently from the others.
-macro_rules! not_inlined {
-    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $body:expr;)*) => {$(
-        #[inline(never)]
-        fn $name($($arg: $ty),*) -> $ret {
-            $body
-        }
-    )*};
 }
 
 not_inlined! {

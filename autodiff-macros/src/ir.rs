@@ -269,8 +269,8 @@ pub struct Callee {
 
 impl Callee {
     /// The number of the call's arguments that carry derivatives: the float
-    /// arguments (the receiver of a method is never one).
-    pub fn float_args(&self, f: &Function, args: &[Value]) -> usize {
+    /// and slice arguments (the receiver of a method is never one).
+    pub fn derivative_args(&self, f: &Function, args: &[Value]) -> usize {
         self.active_args(args)
             .iter()
             .filter(|&&a| f.class(a).has_derivative_in_calls())
@@ -379,14 +379,14 @@ pub enum Op {
     /// A call of a function: one result per output.
     Call(Callee, Vec<Value>),
     /// A call of the callee's JVP: the arguments, and a tangent for each
-    /// float argument; the results are the outputs followed by their
-    /// tangents.
+    /// float or slice argument; the results are the outputs followed by
+    /// their tangents.
     CallJvp(Callee, Vec<Value>, Vec<Value>),
     /// A call of the callee's pullback constructor: the results are the
     /// outputs followed by the pullback closure.
     CallPullback(Callee, Vec<Value>),
     /// Applies a pullback to one cotangent per output: one result per float
-    /// argument of the call that made it.
+    /// or slice argument of the call that made it (a `Vec` for a slice).
     ApplyPullback(Value, Vec<Value>),
     /// `v` converted to the float type of `like` (the adjoint of a cast).
     CastLike(Value, Value),

@@ -227,9 +227,9 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
         }
         Op::Call(c, _) => c.outputs,
         Op::CallJvp(c, args, tangents) => {
-            if tangents.len() != c.float_args(f, args) {
+            if tangents.len() != c.derivative_args(f, args) {
                 return Err(format!(
-                    "a JVP call of {c} needs one tangent per float argument"
+                    "a JVP call of {c} needs one tangent per float or slice argument"
                 ));
             }
             if let Some(t) = tangents
@@ -251,7 +251,7 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
             if i != c.outputs || cotangents.len() != c.outputs {
                 return Err(format!("{pb} takes one cotangent per output of {c}"));
             }
-            c.float_args(f, args)
+            c.derivative_args(f, args)
         }
     })
 }

@@ -129,16 +129,14 @@ pub fn vjp(
         trip_counts: HashMap::new(),
         array_buffers: HashMap::new(),
         recomputing: false,
+        read_back: read_back_arrays(primal)?,
         saved: HashMap::new(),
         loop_marks: HashMap::new(),
         if_marks: HashMap::new(),
     };
-    let read_back = read_back_arrays(primal)?;
+    let read_back = v.read_back.clone();
     v.b.copy_params();
     let entry = v.b.f.entry;
-    for &a in &read_back {
-        v.saved.insert(a, a);
-    }
     v.copy_block(primal.entry, entry, Copy::Recording)?;
     let outputs = primal.block(primal.entry).ret.clone();
     // A read-back array is put back as it was by the reverse sweep: the
@@ -264,8 +262,9 @@ struct Vjp<'a> {
     /// Whether the copy being made recomputes values for the reverse
     /// sweep: it does not write arrays again (but those it reads).
     recomputing: bool,
-    /// The arrays the function reads back after writing them, and the tape
-    /// of old values of each.
+    /// The arrays the function reads back after writing them.
+    read_back: BTreeSet<Value>,
+    /// The tape of old values of each read-back array, made with it.
     saved: HashMap<Value, Value>,
     /// The marks (tape lengths) each loop body pushes per iteration, for
     /// each read-back array it writes, by (body, array).
@@ -298,7 +297,7 @@ impl Vjp<'_> {
             let skip = match &d.op {
                 Op::NewArray(..) => self.recomputing,
                 Op::Store(a, ..) | Op::StoreAdd(a, ..) | Op::Push(a, ..) => {
-                    self.recomputing && !self.saved.contains_key(a)
+                    self.recomputing && !self.read_back.contains(a)
                 }
                 _ => false,
             };
@@ -446,7 +445,7 @@ impl Vjp<'_> {
                         self.trip_counts.insert(inst, results[d.results.len()]);
                     }
                 }
-                Op::NewArray(..) if self.saved.contains_key(&d.results[0]) => {
+                Op::NewArray(..) if self.read_back.contains(&d.results[0]) => {
                     self.b.copy_results(self.b.mapped(&d.op), &d.results);
                     let block = self.b.block;
                     let tape = self.b.f.push1(block, Op::TapeNew(None), Class::Tape, span);
@@ -702,14 +701,14 @@ impl Vjp<'_> {
                         self.b.materialize(g, span)
                     })
                     .collect();
-                let float_args: Vec<Value> = callee
+                let derivative_args: Vec<Value> = callee
                     .active_args(args)
                     .iter()
                     .copied()
                     .filter(|&a| primal.class(a).has_derivative_in_calls())
                     .collect();
                 // A slice argument's cotangent comes back as a vector.
-                let classes: Vec<Class> = float_args
+                let classes: Vec<Class> = derivative_args
                     .iter()
                     .map(|&a| {
                         if primal.class(a) == Class::Slice {
@@ -725,7 +724,7 @@ impl Vjp<'_> {
                     .f
                     .push(block, Op::ApplyPullback(pb, cotangents), &classes, span);
                 let grads = self.b.f.inst(inst).results.clone();
-                for (a, g) in float_args.into_iter().zip(grads) {
+                for (a, g) in derivative_args.into_iter().zip(grads) {
                     if primal.class(a) == Class::Slice {
                         if let Some(buf) = self.buffers[a.index()] {
                             self.b.f.push(block, Op::AccumAll(buf, g), &[], span);
@@ -793,7 +792,7 @@ impl Vjp<'_> {
             for b in primal.nested_blocks(top) {
                 for &i in &primal.block(b).insts {
                     if let Some((a, _)) = crate::activity::written(&primal.inst(i).op)
-                        && self.saved.contains_key(&a)
+                        && self.read_back.contains(&a)
                     {
                         out.insert(a);
                     }

@@ -60,3 +60,18 @@ pub fn assert_close(what: &str, got: f64, expected: f64, tol: Tolerance) {
 pub fn partial(f: impl Fn(&[f64]) -> f64, x: &[f64], i: usize) -> f64 {
     autodiff::check::central_difference(|p: &[f64]| f(p), x)[i]
 }
+
+/// `x` as dual numbers seeded along axis `i`: evaluating a function on them
+/// gives its partial derivative with respect to `x[i]`.
+pub fn seeded<T: autodiff::Float>(x: &[T], i: usize) -> Vec<autodiff::Dual<T>> {
+    x.iter()
+        .enumerate()
+        .map(|(j, &xj)| {
+            if i == j {
+                autodiff::Dual::variable(xj)
+            } else {
+                autodiff::Dual::constant(xj)
+            }
+        })
+        .collect()
+}

@@ -156,7 +156,7 @@ impl Lower {
         self.f.push(self.block, Op::Push(a, v, pos), &[], span);
         let one = self.int(1, span);
         let next = self.push(Op::Binary(BinOp::Add, pos, one), Class::Int, span);
-        self.assign_hidden(&name, next);
+        self.set(&name, Bound::Value(next));
         Some(Bound::Tuple(vec![]))
     }
 
@@ -170,12 +170,6 @@ impl Lower {
             Some(Bound::Value(len)) => Some(len),
             // An output parameter: its length as given.
             _ => Some(self.push(Op::Len(a), Class::Int, span)),
-        }
-    }
-
-    fn assign_hidden(&mut self, name: &str, v: Value) {
-        if let Some(scope) = self.scopes.iter_mut().rev().find(|s| s.contains_key(name)) {
-            scope.insert(name.to_string(), Bound::Value(v));
         }
     }
 }

@@ -115,13 +115,6 @@ impl Lower {
         )
     }
 
-    /// Assigns a hidden variable (or a user's) in the scope that has it.
-    fn set(&mut self, name: &str, value: Bound) {
-        if let Some(scope) = self.scopes.iter_mut().rev().find(|s| s.contains_key(name)) {
-            scope.insert(name.to_string(), value);
-        }
-    }
-
     /// The flags that make the rest of the current block skipped.
     fn exit_flags(&self, with_continue: bool) -> Vec<String> {
         let mut flags: Vec<String> = self.exits.ret.iter().map(|r| r.flag.clone()).collect();

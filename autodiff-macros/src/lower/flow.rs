@@ -361,9 +361,7 @@ impl Lower {
         let results = self.f.inst(inst).results.clone();
         for ((name, _), r) in carried.iter().zip(results) {
             self.f.set_name(r, name.clone());
-            if let Some(scope) = self.scopes.iter_mut().rev().find(|s| s.contains_key(name)) {
-                scope.insert(name.clone(), Bound::Value(r));
-            }
+            self.set(name, Bound::Value(r));
         }
     }
 

@@ -611,13 +611,13 @@ impl Lower {
             );
             return;
         };
-        let Some(scope) = self.scopes.iter_mut().rev().find(|s| s.contains_key(&name)) else {
+        if self.lookup(&name).is_none() {
             self.errors.at(
                 place,
                 format_args!("`{name}` is not a local variable; #[differentiable] supports assignment to locals only"),
             );
             return;
-        };
+        }
         if let Bound::Value(v) = value
             && matches!(self.f.def(v), crate::ir::ValueDef::Result(..))
             && self.f.name(v).is_none()
@@ -625,7 +625,15 @@ impl Lower {
         {
             self.f.set_name(v, name.clone());
         }
-        scope.insert(name, value);
+        self.set(&name, value);
+    }
+
+    /// Assigns a variable (a user's or a hidden one) in the scope that has
+    /// it.
+    fn set(&mut self, name: &str, value: Bound) {
+        if let Some(scope) = self.scopes.iter_mut().rev().find(|s| s.contains_key(name)) {
+            scope.insert(name.to_string(), value);
+        }
     }
 
     fn cast(&mut self, c: &syn::ExprCast, span: Span) -> Option<Value> {
