@@ -159,9 +159,15 @@ impl Activity {
         results: &[Value],
     ) {
         let ret = f.block(body).ret.clone();
-        for (r, y) in results.iter().zip(&ret) {
+        // A carried variable is one slot: its value after the loop is the
+        // parameter of the iteration that would come next (the initial value
+        // when none runs), so a useful result makes the parameter useful,
+        // read in the body or not (`s = a` in the body: the slot still
+        // needs its derivative, which the body's yield gives).
+        for ((r, y), p) in results.iter().zip(&ret).zip(params) {
             if self.useful[r.index()] {
                 self.useful[y.index()] = true;
+                self.useful[p.index()] = true;
             }
         }
         loop {

@@ -118,6 +118,11 @@ fn is_pure(f: &Function, op: &Op) -> bool {
 /// change state something reads: an accumulation into a gradient buffer
 /// stays, a push stays while its tape is popped. The pullback block comes
 /// after the entry block, so every pop is seen before its push.
+///
+/// Liveness is marked to a fixed point before anything is removed: in a
+/// loop, a write late in the body is read by a read early in the next
+/// iteration (`s += w[0]; w[i] = a;`), which one backward pass sees only
+/// after it has passed the write.
 fn dce(f: &mut Function) {
     let mut live = vec![false; f.values.len()];
     // What is written into an output parameter is read by the caller.
@@ -127,12 +132,23 @@ fn dce(f: &mut Function) {
         }
     }
     let regions = f.regions();
+    loop {
+        let before = live.clone();
+        for &block in regions.iter().rev() {
+            dce_block(f, block, &mut live, false);
+        }
+        if live == before {
+            break;
+        }
+    }
     for &block in regions.iter().rev() {
-        dce_block(f, block, &mut live);
+        dce_block(f, block, &mut live, true);
     }
 }
 
-fn dce_block(f: &mut Function, block: Block, live: &mut [bool]) {
+/// Marks what `block` needs live; with `sweep`, also removes what it does
+/// not need.
+fn dce_block(f: &mut Function, block: Block, live: &mut [bool], sweep: bool) {
     for &v in &f.block(block).ret {
         live[v.index()] = true;
     }
@@ -148,12 +164,14 @@ fn dce_block(f: &mut Function, block: Block, live: &mut [bool]) {
             live[v.index()] = true;
         }
         for child in d.op.blocks() {
-            dce_block(f, child, live);
+            dce_block(f, child, live, sweep);
         }
         kept.push(inst);
     }
-    kept.reverse();
-    f.block_mut(block).insts = kept;
+    if sweep {
+        kept.reverse();
+        f.block_mut(block).insts = kept;
+    }
 }
 
 /// Whether `inst`, or an instruction in a block it owns, changes state that

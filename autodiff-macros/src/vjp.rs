@@ -1102,14 +1102,17 @@ impl Vjp<'_> {
             span,
         );
         let results = self.b.f.inst(inst).results.clone();
-        for (i, &k) in active.iter().enumerate() {
-            self.b.f.names[results[i].index()] = derived_name("g", primal.name(carried[k]));
-            self.accumulate(init[k], Some(results[i]), span);
-        }
+        // The outside values' adjoints first: they replace what the body
+        // left in `adj`, and an initial value may be one of them (`let mut
+        // x = a; for .. { x = x * a; }`), whose carried adjoint adds to it.
         for (i, &o) in outer.iter().enumerate() {
             let r = results[active.len() + i];
             self.b.f.names[r.index()] = derived_name("g", primal.name(o));
             self.adj[o.index()] = Some(r);
+        }
+        for (i, &k) in active.iter().enumerate() {
+            self.b.f.names[results[i].index()] = derived_name("g", primal.name(carried[k]));
+            self.accumulate(init[k], Some(results[i]), span);
         }
         Ok(())
     }

@@ -91,7 +91,67 @@ pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
         return l.errors.finish(Function::new());
     }
     l.f.block_mut(entry).ret = ret;
+    infer_unknown_classes(&mut l.f);
     Ok(l.f)
+}
+
+/// Gives a class to the values that start as a placeholder of unknown type
+/// (the value of `break v`, of `return v`) and to what follows from them: a
+/// loop's carried variable has the class of what the body assigns it, a
+/// branch's result that of what its arms yield, arithmetic that of its
+/// operands. To a fixed point, since a loop's results feed later loops.
+fn infer_unknown_classes(f: &mut Function) {
+    loop {
+        let mut changed = false;
+        let mut set = |f: &mut Function, v: Value, class: Class| {
+            if f.class(v) == Class::Unknown && class != Class::Unknown {
+                f.values[v.index()].class = class;
+                changed = true;
+            }
+        };
+        for i in 0..f.insts.len() {
+            let d = f.insts[i].clone();
+            match &d.op {
+                Op::If(_, t, e) => {
+                    for (k, &r) in d.results.iter().enumerate() {
+                        let c = join(f.class(f.block(*t).ret[k]), f.class(f.block(*e).ret[k]));
+                        set(f, r, c);
+                    }
+                }
+                Op::For(_, init, body) | Op::While(init, _, body) => {
+                    let skip = usize::from(matches!(d.op, Op::For(..)));
+                    let params = f.block(*body).params[skip..].to_vec();
+                    let cond_params = match &d.op {
+                        Op::While(_, cond, _) => f.block(*cond).params.clone(),
+                        _ => vec![],
+                    };
+                    for (k, &p) in params.iter().enumerate() {
+                        let y = f.block(*body).ret[k];
+                        let c = [init[k], y, d.results[k]]
+                            .into_iter()
+                            .fold(f.class(p), |c, v| join(c, f.class(v)));
+                        set(f, p, c);
+                        set(f, d.results[k], c);
+                        if let Some(&cp) = cond_params.get(k) {
+                            set(f, cp, c);
+                        }
+                    }
+                }
+                Op::Unary(_, a) => {
+                    let c = f.class(*a);
+                    set(f, d.results[0], c);
+                }
+                Op::Binary(op, a, b) if op.is_arithmetic() => {
+                    let c = join(f.class(*a), f.class(*b));
+                    set(f, d.results[0], c);
+                }
+                _ => {}
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
 }
 
 struct Lower {
@@ -288,7 +348,9 @@ impl Lower {
         let Some(class) = class_of_type(ty) else {
             return;
         };
-        if matches!(self.f.def_op(v), Some(Op::Extern(_) | Op::Call(..))) && Some(v) != self.poison
+        let unknown = self.f.class(v) == Class::Unknown && self.f.def_op(v).is_some();
+        if (unknown || matches!(self.f.def_op(v), Some(Op::Extern(_) | Op::Call(..))))
+            && Some(v) != self.poison
         {
             self.f.values[v.index()].class = class;
         }
