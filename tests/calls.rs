@@ -113,8 +113,9 @@ fn methods_and_associated_functions() {
 }
 
 // A leaf with hand-written derivatives that count how often its primal
-// runs: registration is name resolution, so `leaf_jvp` and `leaf_pullback`
-// are what the macro calls.
+// runs: registration is name resolution, so the siblings callers use
+// (`__leaf_jvp`, `__leaf_pullback` and `__leaf_wrt`, docs/api.md) are what
+// the macro calls.
 thread_local! {
     static LEAF_RUNS: Cell<usize> = const { Cell::new(0) };
 }
@@ -125,13 +126,16 @@ fn leaf(x: f64) -> f64 {
 }
 
 #[allow(dead_code)]
-fn leaf_jvp(x: f64, dx: f64) -> (f64, f64) {
+fn __leaf_jvp(x: f64, dx: f64) -> (f64, f64) {
     (leaf(x), x.cos() * dx)
 }
 
-fn leaf_pullback(x: f64) -> (f64, impl FnOnce(f64) -> f64) {
+fn __leaf_pullback(x: f64) -> (f64, impl FnOnce(f64) -> f64) {
     (leaf(x), move |dr| x.cos() * dr)
 }
+
+#[allow(non_upper_case_globals, dead_code)]
+const __leaf_wrt: [bool; 1] = [true];
 
 #[differentiable]
 fn level1(x: f64) -> f64 {

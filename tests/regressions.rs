@@ -1,7 +1,14 @@
 //! Bugs found by users and by the differential fuzzer, one test each: the
 //! program as it was reported, its gradient against central finite
 //! differences and a closed form, and forward mode against reverse mode.
-#![allow(clippy::needless_range_loop)]
+// The programs are kept as they were reported, which clippy would restyle.
+#![allow(
+    clippy::needless_range_loop,
+    clippy::if_same_then_else,
+    clippy::assign_op_pattern,
+    clippy::never_loop,
+    clippy::useless_vec
+)]
 
 mod common;
 
@@ -209,4 +216,49 @@ fn loop_value_passed_to_a_call() {
         assert_close("2 sin a", y, 2.0 * a.sin(), EXACT);
         assert_close("2 cos a", g, 2.0 * a.cos(), EXACT);
     }
+}
+
+// A callee with `wrt`, called from a function with the same active set: the
+// caller passed a tangent for every float argument (rustc's E0308, E0061).
+#[differentiable(wrt(x))]
+fn scale_by(c: f64, x: f64) -> f64 {
+    c * x.sin()
+}
+
+#[differentiable(wrt(x))]
+fn call_scale_by(c: f64, x: f64) -> f64 {
+    scale_by(c, x) * x
+}
+
+#[differentiable(wrt(w))]
+fn weighted_sum(x: &[f64], w: f64) -> f64 {
+    let mut s = 0.0;
+    for v in x.iter() {
+        s += v * w * w;
+    }
+    s
+}
+
+#[differentiable(wrt(w))]
+fn call_weighted_sum(x: &[f64], w: f64) -> f64 {
+    weighted_sum(x, w).sqrt()
+}
+
+#[test]
+fn callee_with_wrt() {
+    for (c, x) in [(2.0, 0.5), (-1.0, 3.0), (0.5, -2.0)] {
+        let (y, g) = call_scale_by_value_and_grad(c, x);
+        assert_eq!(y, call_scale_by(c, x));
+        let exact = c * (x.cos() * x + x.sin());
+        assert_close("d/dx c sin(x) x", g, exact, EXACT);
+        assert_close("jvp", call_scale_by_jvp(c, x, 1.0).1, exact, EXACT);
+    }
+    let x = [1.0, 2.0, 0.5];
+    let w = 1.5;
+    let s: f64 = x.iter().sum();
+    let (y, g) = call_weighted_sum_value_and_grad(&x, w);
+    assert_eq!(y, call_weighted_sum(&x, w));
+    // d/dw sqrt(s w²) = sqrt(s)
+    assert_close("d/dw", g, s.sqrt(), EXACT);
+    assert_close("jvp", call_weighted_sum_jvp(&x, w, 1.0).1, s.sqrt(), EXACT);
 }

@@ -71,8 +71,13 @@ pub enum Class {
     /// field `self.k`. Never carries a derivative (it does not depend on the
     /// arguments), takes part in float arithmetic as a float.
     Unknown,
-    /// A read-only sequence of floats: `&[f64]`, `&Vec<f64>`, `[f64; N]`.
+    /// A borrowed, read-only sequence of floats: `&[f64]`, `&Vec<f64>`,
+    /// `&x[a..b]`. A callee adds its cotangent into the caller's buffer.
     Slice,
+    /// An owned array of floats read as a value: a `[f64; N]` parameter,
+    /// an array literal, an array a callee returns. Passed by value; its
+    /// cotangent is an array of the same type, returned by a callee.
+    Vector,
     /// A tape of values the reverse sweep pops.
     Tape,
     /// A mutable buffer of adjoints, shaped like a slice.
@@ -91,7 +96,12 @@ impl Class {
     /// Whether a call argument of this class takes a tangent and gives a
     /// cotangent: a float, or a slice of floats.
     pub fn has_derivative_in_calls(self) -> bool {
-        self.differentiable() || self == Class::Slice
+        self.differentiable() || self.is_sequence()
+    }
+
+    /// Whether values of this class are read-only sequences of floats.
+    pub fn is_sequence(self) -> bool {
+        matches!(self, Class::Slice | Class::Vector)
     }
 
     fn text(self) -> &'static str {
@@ -102,6 +112,7 @@ impl Class {
             Class::Other => "other",
             Class::Unknown => "unknown",
             Class::Slice => "slice",
+            Class::Vector => "vector",
             Class::Tape => "tape",
             Class::Buffer => "buffer",
             Class::Array => "array",
@@ -281,6 +292,15 @@ impl Callee {
     pub fn active_args<'a>(&self, args: &'a [Value]) -> &'a [Value] {
         if self.method { &args[1..] } else { args }
     }
+
+    /// The arguments that carry derivatives, in order.
+    pub fn derivative_arg_values(&self, f: &Function, args: &[Value]) -> Vec<Value> {
+        self.active_args(args)
+            .iter()
+            .copied()
+            .filter(|&a| f.class(a).has_derivative_in_calls())
+            .collect()
+    }
 }
 
 impl fmt::Display for Callee {
@@ -385,9 +405,11 @@ pub enum Op {
     /// A call of the callee's pullback constructor: the results are the
     /// outputs followed by the pullback closure.
     CallPullback(Callee, Vec<Value>),
-    /// Applies a pullback to one cotangent per output: one result per float
-    /// or slice argument of the call that made it (a `Vec` for a slice).
-    ApplyPullback(Value, Vec<Value>),
+    /// Applies a pullback to one cotangent per output and one buffer per
+    /// slice argument of the call that made it (the sinks, which the callee
+    /// adds the slices' cotangents into): one result per float or vector
+    /// argument, its cotangent.
+    ApplyPullback(Value, Vec<Value>, Vec<Value>),
     /// `v` converted to the float type of `like` (the adjoint of a cast).
     CastLike(Value, Value),
     /// `slice[index]`.
@@ -476,9 +498,10 @@ impl Op {
             | Op::Call(_, args)
             | Op::CallPullback(_, args) => args.clone(),
             Op::CallJvp(_, args, tangents) => args.iter().chain(tangents).copied().collect(),
-            Op::ApplyPullback(pb, args) => {
-                std::iter::once(*pb).chain(args.iter().copied()).collect()
-            }
+            Op::ApplyPullback(pb, args, sinks) => std::iter::once(*pb)
+                .chain(args.iter().copied())
+                .chain(sinks.iter().copied())
+                .collect(),
             Op::Index(a, b) | Op::TapePush(a, b) => vec![*a, *b],
             Op::Len(a) | Op::TapePop(a) | Op::Zeros(a, _) | Op::Matches(a, _) => vec![*a],
             Op::If(c, ..) => vec![*c],
@@ -523,9 +546,9 @@ impl Op {
             Op::CallJvp(_, args, tangents) => {
                 args.iter_mut().chain(tangents).for_each(|a| *a = f(*a))
             }
-            Op::ApplyPullback(pb, args) => {
+            Op::ApplyPullback(pb, args, sinks) => {
                 *pb = f(*pb);
-                args.iter_mut().for_each(|a| *a = f(*a));
+                args.iter_mut().chain(sinks).for_each(|a| *a = f(*a));
             }
             Op::Index(a, b) | Op::TapePush(a, b) => {
                 *a = f(*a);
@@ -833,7 +856,12 @@ impl Function {
                     format!("call_jvp {c}({}; {})", list(args), list(tangents))
                 }
                 Op::CallPullback(c, args) => format!("call_pullback {c}({})", list(args)),
-                Op::ApplyPullback(pb, args) => format!("apply {pb}({})", list(args)),
+                Op::ApplyPullback(pb, args, sinks) if sinks.is_empty() => {
+                    format!("apply {pb}({})", list(args))
+                }
+                Op::ApplyPullback(pb, args, sinks) => {
+                    format!("apply {pb}({}; into {})", list(args), list(sinks))
+                }
                 Op::CastLike(like, v) => format!("cast_like {like}, {v}"),
                 Op::Index(x, i) => format!("index {x}[{i}]"),
                 Op::Len(x) => format!("len {x}"),

@@ -109,7 +109,7 @@ impl Jvp<'_> {
                 let mut tangents = Vec::new();
                 for &a in callee.active_args(args) {
                     let t = self.tan[a.index()];
-                    if primal.class(a) == Class::Slice {
+                    if primal.class(a).is_sequence() {
                         // A slice without a tangent passes zeros.
                         let t = t.unwrap_or_else(|| {
                             let block = self.b.block;

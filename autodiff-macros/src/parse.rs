@@ -37,6 +37,9 @@ pub struct Param {
     pub grad_ty: TokenStream,
     /// For an array `[T; N]`, the tokens of `N`.
     pub array_len: Option<TokenStream>,
+    /// For a slice, the buffer a caller lends the pullback to add its
+    /// cotangent into: `&mut [T]`.
+    pub sink_ty: Option<TokenStream>,
 }
 
 /// What the function returns: a scalar or a tuple of scalars.
@@ -179,7 +182,7 @@ pub fn parse(args: TokenStream, item: &syn::ItemFn) -> syn::Result<Parsed> {
         && !before
         && !params
             .iter()
-            .any(|p| matches!(p.class, Class::Float | Class::Slice))
+            .any(|p| matches!(p.class, Class::Float | Class::Slice | Class::Vector))
     {
         errors.at(
             &sig.inputs,
@@ -279,6 +282,7 @@ fn parse_param(pt: &syn::PatType, errors: &mut Errors) -> Option<Param> {
         tangent_ty: tokens.clone(),
         grad_ty: tokens.clone(),
         array_len: None,
+        sink_ty: None,
     };
     match float_sequence(ty) {
         Some(Sequence::Slice(elem)) => {
@@ -287,15 +291,16 @@ fn parse_param(pt: &syn::PatType, errors: &mut Errors) -> Option<Param> {
                 active: true,
                 tangent_ty: quote::quote!(&[#elem]),
                 grad_ty: quote::quote!(::std::vec::Vec<#elem>),
+                sink_ty: Some(quote::quote!(&mut [#elem])),
                 ..scalar(Class::Slice)
             });
         }
         Some(Sequence::Array(len)) => {
             return Some(Param {
-                class: Class::Slice,
+                class: Class::Vector,
                 active: true,
                 array_len: Some(len),
-                ..scalar(Class::Slice)
+                ..scalar(Class::Vector)
             });
         }
         None => {}
@@ -435,7 +440,7 @@ fn apply_wrt(args: &Args, params: &mut [Param], errors: &mut Errors) {
     let Some(wrt) = &args.wrt else { return };
     let floats: Vec<String> = params
         .iter()
-        .filter(|p| matches!(p.class, Class::Float | Class::Slice))
+        .filter(|p| matches!(p.class, Class::Float | Class::Slice | Class::Vector))
         .map(|p| format!("`{}`", p.name))
         .collect();
     let floats = if floats.is_empty() {
@@ -466,7 +471,9 @@ fn apply_wrt(args: &Args, params: &mut [Param], errors: &mut Errors) {
             continue;
         }
         match params.iter_mut().find(|p| p.name == *ident) {
-            Some(p) if matches!(p.class, Class::Float | Class::Slice) => p.active = true,
+            Some(p) if matches!(p.class, Class::Float | Class::Slice | Class::Vector) => {
+                p.active = true
+            }
             Some(_) => errors.at(
                 path,
                 format_args!(

@@ -143,7 +143,10 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
             0
         }
         Op::Index(x, i) | Op::Accum(x, i, _) => {
-            if !matches!(f.class(*x), Class::Slice | Class::Buffer | Class::Array) {
+            if !matches!(
+                f.class(*x),
+                Class::Slice | Class::Vector | Class::Buffer | Class::Array
+            ) {
                 return Err(format!("{x} is not a slice"));
             }
             if !matches!(f.class(*i), Class::Int | Class::Unknown) {
@@ -152,7 +155,10 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
             usize::from(matches!(op, Op::Index(..)))
         }
         Op::Len(x) | Op::Zeros(x, _) => {
-            if !matches!(f.class(*x), Class::Slice | Class::Buffer | Class::Array) {
+            if !matches!(
+                f.class(*x),
+                Class::Slice | Class::Vector | Class::Buffer | Class::Array
+            ) {
                 return Err(format!("{x} is not a slice"));
             }
             1
@@ -241,7 +247,7 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
             2 * c.outputs
         }
         Op::CallPullback(c, _) => c.outputs + 1,
-        Op::ApplyPullback(pb, cotangents) => {
+        Op::ApplyPullback(pb, cotangents, sinks) => {
             let ValueDef::Result(inst, i) = f.def(*pb) else {
                 return Err(format!("{pb} is not a pullback"));
             };
@@ -251,7 +257,15 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
             if i != c.outputs || cotangents.len() != c.outputs {
                 return Err(format!("{pb} takes one cotangent per output of {c}"));
             }
-            c.derivative_args(f, args)
+            let derivative = c.derivative_arg_values(f, args);
+            let slices = derivative
+                .iter()
+                .filter(|&&a| f.class(a) == Class::Slice)
+                .count();
+            if sinks.len() != slices || sinks.iter().any(|&s| f.class(s) != Class::Buffer) {
+                return Err(format!("{pb} takes one buffer per slice argument of {c}"));
+            }
+            derivative.len() - slices
         }
     })
 }

@@ -214,7 +214,7 @@ pub fn vjp(
     }
     // One buffer per active slice, allocated once per call.
     for (&p, len) in active_params.iter().zip(array_lens) {
-        if primal.class(p) == Class::Slice {
+        if primal.class(p).is_sequence() {
             let op = Op::Zeros(v.b.get(p), len.clone().map(Tokens::new));
             let buf = v.b.f.push1(block, op, Class::Buffer, primal.span(p));
             v.b.f.names[buf.index()] = derived_name("g", primal.name(p));
@@ -701,31 +701,58 @@ impl Vjp<'_> {
                         self.b.materialize(g, span)
                     })
                     .collect();
-                let derivative_args: Vec<Value> = callee
-                    .active_args(args)
-                    .iter()
-                    .copied()
-                    .filter(|&a| primal.class(a).has_derivative_in_calls())
-                    .collect();
-                // A slice argument's cotangent comes back as a vector.
-                let classes: Vec<Class> = derivative_args
-                    .iter()
-                    .map(|&a| {
-                        if primal.class(a) == Class::Slice {
-                            Class::Other
-                        } else {
-                            Class::Float
+                let derivative_args = callee.derivative_arg_values(primal, args);
+                // A slice argument lends the callee its buffer, which the
+                // callee adds its cotangent into (a scratch buffer when the
+                // slice has none, or when it was lent already to this call);
+                // the others' cotangents are returned.
+                let block = self.b.block;
+                let mut sinks = Vec::new();
+                let mut scratch = Vec::new();
+                for &a in &derivative_args {
+                    if primal.class(a) != Class::Slice {
+                        continue;
+                    }
+                    let sink = match self.buffers[a.index()] {
+                        Some(buf) if !sinks.contains(&buf) => buf,
+                        own => {
+                            let s = self.b.f.push1(
+                                block,
+                                Op::Zeros(self.b.get(a), None),
+                                Class::Buffer,
+                                span,
+                            );
+                            if let Some(buf) = own {
+                                scratch.push((buf, s));
+                            }
+                            s
                         }
+                    };
+                    sinks.push(sink);
+                }
+                let returned: Vec<Value> = derivative_args
+                    .into_iter()
+                    .filter(|&a| primal.class(a) != Class::Slice)
+                    .collect();
+                let classes: Vec<Class> = returned
+                    .iter()
+                    .map(|&a| match primal.class(a) {
+                        Class::Vector => Class::Vector,
+                        _ => Class::Float,
                     })
                     .collect();
-                let block = self.b.block;
-                let inst = self
-                    .b
-                    .f
-                    .push(block, Op::ApplyPullback(pb, cotangents), &classes, span);
+                let inst = self.b.f.push(
+                    block,
+                    Op::ApplyPullback(pb, cotangents, sinks),
+                    &classes,
+                    span,
+                );
                 let grads = self.b.f.inst(inst).results.clone();
-                for (a, g) in derivative_args.into_iter().zip(grads) {
-                    if primal.class(a) == Class::Slice {
+                for (buf, s) in scratch {
+                    self.b.f.push(block, Op::AccumAll(buf, s), &[], span);
+                }
+                for (a, g) in returned.into_iter().zip(grads) {
+                    if primal.class(a) == Class::Vector {
                         if let Some(buf) = self.buffers[a.index()] {
                             self.b.f.push(block, Op::AccumAll(buf, g), &[], span);
                         }

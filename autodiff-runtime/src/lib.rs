@@ -119,3 +119,47 @@ pub fn add_assign<T: Copy + core::ops::AddAssign>(into: &mut [T], from: &[T]) {
         *a += b;
     }
 }
+
+/// An array of zeros shaped like an array value: the cotangent buffer of a
+/// `[T; N]` or a `Vec<T>` the generated code reads.
+pub trait ZerosLike {
+    fn zeros_like(&self) -> Self;
+}
+
+impl<T: num_traits::Zero + Copy, const N: usize> ZerosLike for [T; N] {
+    #[inline(always)]
+    fn zeros_like(&self) -> Self {
+        [T::zero(); N]
+    }
+}
+
+impl<T: num_traits::Zero + Clone> ZerosLike for Vec<T> {
+    #[inline]
+    fn zeros_like(&self) -> Self {
+        vec![T::zero(); self.len()]
+    }
+}
+
+/// Zeros shaped like `x` (see [`ZerosLike`]).
+#[inline(always)]
+pub fn zeros_like<X: ZerosLike>(x: &X) -> X {
+    x.zeros_like()
+}
+
+/// Checked at compile time where a differentiable function calls another:
+/// `passed[k]` says whether the call passes a derivative to the callee's
+/// `k`-th float or slice parameter, `wrt[k]` whether the callee is
+/// differentiated with respect to it. A derivative passed to a parameter
+/// outside `wrt` would be dropped: that is an error, with `message`.
+/// Returns 0, so that generated code can evaluate it as an array length,
+/// which rustc does while type-checking (`cargo check` reports it too).
+pub const fn check_wrt<const N: usize>(wrt: &[bool; N], passed: [bool; N], message: &str) -> usize {
+    let mut k = 0;
+    while k < N {
+        if passed[k] && !wrt[k] {
+            panic!("{}", message);
+        }
+        k += 1;
+    }
+    0
+}

@@ -98,7 +98,7 @@ impl Lower {
         let a = self.value(e)?;
         match self.f.class(a) {
             Class::Array => Some(a),
-            Class::Slice => {
+            Class::Slice | Class::Vector => {
                 self.errors.at(
                     e,
                     "this slice is an input, which #[differentiable] does not write; \

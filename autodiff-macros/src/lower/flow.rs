@@ -52,7 +52,7 @@ impl Lower {
     /// `else` (rustc checks that the match is exhaustive).
     pub(super) fn match_expr(&mut self, m: &syn::ExprMatch, outputs: usize) -> Option<Bound> {
         let v = self.value(&m.expr)?;
-        if matches!(self.f.class(v), Class::Float | Class::Slice) {
+        if matches!(self.f.class(v), Class::Float | Class::Slice | Class::Vector) {
             self.errors.at(
                 &m.expr,
                 "#[differentiable] matches on integers, `bool`s and enums only; compare floats with `if`",
@@ -692,13 +692,11 @@ impl Lower {
                 // `for v in x` over a slice.
                 let bound = self.expr(other)?;
                 match bound {
-                    Bound::Value(x) if self.f.class(x) == Class::Slice => {
-                        Some(Sequence::Elements {
-                            slices: vec![x],
-                            enumerate: false,
-                            rev: false,
-                        })
-                    }
+                    Bound::Value(x) if self.f.class(x).is_sequence() => Some(Sequence::Elements {
+                        slices: vec![x],
+                        enumerate: false,
+                        rev: false,
+                    }),
                     _ => {
                         self.errors.at(
                             other,
@@ -714,7 +712,7 @@ impl Lower {
     /// A slice-valued expression.
     fn slice(&mut self, e: &syn::Expr) -> Option<Value> {
         let x = self.value(e)?;
-        if self.f.class(x) == Class::Slice {
+        if self.f.class(x).is_sequence() {
             Some(x)
         } else {
             self.errors.at(
@@ -747,7 +745,7 @@ impl Lower {
             };
             return Some(self.push(Op::Index(x, i), Class::Float, e.span()));
         }
-        if self.f.class(x) != Class::Slice {
+        if !self.f.class(x).is_sequence() {
             self.errors.at(
                 &e.expr,
                 "#[differentiable] supports indexing f32/f64 slices and arrays only",

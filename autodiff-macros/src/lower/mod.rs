@@ -734,7 +734,7 @@ impl Lower {
             if self.f.class(x) == Class::Array {
                 return self.array_len(x, span).map(Bound::Value);
             }
-            if self.f.class(x) != Class::Slice {
+            if !self.f.class(x).is_sequence() {
                 self.errors.at(
                     &m.receiver,
                     "`len` is supported on f32/f64 slices and arrays only",
