@@ -46,7 +46,9 @@ pub mod prelude {
 /// What generated code calls. Not a public API: it changes with the macro.
 #[doc(hidden)]
 pub mod __private {
-    pub use autodiff_runtime::{Tape, add_assign, cast_like, check_wrt, partials, zeros_like};
+    pub use autodiff_runtime::{
+        Tape, add_assign, add_cotangents, cast_like, check_wrt, partials, zeros_like,
+    };
 }
 
 /// The README's example, compiled and run as a doctest so that it stays true.

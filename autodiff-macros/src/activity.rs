@@ -108,7 +108,7 @@ impl Activity {
                 op => {
                     let any = op.operands().iter().any(|v| self.varied[v.index()]);
                     for &r in &d.results {
-                        self.varied[r.index()] = any && f.class(r).differentiable();
+                        self.varied[r.index()] = any && f.class(r).has_derivative_in_calls();
                     }
                 }
             }

@@ -977,7 +977,15 @@ impl<'a> FnEmitter<'a> {
                 let t = a(t);
                 (single(), quote!(#t.pop()))
             }
-            Op::Zeros(x, None) if self.f.class(*x) == Class::Vector => {
+            Op::Field(x, member) => {
+                let (x, member) = (a(x), &member.tokens);
+                (single(), quote!(#x.#member))
+            }
+            Op::AddCotangents(x, y) => {
+                let (x, y) = (a(x), a(y));
+                (single(), quote!(#rt::add_cotangents(#x, #y)))
+            }
+            Op::Zeros(x, None) if matches!(self.f.class(*x), Class::Vector | Class::Float) => {
                 let x = a(x);
                 (single(), quote!(#rt::zeros_like(&#x)))
             }
@@ -1019,6 +1027,10 @@ impl<'a> FnEmitter<'a> {
             Op::TapeLen(t) => {
                 let t = a(t);
                 (single(), quote!(#t.len()))
+            }
+            Op::ArrayLit(items) => {
+                let items = items.iter().map(a);
+                (single(), quote!([#(#items),*]))
             }
             Op::CloneArray(v) => {
                 let v = a(v);

@@ -473,6 +473,13 @@ pub enum Op {
     /// `buffer[i] += vector[i]` for every `i`: a callee's gradient for a
     /// slice argument added to the caller's (buffer, vector).
     AccumAll(Value, Value),
+    /// An array value made of its elements: `[a, b, c]`.
+    ArrayLit(Vec<Value>),
+    /// The sum of two cotangents of a value a call returned, which may be
+    /// a float or an array.
+    AddCotangents(Value, Value),
+    /// A field of data that carries no derivative: `config.n`.
+    Field(Value, Tokens),
 }
 
 /// How a written array is made.
@@ -491,12 +498,13 @@ impl Op {
     pub fn operands(&self) -> Vec<Value> {
         match self {
             Op::Lit(_) | Op::Extern(_) => vec![],
-            Op::Unary(_, a) | Op::Cast(a, _) => vec![*a],
-            Op::Binary(_, a, b) | Op::CastLike(a, b) => vec![*a, *b],
+            Op::Unary(_, a) | Op::Cast(a, _) | Op::Field(a, _) => vec![*a],
+            Op::Binary(_, a, b) | Op::CastLike(a, b) | Op::AddCotangents(a, b) => vec![*a, *b],
             Op::Prim(_, args)
             | Op::Partials(_, args)
             | Op::Call(_, args)
-            | Op::CallPullback(_, args) => args.clone(),
+            | Op::CallPullback(_, args)
+            | Op::ArrayLit(args) => args.clone(),
             Op::CallJvp(_, args, tangents) => args.iter().chain(tangents).copied().collect(),
             Op::ApplyPullback(pb, args, sinks) => std::iter::once(*pb)
                 .chain(args.iter().copied())
@@ -534,15 +542,16 @@ impl Op {
     pub fn map_operands(&mut self, mut f: impl FnMut(Value) -> Value) {
         match self {
             Op::Lit(_) | Op::Extern(_) => {}
-            Op::Unary(_, a) | Op::Cast(a, _) => *a = f(*a),
-            Op::Binary(_, a, b) | Op::CastLike(a, b) => {
+            Op::Unary(_, a) | Op::Cast(a, _) | Op::Field(a, _) => *a = f(*a),
+            Op::Binary(_, a, b) | Op::CastLike(a, b) | Op::AddCotangents(a, b) => {
                 *a = f(*a);
                 *b = f(*b);
             }
             Op::Prim(_, args)
             | Op::Partials(_, args)
             | Op::Call(_, args)
-            | Op::CallPullback(_, args) => args.iter_mut().for_each(|a| *a = f(*a)),
+            | Op::CallPullback(_, args)
+            | Op::ArrayLit(args) => args.iter_mut().for_each(|a| *a = f(*a)),
             Op::CallJvp(_, args, tangents) => {
                 args.iter_mut().chain(tangents).for_each(|a| *a = f(*a))
             }
@@ -751,6 +760,13 @@ impl Function {
         }
     }
 
+    /// Whether `v` is what a call returned with no sign of its shape: a
+    /// float or an array, which the macro cannot see (an array is flipped
+    /// to a vector where it is indexed, destructured or annotated).
+    pub fn maybe_array(&self, v: Value) -> bool {
+        self.class(v) == Class::Float && matches!(self.def_op(v), Some(Op::Call(..)))
+    }
+
     /// The literal `v` is, if it is one.
     pub fn literal(&self, v: Value) -> Option<&Lit> {
         match self.def_op(v) {
@@ -889,6 +905,9 @@ impl Function {
                 Op::TapeLen(t) => format!("len {t}"),
                 Op::UndoTo(t, a, m) => format!("undo {a} <- {t} to {m}"),
                 Op::CloneArray(a) => format!("clone {a}"),
+                Op::ArrayLit(items) => format!("array [{}]", list(items)),
+                Op::AddCotangents(a, b) => format!("add_cotangents {a}, {b}"),
+                Op::Field(a, m) => format!("field {a}.{}", m.text),
                 Op::AccumAll(b, v) => format!("accumulate {b} += {v}"),
             };
             let name = match results.as_slice() {

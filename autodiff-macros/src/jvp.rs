@@ -50,7 +50,15 @@ pub fn jvp(primal: &Function, active_params: &[Value], act: &Activity) -> syn::R
         } else {
             j.tangent_of(v)
         };
-        ret.push(j.b.materialize(t, primal.span(v)));
+        let t = match (t, primal.class(v)) {
+            // An array value without a tangent: zeros shaped like it.
+            (None, Class::Vector) => {
+                let op = Op::Zeros(j.b.get(v), None);
+                j.b.f.push1(entry, op, Class::Vector, primal.span(v))
+            }
+            (t, _) => j.b.materialize(t, primal.span(v)),
+        };
+        ret.push(t);
     }
     j.b.f.block_mut(entry).ret = ret;
     Ok(j.b.f)
@@ -110,19 +118,30 @@ impl Jvp<'_> {
                 for &a in callee.active_args(args) {
                     let t = self.tan[a.index()];
                     if primal.class(a).is_sequence() {
-                        // A slice without a tangent passes zeros.
+                        // A slice without a tangent lends zeros; an array
+                        // value passes them.
+                        let class = match primal.class(a) {
+                            Class::Vector => Class::Vector,
+                            _ => Class::Buffer,
+                        };
                         let t = t.unwrap_or_else(|| {
                             let block = self.b.block;
-                            self.b.f.push1(
-                                block,
-                                Op::Zeros(self.b.get(a), None),
-                                Class::Buffer,
-                                span,
-                            )
+                            self.b
+                                .f
+                                .push1(block, Op::Zeros(self.b.get(a), None), class, span)
                         });
                         tangents.push(t);
                     } else if primal.class(a).differentiable() {
-                        tangents.push(self.b.materialize(t, span));
+                        let t = match t {
+                            // What a call returned may be an array.
+                            None if primal.maybe_array(a) => {
+                                let block = self.b.block;
+                                let op = Op::Zeros(self.b.get(a), None);
+                                self.b.f.push1(block, op, Class::Float, span)
+                            }
+                            t => self.b.materialize(t, span),
+                        };
+                        tangents.push(t);
                     }
                 }
                 let mut results = d.results.clone();
@@ -366,6 +385,12 @@ impl Jvp<'_> {
             }
             // The tangent of an element is the element of the tangent.
             Op::Index(x, i) => t(x).map(|dx| b.emit(Op::Index(dx, b.get(*i)), span)),
+            // The tangent of an array value is the array of the tangents.
+            Op::ArrayLit(items) => items.iter().any(|v| t(v).is_some()).then(|| {
+                let tangents = items.iter().map(|v| b.materialize(t(v), span)).collect();
+                let block = b.block;
+                b.f.push1(block, Op::ArrayLit(tangents), Class::Vector, span)
+            }),
             // Literals, constants, integer and boolean operations are never
             // active; calls and control flow are handled by the caller.
             _ => None,

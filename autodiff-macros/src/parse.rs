@@ -318,22 +318,29 @@ fn parse_param(pt: &syn::PatType, errors: &mut Errors) -> Option<Param> {
                     ..scalar(Class::Array)
                 })
             }
+            elem if !mentions_float(elem) => Some(scalar(Class::Other)),
             _ => {
                 errors.at(
                     ty,
-                    "#[differentiable] supports `&mut` parameters of type `&mut [f64]` (outputs) only; \
-                     return other values instead",
+                    "#[differentiable] supports `&mut` parameters of type `&mut [f64]` (outputs) and \
+                     `&mut` data without floats (`&mut [usize]`); return other values instead",
                 );
                 None
             }
         },
+        // Data that carries no derivative: `&[usize]`, `&[bool]`, `&Config`.
+        syn::Type::Reference(r) if !mentions_float(&r.elem) => Some(scalar(Class::Other)),
         syn::Type::Reference(_) | syn::Type::Ptr(_) => {
             errors.at(
                 ty,
-                "#[differentiable] supports reference parameters to f32/f64 slices only \
-                 (`&[f64]`, `&Vec<f64>`); pass other values by value",
+                "#[differentiable] supports references to f32/f64 slices (`&[f64]`, `&Vec<f64>`) \
+                 and to data without floats (`&[usize]`, `&Config`); pass the floats as `&[f64]` \
+                 slices or by value",
             );
             None
+        }
+        syn::Type::Array(_) | syn::Type::Slice(_) | syn::Type::Tuple(_) if !mentions_float(ty) => {
+            Some(scalar(Class::Other))
         }
         syn::Type::Array(_) | syn::Type::Slice(_) | syn::Type::Tuple(_) => {
             errors.at(
@@ -343,8 +350,29 @@ fn parse_param(pt: &syn::PatType, errors: &mut Errors) -> Option<Param> {
             );
             None
         }
+        _ if class_of_type(ty).is_none() && mentions_float(ty) => {
+            errors.at(
+                ty,
+                "#[differentiable] takes floats as `f64`, `[f64; N]`, `&[f64]` or `&Vec<f64>` \
+                 (or `f32`); pass this value as one of those",
+            );
+            None
+        }
         _ => Some(scalar(class_of_type(ty).unwrap_or(Class::Other))),
     }
+}
+
+/// Whether a type names `f32` or `f64` anywhere: data that holds floats,
+/// which the macro would not differentiate if it took it as a constant.
+fn mentions_float(ty: &syn::Type) -> bool {
+    fn walk(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == "f64" || i == "f32",
+            proc_macro2::TokenTree::Group(g) => walk(g.stream()),
+            _ => false,
+        })
+    }
+    walk(ty.to_token_stream())
 }
 
 /// A parameter holding floats in sequence.
@@ -362,6 +390,9 @@ fn float_sequence(ty: &syn::Type) -> Option<Sequence> {
         syn::Type::Reference(r) if r.mutability.is_none() => match &*r.elem {
             syn::Type::Slice(s) if is_float(&s.elem) => {
                 Some(Sequence::Slice(s.elem.to_token_stream()))
+            }
+            syn::Type::Array(a) if is_float(&a.elem) => {
+                Some(Sequence::Slice(a.elem.to_token_stream()))
             }
             syn::Type::Path(p) if p.qself.is_none() => {
                 let last = p.path.segments.last()?;

@@ -130,6 +130,7 @@ pub fn vjp(
         array_buffers: HashMap::new(),
         recomputing: false,
         read_back: read_back_arrays(primal)?,
+        seeded: BTreeSet::new(),
         saved: HashMap::new(),
         loop_marks: HashMap::new(),
         if_marks: HashMap::new(),
@@ -178,7 +179,12 @@ pub fn vjp(
             v.b.f
                 .add_param(block, primal.class(o), primal.span(o), Some(name));
         if act.is_active(o) {
-            v.accumulate(o, Some(seed), primal.span(o));
+            if primal.class(o) == Class::Vector {
+                // An array value's cotangent is its gradient buffer.
+                v.add_into_buffer(o, seed, primal.span(o));
+            } else {
+                v.accumulate(o, Some(seed), primal.span(o));
+            }
         }
     }
     // An output parameter's cotangent comes as a slice, copied once into
@@ -214,7 +220,8 @@ pub fn vjp(
     }
     // One buffer per active slice, allocated once per call.
     for (&p, len) in active_params.iter().zip(array_lens) {
-        if primal.class(p).is_sequence() {
+        // (An array parameter returned as it is has its buffer already.)
+        if primal.class(p).is_sequence() && v.buffers[p.index()].is_none() {
             let op = Op::Zeros(v.b.get(p), len.clone().map(Tokens::new));
             let buf = v.b.f.push1(block, op, Class::Buffer, primal.span(p));
             v.b.f.names[buf.index()] = derived_name("g", primal.name(p));
@@ -264,6 +271,8 @@ struct Vjp<'a> {
     recomputing: bool,
     /// The arrays the function reads back after writing them.
     read_back: BTreeSet<Value>,
+    /// Array values whose gradient buffer is an output cotangent.
+    seeded: BTreeSet<Value>,
     /// The tape of old values of each read-back array, made with it.
     saved: HashMap<Value, Value>,
     /// The marks (tape lengths) each loop body pushes per iteration, for
@@ -564,7 +573,13 @@ impl Vjp<'_> {
             return;
         }
         let old = self.adj[v.index()];
-        let sum = self.b.add(old, c, span);
+        let sum = match (old, c) {
+            // What a call returned may be an array: a generic sum.
+            (Some(a), Some(b)) if self.b.primal.maybe_array(v) => {
+                Some(self.b.emit(Op::AddCotangents(a, b), span))
+            }
+            _ => self.b.add(old, c, span),
+        };
         if let (Some(s), Some(name)) = (sum, derived_name("g", self.b.primal.name(v)))
             && self.b.f.name(s).is_none()
         {
@@ -576,10 +591,62 @@ impl Vjp<'_> {
     /// The adjoints of the instructions of primal block `src`, last first,
     /// into the current block.
     fn reverse_insts(&mut self, src: Block) -> syn::Result<()> {
-        for &inst in self.b.primal.block(src).insts.clone().iter().rev() {
+        let primal = self.b.primal;
+        // Each active array value made in the block gets its gradient
+        // buffer first: the reverse of its reads adds into it, the reverse
+        // of what made it reads it.
+        for &inst in &primal.block(src).insts {
+            for &r in &primal.inst(inst).results {
+                if primal.class(r) == Class::Vector
+                    && self.act.is_active(r)
+                    && !self.seeded.contains(&r)
+                {
+                    let span = primal.span(r);
+                    let block = self.b.block;
+                    let buf =
+                        self.b
+                            .f
+                            .push1(block, Op::Zeros(self.b.get(r), None), Class::Buffer, span);
+                    self.b.f.names[buf.index()] = derived_name("g", primal.name(r));
+                    self.buffers[r.index()] = Some(buf);
+                }
+            }
+        }
+        for &inst in primal.block(src).insts.clone().iter().rev() {
             self.reverse_inst(inst)?;
         }
         Ok(())
+    }
+
+    /// Adds `cotangent` (an array) into the gradient buffer of the array
+    /// value `v`, which it becomes when `v` has none yet.
+    fn add_into_buffer(&mut self, v: Value, cotangent: Value, span: Span) {
+        let block = self.b.block;
+        match self.buffers[v.index()] {
+            Some(buf) => {
+                self.b
+                    .f
+                    .push(block, Op::AccumAll(buf, cotangent), &[], span);
+            }
+            None => {
+                let buf = self
+                    .b
+                    .f
+                    .push1(block, Op::Own(cotangent), Class::Buffer, span);
+                self.b.f.names[buf.index()] = derived_name("g", self.b.primal.name(v));
+                self.buffers[v.index()] = Some(buf);
+                self.seeded.insert(v);
+            }
+        }
+    }
+
+    /// Whether the reverse sweep has a cotangent for `v` so far.
+    fn has_adjoint(&self, v: Value) -> bool {
+        self.act.is_active(v)
+            && match self.b.primal.class(v) {
+                Class::Vector => self.buffers[v.index()].is_some(),
+                _ => self.adj[v.index()].is_some(),
+            }
     }
 
     fn reverse_inst(&mut self, inst: Inst) -> syn::Result<()> {
@@ -617,11 +684,7 @@ impl Vjp<'_> {
         let Some(&r) = d.results.first() else {
             return Ok(());
         };
-        if !d
-            .results
-            .iter()
-            .any(|&r| self.act.is_active(r) && self.adj[r.index()].is_some())
-        {
+        if !d.results.iter().any(|&r| self.has_adjoint(r)) {
             return Ok(());
         }
         let g = self.adj[r.index()];
@@ -676,6 +739,20 @@ impl Vjp<'_> {
                 let new: Vec<Value> = args.iter().map(|&a| self.b.get(a)).collect();
                 self.prim_adjoint(*p, &new, args, r, g, span);
             }
+            Op::ArrayLit(items) => {
+                if let Some(buf) = self.buffers[r.index()] {
+                    for (k, &item) in items.iter().enumerate() {
+                        if !act.is_active(item) {
+                            continue;
+                        }
+                        let block = self.b.block;
+                        let lit = Lit::new(Literal::usize_unsuffixed(k));
+                        let k = self.b.f.push1(block, Op::Lit(lit), Class::Int, span);
+                        let g = self.b.f.push1(block, Op::Index(buf, k), Class::Float, span);
+                        self.accumulate(item, Some(g), span);
+                    }
+                }
+            }
             Op::Index(x, i) => {
                 let buf = self.buffers[x.index()].or_else(|| self.array_buffers.get(x).copied());
                 if let (Some(buf), Some(g)) = (buf, g) {
@@ -693,12 +770,30 @@ impl Vjp<'_> {
                     .results
                     .iter()
                     .map(|&o| {
+                        if primal.class(o) == Class::Vector {
+                            // An array's buffer is its cotangent, moved in.
+                            return match self.buffers[o.index()] {
+                                Some(buf) if act.is_active(o) => buf,
+                                _ => {
+                                    let block = self.b.block;
+                                    let op = Op::Zeros(self.b.get(o), None);
+                                    self.b.f.push1(block, op, Class::Vector, span)
+                                }
+                            };
+                        }
                         let g = if act.is_active(o) {
                             self.adj[o.index()]
                         } else {
                             None
                         };
-                        self.b.materialize(g, span)
+                        match g {
+                            None if primal.maybe_array(o) => {
+                                let block = self.b.block;
+                                let op = Op::Zeros(self.b.get(o), None);
+                                self.b.f.push1(block, op, Class::Float, span)
+                            }
+                            g => self.b.materialize(g, span),
+                        }
                     })
                     .collect();
                 let derivative_args = callee.derivative_arg_values(primal, args);

@@ -120,10 +120,26 @@ pub fn add_assign<T: Copy + core::ops::AddAssign>(into: &mut [T], from: &[T]) {
     }
 }
 
-/// An array of zeros shaped like an array value: the cotangent buffer of a
-/// `[T; N]` or a `Vec<T>` the generated code reads.
+/// Zeros shaped like a value: the cotangent buffer of a `[T; N]` or a
+/// `Vec<T>` the generated code reads, or the zero cotangent of a value a
+/// call returned, which may be a float or an array (the macro cannot see
+/// which).
 pub trait ZerosLike {
     fn zeros_like(&self) -> Self;
+}
+
+impl ZerosLike for f64 {
+    #[inline(always)]
+    fn zeros_like(&self) -> Self {
+        0.0
+    }
+}
+
+impl ZerosLike for f32 {
+    #[inline(always)]
+    fn zeros_like(&self) -> Self {
+        0.0
+    }
 }
 
 impl<T: num_traits::Zero + Copy, const N: usize> ZerosLike for [T; N] {
@@ -162,4 +178,46 @@ pub const fn check_wrt<const N: usize>(wrt: &[bool; N], passed: [bool; N], messa
         k += 1;
     }
     0
+}
+
+/// The sum of two cotangents of a value a call returned, which may be a
+/// float or an array (the macro cannot see which).
+pub trait AddCotangent {
+    fn add_cotangent(self, other: Self) -> Self;
+}
+
+impl AddCotangent for f64 {
+    #[inline(always)]
+    fn add_cotangent(self, other: Self) -> Self {
+        self + other
+    }
+}
+
+impl AddCotangent for f32 {
+    #[inline(always)]
+    fn add_cotangent(self, other: Self) -> Self {
+        self + other
+    }
+}
+
+impl<T: Copy + core::ops::AddAssign, const N: usize> AddCotangent for [T; N] {
+    #[inline(always)]
+    fn add_cotangent(mut self, other: Self) -> Self {
+        add_assign(&mut self, &other);
+        self
+    }
+}
+
+impl<T: Copy + core::ops::AddAssign> AddCotangent for Vec<T> {
+    #[inline]
+    fn add_cotangent(mut self, other: Self) -> Self {
+        add_assign(&mut self, &other);
+        self
+    }
+}
+
+/// `a + b` for cotangents (see [`AddCotangent`]).
+#[inline(always)]
+pub fn add_cotangents<X: AddCotangent>(a: X, b: X) -> X {
+    a.add_cotangent(b)
 }

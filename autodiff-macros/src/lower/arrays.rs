@@ -69,6 +69,86 @@ impl Lower {
     }
 
     /// `[init; N]`.
+    /// `[a, b, c]`: an array value (a vector), read by index, passed by
+    /// value, returned. Written elements need an array made to be written
+    /// (`[0.0; N]`).
+    pub(super) fn array_literal(&mut self, a: &syn::ExprArray) -> Option<Value> {
+        let mut items = Vec::new();
+        for e in &a.elems {
+            items.push(self.value(e)?);
+        }
+        let floats = items
+            .iter()
+            .filter(|&&v| self.f.class(v).differentiable())
+            .count();
+        // An array of integers or `bool`s is data: read, never
+        // differentiated.
+        if floats == 0 && !items.is_empty() {
+            return Some(self.push(Op::ArrayLit(items), Class::Other, a.span()));
+        }
+        if floats < items.len() || items.is_empty() {
+            self.errors.at(
+                a,
+                "#[differentiable] supports array literals whose elements are all f32/f64 values, \
+                 or all integers or `bool`s",
+            );
+            return None;
+        }
+        Some(self.push(Op::ArrayLit(items), Class::Vector, a.span()))
+    }
+
+    /// A value used as an array (indexed, destructured, annotated or
+    /// returned as one): if a call made it, the call returns an array.
+    pub(super) fn call_returns_array(&mut self, v: Value) {
+        if matches!(self.f.def_op(v), Some(Op::Call(..))) && self.f.class(v) == Class::Float {
+            self.f.values[v.index()].class = Class::Vector;
+        }
+    }
+
+    /// `let [a, b, c] = v;`: each name bound to its element.
+    pub(super) fn bind_elements(&mut self, pat: &syn::PatSlice, value: Bound) {
+        let Bound::Value(v) = value else {
+            self.errors.at(
+                pat,
+                "this array pattern does not match the shape of the value",
+            );
+            return;
+        };
+        if Some(v) == self.poison {
+            for p in &pat.elems {
+                self.bind_pattern(p, Bound::Value(v), None);
+            }
+            return;
+        }
+        self.call_returns_array(v);
+        if !self.f.class(v).is_sequence() {
+            self.errors.at(
+                pat,
+                "#[differentiable] destructures arrays of f32/f64 only (`let [a, b] = v;`)",
+            );
+            return;
+        }
+        for (k, p) in pat.elems.iter().enumerate() {
+            if matches!(p, syn::Pat::Rest(_)) {
+                self.errors.at(
+                    p,
+                    "`..` in an array pattern is not supported by #[differentiable]; \
+                     name every element, or index the array",
+                );
+                return;
+            }
+            let index = self.push(
+                Op::Lit(crate::ir::Lit::new(proc_macro2::Literal::usize_unsuffixed(
+                    k,
+                ))),
+                Class::Int,
+                p.span(),
+            );
+            let element = self.push(Op::Index(v, index), Class::Float, p.span());
+            self.bind_pattern(p, Bound::Value(element), None);
+        }
+    }
+
     pub(super) fn repeat(&mut self, r: &syn::ExprRepeat) -> Option<Bound> {
         let init = self.value(&r.expr)?;
         let len = Tokens::new(quote::ToTokens::to_token_stream(&r.len));
@@ -98,11 +178,20 @@ impl Lower {
         let a = self.value(e)?;
         match self.f.class(a) {
             Class::Array => Some(a),
-            Class::Slice | Class::Vector => {
+            Class::Slice => {
                 self.errors.at(
                     e,
                     "this slice is an input, which #[differentiable] does not write; \
                      write into a local `vec![0.0; n]` and return it",
+                );
+                None
+            }
+            Class::Vector => {
+                self.errors.at(
+                    e,
+                    "this array is a value (a parameter, a literal, or what a call returned), \
+                     which #[differentiable] does not write; write into an array made with \
+                     `[0.0; N]` or `vec![0.0; n]`",
                 );
                 None
             }

@@ -172,6 +172,17 @@ impl Lower {
             else_yield.push(*f);
             classes.push(super::join(self.f.class(*t), self.f.class(*f)));
         }
+        if changed
+            .iter()
+            .any(|(d, n)| self.sequence_assigned(&then_scopes[*d][n], &else_scopes[*d][n]))
+        {
+            self.errors.at(
+                at,
+                "#[differentiable] does not assign an array or slice variable in a branch yet; \
+                 index the arrays in each branch instead",
+            );
+            return None;
+        }
         // The value of the `if` expression: nothing, a value, or a tuple; an
         // arm that left the loop or the function yields placeholders.
         let (then_value, else_value) = (then_value?, else_value?);
@@ -210,6 +221,17 @@ impl Lower {
                 return None;
             }
         };
+        if shape
+            .iter()
+            .any(|(t, f)| self.sequence_assigned(&Bound::Value(*t), &Bound::Value(*f)))
+        {
+            self.errors.at(
+                at,
+                "#[differentiable] does not choose an array or slice with a branch yet; \
+                 index the arrays in each branch instead",
+            );
+            return None;
+        }
         for (t, f) in &shape {
             then_yield.push(*t);
             else_yield.push(*f);
@@ -255,6 +277,10 @@ impl Lower {
         scan.visit_block(&l.body);
         scan.names.extend(self.open_loop(&l.body, false));
         let carried = self.carried(scan);
+        if !self.check_carried(&carried, l) {
+            self.close_loop();
+            return;
+        }
 
         let index_name = match (&sequence, &*l.pat) {
             (Sequence::Range(_), syn::Pat::Ident(p)) => p.ident.to_string(),
@@ -356,6 +382,34 @@ impl Lower {
             .collect()
     }
 
+    /// Whether either value is an array or a slice read as a value (which
+    /// branches and loops do not carry yet).
+    fn sequence_assigned(&self, a: &Bound, b: &Bound) -> bool {
+        [a, b]
+            .iter()
+            .any(|x| matches!(x, Bound::Value(v) if self.f.class(*v).is_sequence()))
+    }
+
+    /// A loop that assigns a variable holding an array value or a slice:
+    /// not supported yet.
+    pub(super) fn check_carried(
+        &mut self,
+        carried: &[(String, Value)],
+        at: &dyn quote::ToTokens,
+    ) -> bool {
+        if let Some((name, _)) = carried.iter().find(|(_, v)| self.f.class(*v).is_sequence()) {
+            self.errors.at(
+                at,
+                format_args!(
+                    "#[differentiable] does not assign the array or slice variable `{name}` in a loop yet; \
+                     write its elements into an array made with `[0.0; N]` or `vec![0.0; n]`"
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
     /// After a loop: the carried variables hold its results.
     fn rebind(&mut self, carried: &[(String, Value)], inst: crate::ir::Inst) {
         let results = self.f.inst(inst).results.clone();
@@ -430,6 +484,10 @@ impl Lower {
         }
         scan.names.extend(self.open_loop(body_syntax, value));
         let carried = self.carried(scan);
+        if !self.check_carried(&carried, at) {
+            self.close_loop();
+            return None;
+        }
         let mut cond_value = None;
         let (cond, _) = self.carried_block(None, &carried, &mut |l, _| {
             let left = l.left(span);
@@ -727,6 +785,19 @@ impl Lower {
         let x = self.value(&e.expr);
         let i = self.value(&e.index);
         let (x, i) = (x?, i?);
+        if Some(x) == self.poison {
+            return Some(x);
+        }
+        self.call_returns_array(x);
+        // Data that carries no derivative (`idx: &[usize]`, a constant
+        // table): read as it is, never differentiated.
+        if matches!(self.f.class(x), Class::Other | Class::Unknown) {
+            if !matches!(self.f.class(i), Class::Int | Class::Unknown) {
+                self.errors.at(&e.index, "an index must be an integer");
+                return None;
+            }
+            return Some(self.push(Op::Index(x, i), Class::Unknown, e.span()));
+        }
         if self.f.class(x) == Class::Array {
             if matches!(self.f.def(x), crate::ir::ValueDef::Param(..)) {
                 self.errors.at(

@@ -59,6 +59,27 @@ pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
     l.prepare_returns(&parsed.body, outputs);
     let tail = l.block_body(&parsed.body, true, outputs);
     let tail = l.returned_or(tail, &parsed.body);
+    // An array output returned straight from a call: the call returns one.
+    let array_outputs: Vec<bool> = parsed
+        .sig
+        .output
+        .types()
+        .iter()
+        .map(|t| {
+            syn::parse2::<syn::Type>((*t).clone()).is_ok_and(|t| crate::parse::is_float_array(&t))
+        })
+        .collect();
+    match (&tail, array_outputs.as_slice()) {
+        (Some(Bound::Value(v)), [true]) => l.call_returns_array(*v),
+        (Some(Bound::Tuple(items)), flags) if items.len() == flags.len() => {
+            for (item, &array) in items.iter().zip(flags) {
+                if let (Bound::Value(v), true) = (item, array) {
+                    l.call_returns_array(*v);
+                }
+            }
+        }
+        _ => {}
+    }
     let ret = match (tail, &parsed.sig.output) {
         (Some(Bound::Value(v)), Output::Scalar(_)) => vec![v],
         (Some(Bound::Tuple(items)), Output::Tuple(tys)) if items.len() == tys.len() => items
@@ -316,6 +337,7 @@ impl Lower {
                 self.bind(&name, value);
             }
             syn::Pat::Wild(_) => {}
+            syn::Pat::Slice(ps) => self.bind_elements(ps, value),
             syn::Pat::Paren(p) => self.bind_pattern(&p.pat, value, ty),
             syn::Pat::Type(pt) => self.bind_pattern(&pt.pat, value, Some(&pt.ty)),
             syn::Pat::Tuple(pt) => {
@@ -337,7 +359,7 @@ impl Lower {
             }
             other => self.errors.at(
                 other,
-                "#[differentiable] supports `let` with a name, `_`, or a tuple of them; use one of those patterns",
+                "#[differentiable] supports `let` with a name, `_`, a tuple or an array of them; use one of those patterns",
             ),
         }
     }
@@ -345,6 +367,10 @@ impl Lower {
     /// A type annotation tells the class of a value the macro could not
     /// know: an outside constant, or what a call returns.
     fn refine_class(&mut self, v: Value, ty: &syn::Type) {
+        if crate::parse::is_float_array(ty) {
+            self.call_returns_array(v);
+            return;
+        }
         let Some(class) = class_of_type(ty) else {
             return;
         };
@@ -435,6 +461,7 @@ impl Lower {
             syn::Expr::Index(i) => self.index(i).map(Bound::Value),
             syn::Expr::Macro(m) if m.mac.path.is_ident("vec") => self.vec_macro(m),
             syn::Expr::Repeat(r) => self.repeat(r),
+            syn::Expr::Array(a) => self.array_literal(a).map(Bound::Value),
             other => {
                 self.unsupported(other);
                 None
@@ -538,6 +565,17 @@ impl Lower {
                 Some(items[i.index as usize].clone())
             }
             (Bound::Value(v), _) if Some(*v) == self.poison => Some(base),
+            // A field of data that carries no derivative (`config.n`).
+            (Bound::Value(v), member)
+                if matches!(self.f.class(*v), Class::Other | Class::Unknown) =>
+            {
+                let member = Tokens::new(member.to_token_stream());
+                Some(Bound::Value(self.push(
+                    Op::Field(*v, member),
+                    Class::Unknown,
+                    f.span(),
+                )))
+            }
             _ => {
                 self.errors.at(
                     f,
@@ -734,11 +772,12 @@ impl Lower {
             if self.f.class(x) == Class::Array {
                 return self.array_len(x, span).map(Bound::Value);
             }
-            if !self.f.class(x).is_sequence() {
-                self.errors.at(
-                    &m.receiver,
-                    "`len` is supported on f32/f64 slices and arrays only",
-                );
+            if !matches!(
+                self.f.class(x),
+                Class::Slice | Class::Vector | Class::Other | Class::Unknown
+            ) {
+                self.errors
+                    .at(&m.receiver, "`len` is supported on slices and arrays only");
                 return None;
             }
             return Some(Bound::Value(self.push(Op::Len(x), Class::Int, span)));

@@ -1,8 +1,7 @@
 use autodiff::prelude::*;
 
 #[differentiable]
-fn f(x: f64) -> f64 {
-    let a = [x, x];
+fn f(points: &[(f64, f64)], x: f64) -> f64 {
     x
 }
 

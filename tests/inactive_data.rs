@@ -1,0 +1,65 @@
+//! Data that carries no derivative, read freely: integer and `bool` slices
+//! (also as indices into float slices), references to other types, constant
+//! tables, fields of configuration structs.
+#![allow(clippy::needless_range_loop)]
+
+mod common;
+
+use autodiff::check;
+use autodiff::prelude::*;
+use common::*;
+
+pub struct Config {
+    pub scale: f64,
+    pub skip: usize,
+}
+
+/// A sum over selected entries, with parents given as `i64` (negative:
+/// none), a mask, a configuration and a constant table.
+#[differentiable]
+fn gather(x: &[f64], idx: &[usize], parents: &[i64], mask: &[bool], cfg: &Config) -> f64 {
+    let weights = [0.5, 1.5, 2.5];
+    let mut s = 0.0;
+    for k in 0..idx.len() {
+        if k == cfg.skip || !mask[k] {
+            continue;
+        }
+        let i = idx[k];
+        let mut v = x[i] * weights[k % 3];
+        if parents[k] >= 0 {
+            v *= x[parents[k] as usize];
+        }
+        s += v * v;
+    }
+    let scale: f64 = cfg.scale;
+    s * scale
+}
+
+#[test]
+fn integer_slices_masks_and_config() {
+    let idx = [3, 0, 2, 2, 1];
+    let parents = [-1i64, 0, 4, -1, 3];
+    let mask = [true, true, false, true, true];
+    let cfg = Config {
+        scale: 1.5,
+        skip: 1,
+    };
+    let mut rng = Rng::new(3);
+    for _ in 0..20 {
+        let x: Vec<f64> = (0..5).map(|_| rng.uniform(-2.0, 2.0)).collect();
+        let (y, g) = gather_value_and_grad(&x, &idx, &parents, &mask, &cfg);
+        assert_eq!(y, gather(&x, &idx, &parents, &mask, &cfg));
+        check::gradient(
+            |p: &[f64]| gather(p, &idx, &parents, &mask, &cfg),
+            &g,
+            &x,
+            FD,
+        )
+        .unwrap();
+        let v: Vec<f64> = (0..5).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let (y2, d) = gather_jvp(&x, &idx, &parents, &mask, &cfg, &v);
+        assert_eq!(y2, y);
+        let expected: f64 = g.iter().zip(&v).map(|(a, b)| a * b).sum();
+        assert_close("gather jvp", d, expected, EXACT);
+    }
+}

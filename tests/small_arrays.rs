@@ -1,0 +1,82 @@
+//! Small fixed arrays as values: literals, parameters, returns, indexing
+//! what a callee returned, destructuring, passing by value.
+mod common;
+
+use autodiff::check;
+use autodiff::prelude::*;
+use common::*;
+
+#[differentiable]
+fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+#[differentiable]
+fn dot3(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+#[differentiable]
+fn triple(x: f64, y: f64, z: f64) -> f64 {
+    let a = [x, y, z];
+    let b = [y.sin(), z, x * x];
+    let w = cross(a, b);
+    let [p, q, r] = cross(w, a);
+    dot3(w, [1.0, 2.0, 3.0]) + p * q - r
+}
+
+#[test]
+fn helpers_returning_arrays() {
+    let mut rng = Rng::new(5);
+    for _ in 0..50 {
+        let x: Vec<f64> = (0..3).map(|_| rng.uniform(-2.0, 2.0)).collect();
+        let (y, g) = triple_value_and_grad(x[0], x[1], x[2]);
+        assert_eq!(y, triple(x[0], x[1], x[2]));
+        let g = [g.0, g.1, g.2];
+        check::gradient(|p: &[f64]| triple(p[0], p[1], p[2]), &g, &x, FD).unwrap();
+        let v: Vec<f64> = (0..3).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let (y2, d) = triple_jvp(x[0], x[1], x[2], v[0], v[1], v[2]);
+        assert_eq!(y2, y);
+        assert_close(
+            "triple jvp",
+            d,
+            g[0] * v[0] + g[1] * v[1] + g[2] * v[2],
+            EXACT,
+        );
+    }
+}
+
+#[test]
+fn array_output_jacobian() {
+    let mut rng = Rng::new(6);
+    let a = [
+        rng.uniform(-1.0, 1.0),
+        rng.uniform(-1.0, 1.0),
+        rng.uniform(-1.0, 1.0),
+    ];
+    let b = [
+        rng.uniform(-1.0, 1.0),
+        rng.uniform(-1.0, 1.0),
+        rng.uniform(-1.0, 1.0),
+    ];
+    let w = [0.5, -1.0, 2.0];
+    let (c, (ga, gb)) = cross_vjp(a, b, w);
+    assert_eq!(c, cross(a, b));
+    // <w, a × b> = <b × w, a> = <w × a, b>
+    let expected_ga = cross(b, w);
+    let expected_gb = cross(w, a);
+    for i in 0..3 {
+        assert_close("ga", ga[i], expected_ga[i], EXACT);
+        assert_close("gb", gb[i], expected_gb[i], EXACT);
+    }
+    let (c2, dc) = cross_jvp(a, b, [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]);
+    assert_eq!(c2, c);
+    let expected = cross([1.0, 0.0, 0.0], b);
+    for i in 0..3 {
+        assert_close("dc", dc[i], expected[i], EXACT);
+    }
+}
