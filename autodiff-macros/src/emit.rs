@@ -352,6 +352,24 @@ impl SigEmitter<'_> {
         let seed = fe.pattern(&f.block(pb).params[..n_outputs]);
         let out_ty = self.output_ty();
 
+        // The slices and references the reverse sweep reads, taken again
+        // rather than kept: the closure borrows nothing of its caller's.
+        let offset = usize::from(self.sig.receiver.is_some());
+        let mut lent_params = Vec::new();
+        let mut lent_tys = Vec::new();
+        for (p, &v) in self
+            .sig
+            .params
+            .iter()
+            .zip(&f.block(f.entry).params[offset..])
+        {
+            if p.class.is_lent() {
+                let name = fe.atom(v);
+                let ty = without_lifetime(&p.ty);
+                lent_params.push(quote!(#name: #ty));
+                lent_tys.push(ty);
+            }
+        }
         let mut active_grads = grads.iter();
         let mut sink_params = Vec::new();
         let mut sink_tys = Vec::new();
@@ -402,8 +420,14 @@ impl SigEmitter<'_> {
             false => tuple_or_single(&returned),
         };
         let grads_ty = tuple_or_single(&returned_tys);
-        let ret = quote!((#out_ty, impl ::core::ops::FnOnce(#out_ty #(, #sink_tys)*) -> #grads_ty));
-        let body = quote!(#forward (#value, move |#seed: #out_ty #(, #sink_params)*| { #reverse #after #grads }));
+        // The closure captures values only (`use<>`); a method's cannot say
+        // so, for the `impl`'s type parameters are not known here.
+        let captures = match self.sig.receiver {
+            None => quote!(+ use<>),
+            Some(_) => quote!(),
+        };
+        let ret = quote!((#out_ty, impl ::core::ops::FnOnce(#out_ty #(, #lent_tys)* #(, #sink_tys)*) -> #grads_ty #captures));
+        let body = quote!(#forward (#value, move |#seed: #out_ty #(, #lent_params)* #(, #sink_params)*| { #reverse #after #grads }));
         self.hidden_item(
             sibling_ident(&self.sig.ident, Sibling::CallPullback),
             quote!(#(#params),*),
@@ -419,6 +443,18 @@ impl SigEmitter<'_> {
         } else {
             doc.replace("(Self::", "(")
         }
+    }
+}
+
+/// A reference type without its lifetime (`&'a [f64]` is `&[f64]`): the
+/// type of a closure parameter, for any lifetime.
+fn without_lifetime(ty: &TokenStream) -> TokenStream {
+    match syn::parse2::<syn::Type>(ty.clone()) {
+        Ok(syn::Type::Reference(mut r)) => {
+            r.lifetime = None;
+            quote!(#r)
+        }
+        _ => ty.clone(),
     }
 }
 
@@ -951,14 +987,18 @@ impl<'a> FnEmitter<'a> {
                 let (v, pb) = (self.pattern(values), self.pattern(pb));
                 (quote!((#v, #pb)), self.call(c, CALL_PULLBACK, args))
             }
-            Op::ApplyPullback(pb, cotangents, sinks) => {
+            Op::ApplyPullback(pb, cotangents, lent, sinks) => {
                 let pb = a(pb);
                 let ct = self.shaped(cotangents);
+                let lent = lent.iter().map(|&v| self.arg(v));
                 let sinks = sinks.iter().map(|s| {
                     let s = a(s);
                     quote!(&mut #s[..])
                 });
-                (self.pattern(results), quote!(#pb(#ct #(, #sinks)*)))
+                (
+                    self.pattern(results),
+                    quote!(#pb(#ct #(, #lent)* #(, #sinks)*)),
+                )
             }
             Op::Index(x, i) => {
                 let (x, i) = (a(x), a(i));
@@ -1091,20 +1131,20 @@ impl<'a> FnEmitter<'a> {
         }
     }
 
+    /// A value as a call's argument: a buffer (zeros standing for a
+    /// slice's tangent) is lent.
+    fn arg(&self, v: Value) -> TokenStream {
+        let atom = self.atom(v);
+        if self.f.class(v) == Class::Buffer {
+            quote!(&#atom)
+        } else {
+            atom
+        }
+    }
+
     fn call(&self, c: &crate::ir::Callee, sibling: Sibling, args: &[Value]) -> TokenStream {
         let name = sibling_ident(&c.name, sibling);
-        // A buffer (zeros standing for a slice's tangent) is lent.
-        let args: Vec<TokenStream> = args
-            .iter()
-            .map(|&v| {
-                let atom = self.atom(v);
-                if self.f.class(v) == Class::Buffer {
-                    quote!(&#atom)
-                } else {
-                    atom
-                }
-            })
-            .collect();
+        let args: Vec<TokenStream> = args.iter().map(|&v| self.arg(v)).collect();
         if c.method {
             let (recv, rest) = args
                 .split_first()

@@ -78,6 +78,9 @@ pub enum Class {
     /// an array literal, an array a callee returns. Passed by value; its
     /// cotangent is an array of the same type, returned by a callee.
     Vector,
+    /// A reference to data without floats: `&[usize]`, `&Config`. Read,
+    /// never differentiated; lent again to a callee's reverse sweep.
+    Ref,
     /// A tape of values the reverse sweep pops.
     Tape,
     /// A mutable buffer of adjoints, shaped like a slice.
@@ -104,6 +107,18 @@ impl Class {
         matches!(self, Class::Slice | Class::Vector)
     }
 
+    /// Whether a value of this class is data read without derivative that
+    /// can be indexed, measured and have its fields read.
+    pub fn is_data(self) -> bool {
+        matches!(self, Class::Other | Class::Unknown | Class::Ref)
+    }
+
+    /// Whether a callee's reverse sweep takes this argument again instead
+    /// of keeping a borrow of it: slices and references to data.
+    pub fn is_lent(self) -> bool {
+        matches!(self, Class::Slice | Class::Ref)
+    }
+
     fn text(self) -> &'static str {
         match self {
             Class::Float => "float",
@@ -113,6 +128,7 @@ impl Class {
             Class::Unknown => "unknown",
             Class::Slice => "slice",
             Class::Vector => "vector",
+            Class::Ref => "ref",
             Class::Tape => "tape",
             Class::Buffer => "buffer",
             Class::Array => "array",
@@ -293,6 +309,15 @@ impl Callee {
         if self.method { &args[1..] } else { args }
     }
 
+    /// The arguments a callee's reverse sweep takes again, in order.
+    pub fn lent_arg_values(&self, f: &Function, args: &[Value]) -> Vec<Value> {
+        self.active_args(args)
+            .iter()
+            .copied()
+            .filter(|&a| f.class(a).is_lent())
+            .collect()
+    }
+
     /// The arguments that carry derivatives, in order.
     pub fn derivative_arg_values(&self, f: &Function, args: &[Value]) -> Vec<Value> {
         self.active_args(args)
@@ -405,11 +430,13 @@ pub enum Op {
     /// A call of the callee's pullback constructor: the results are the
     /// outputs followed by the pullback closure.
     CallPullback(Callee, Vec<Value>),
-    /// Applies a pullback to one cotangent per output and one buffer per
-    /// slice argument of the call that made it (the sinks, which the callee
-    /// adds the slices' cotangents into): one result per float or vector
-    /// argument, its cotangent.
-    ApplyPullback(Value, Vec<Value>, Vec<Value>),
+    /// Applies a pullback to one cotangent per output, the reference
+    /// arguments of the call again (`lent`: slices and references to data,
+    /// which the pullback reads instead of keeping a borrow), and one
+    /// buffer per slice argument (the sinks, which the callee adds the
+    /// slices' cotangents into): one result per float or vector argument,
+    /// its cotangent.
+    ApplyPullback(Value, Vec<Value>, Vec<Value>, Vec<Value>),
     /// `v` converted to the float type of `like` (the adjoint of a cast).
     CastLike(Value, Value),
     /// `slice[index]`.
@@ -506,8 +533,9 @@ impl Op {
             | Op::CallPullback(_, args)
             | Op::ArrayLit(args) => args.clone(),
             Op::CallJvp(_, args, tangents) => args.iter().chain(tangents).copied().collect(),
-            Op::ApplyPullback(pb, args, sinks) => std::iter::once(*pb)
+            Op::ApplyPullback(pb, args, lent, sinks) => std::iter::once(*pb)
                 .chain(args.iter().copied())
+                .chain(lent.iter().copied())
                 .chain(sinks.iter().copied())
                 .collect(),
             Op::Index(a, b) | Op::TapePush(a, b) => vec![*a, *b],
@@ -555,9 +583,12 @@ impl Op {
             Op::CallJvp(_, args, tangents) => {
                 args.iter_mut().chain(tangents).for_each(|a| *a = f(*a))
             }
-            Op::ApplyPullback(pb, args, sinks) => {
+            Op::ApplyPullback(pb, args, lent, sinks) => {
                 *pb = f(*pb);
-                args.iter_mut().chain(sinks).for_each(|a| *a = f(*a));
+                args.iter_mut()
+                    .chain(lent)
+                    .chain(sinks)
+                    .for_each(|a| *a = f(*a));
             }
             Op::Index(a, b) | Op::TapePush(a, b) => {
                 *a = f(*a);
@@ -872,11 +903,16 @@ impl Function {
                     format!("call_jvp {c}({}; {})", list(args), list(tangents))
                 }
                 Op::CallPullback(c, args) => format!("call_pullback {c}({})", list(args)),
-                Op::ApplyPullback(pb, args, sinks) if sinks.is_empty() => {
+                Op::ApplyPullback(pb, args, lent, sinks) if lent.is_empty() && sinks.is_empty() => {
                     format!("apply {pb}({})", list(args))
                 }
-                Op::ApplyPullback(pb, args, sinks) => {
-                    format!("apply {pb}({}; into {})", list(args), list(sinks))
+                Op::ApplyPullback(pb, args, lent, sinks) => {
+                    format!(
+                        "apply {pb}({}; lent {}; into {})",
+                        list(args),
+                        list(lent),
+                        list(sinks)
+                    )
                 }
                 Op::CastLike(like, v) => format!("cast_like {like}, {v}"),
                 Op::Index(x, i) => format!("index {x}[{i}]"),

@@ -318,7 +318,7 @@ fn parse_param(pt: &syn::PatType, errors: &mut Errors) -> Option<Param> {
                     ..scalar(Class::Array)
                 })
             }
-            elem if !mentions_float(elem) => Some(scalar(Class::Other)),
+            elem if !mentions_float(elem) => Some(scalar(Class::Ref)),
             _ => {
                 errors.at(
                     ty,
@@ -329,7 +329,7 @@ fn parse_param(pt: &syn::PatType, errors: &mut Errors) -> Option<Param> {
             }
         },
         // Data that carries no derivative: `&[usize]`, `&[bool]`, `&Config`.
-        syn::Type::Reference(r) if !mentions_float(&r.elem) => Some(scalar(Class::Other)),
+        syn::Type::Reference(r) if !mentions_float(&r.elem) => Some(scalar(Class::Ref)),
         syn::Type::Reference(_) | syn::Type::Ptr(_) => {
             errors.at(
                 ty,

@@ -180,7 +180,7 @@ fn has_live_effect(f: &Function, inst: Inst, live: &[bool]) -> bool {
     let effect = |i: Inst| match &f.inst(i).op {
         Op::Accum(..) | Op::ZeroAt(..) | Op::AccumAll(..) => true,
         // A callee adds into the buffers it is lent.
-        Op::ApplyPullback(_, _, sinks) => !sinks.is_empty(),
+        Op::ApplyPullback(_, _, _, sinks) => !sinks.is_empty(),
         Op::Store(a, ..) | Op::StoreAdd(a, ..) | Op::Push(a, ..) => live[a.index()],
         // Putting an array back matters while it is read afterwards.
         Op::Save(_, a, _) | Op::Restore(_, a) | Op::UndoTo(_, a, _) => live[a.index()],

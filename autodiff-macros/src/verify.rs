@@ -152,8 +152,7 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
             0
         }
         Op::Index(x, i) | Op::Accum(x, i, _) => {
-            let inactive =
-                matches!(op, Op::Index(..)) && matches!(f.class(*x), Class::Other | Class::Unknown);
+            let inactive = matches!(op, Op::Index(..)) && f.class(*x).is_data();
             if !inactive
                 && !matches!(
                     f.class(*x),
@@ -168,8 +167,7 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
             usize::from(matches!(op, Op::Index(..)))
         }
         Op::Len(x) | Op::Zeros(x, _) => {
-            let inactive =
-                matches!(op, Op::Len(..)) && matches!(f.class(*x), Class::Other | Class::Unknown);
+            let inactive = matches!(op, Op::Len(..)) && f.class(*x).is_data();
             if !inactive
                 && !matches!(
                     f.class(*x),
@@ -264,7 +262,7 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
             2 * c.outputs
         }
         Op::CallPullback(c, _) => c.outputs + 1,
-        Op::ApplyPullback(pb, cotangents, sinks) => {
+        Op::ApplyPullback(pb, cotangents, lent, sinks) => {
             let ValueDef::Result(inst, i) = f.def(*pb) else {
                 return Err(format!("{pb} is not a pullback"));
             };
@@ -273,6 +271,9 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
             };
             if i != c.outputs || cotangents.len() != c.outputs {
                 return Err(format!("{pb} takes one cotangent per output of {c}"));
+            }
+            if lent.len() != c.lent_arg_values(f, args).len() {
+                return Err(format!("{pb} takes the slices and references of {c} again"));
             }
             let derivative = c.derivative_arg_values(f, args);
             let slices = derivative

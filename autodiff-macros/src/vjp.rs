@@ -836,9 +836,14 @@ impl Vjp<'_> {
                         _ => Class::Float,
                     })
                     .collect();
+                let lent = callee
+                    .lent_arg_values(primal, args)
+                    .into_iter()
+                    .map(|a| self.b.get(a))
+                    .collect();
                 let inst = self.b.f.push(
                     block,
-                    Op::ApplyPullback(pb, cotangents, sinks),
+                    Op::ApplyPullback(pb, cotangents, lent, sinks),
                     &classes,
                     span,
                 );

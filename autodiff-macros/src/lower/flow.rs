@@ -791,7 +791,7 @@ impl Lower {
         self.call_returns_array(x);
         // Data that carries no derivative (`idx: &[usize]`, a constant
         // table): read as it is, never differentiated.
-        if matches!(self.f.class(x), Class::Other | Class::Unknown) {
+        if self.f.class(x).is_data() {
             if !matches!(self.f.class(i), Class::Int | Class::Unknown) {
                 self.errors.at(&e.index, "an index must be an integer");
                 return None;

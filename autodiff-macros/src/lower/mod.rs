@@ -566,9 +566,7 @@ impl Lower {
             }
             (Bound::Value(v), _) if Some(*v) == self.poison => Some(base),
             // A field of data that carries no derivative (`config.n`).
-            (Bound::Value(v), member)
-                if matches!(self.f.class(*v), Class::Other | Class::Unknown) =>
-            {
+            (Bound::Value(v), member) if self.f.class(*v).is_data() => {
                 let member = Tokens::new(member.to_token_stream());
                 Some(Bound::Value(self.push(
                     Op::Field(*v, member),
@@ -774,7 +772,7 @@ impl Lower {
             }
             if !matches!(
                 self.f.class(x),
-                Class::Slice | Class::Vector | Class::Other | Class::Unknown
+                Class::Slice | Class::Vector | Class::Other | Class::Unknown | Class::Ref
             ) {
                 self.errors
                     .at(&m.receiver, "`len` is supported on slices and arrays only");
