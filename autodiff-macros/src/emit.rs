@@ -637,7 +637,9 @@ impl<'a> FnEmitter<'a> {
             .map(|i| {
                 let v = f.value(i);
                 match f.def_op(v) {
-                    Some(Op::Lit(_)) => true,
+                    // A reference is written where it is used, so that no
+                    // borrow outlives the use.
+                    Some(Op::Lit(_) | Op::Ref(..) | Op::SubSlice(..)) => true,
                     Some(Op::Extern(_)) => !recorded.contains(&v),
                     _ => false,
                 }
@@ -664,7 +666,8 @@ impl<'a> FnEmitter<'a> {
         }
     }
 
-    /// A value as an expression: its name, or the literal or constant itself.
+    /// A value as an expression: its name, or the literal, constant or
+    /// reference itself.
     fn atom(&self, v: Value) -> TokenStream {
         if self.inline[v.index()] {
             match self.f.def_op(v) {
@@ -673,12 +676,35 @@ impl<'a> FnEmitter<'a> {
                     return quote!(#lit);
                 }
                 Some(Op::Extern(t)) => return t.tokens.clone(),
+                Some(Op::Ref(_, true)) => {
+                    let place = self.place(v);
+                    return quote!(&mut #place);
+                }
+                Some(Op::Ref(..) | Op::SubSlice(..)) => {
+                    let place = self.place(v);
+                    return quote!(&#place);
+                }
                 _ => {}
             }
         }
         match &self.names[v.index()] {
             Some(name) => quote!(#name),
             None => quote!(_),
+        }
+    }
+
+    /// A sequence as a place to index: `x`, `v` for `&v`, `x[a..b]` for
+    /// `&x[a..b]`.
+    fn place(&self, v: Value) -> TokenStream {
+        match self.f.def_op(v) {
+            Some(Op::Ref(x, _)) => self.place(*x),
+            Some(Op::SubSlice(x, lo, hi)) => {
+                let x = self.place(*x);
+                let lo = lo.map(|b| self.atom(b));
+                let hi = hi.map(|b| self.atom(b));
+                quote!(#x[#lo..#hi])
+            }
+            _ => self.atom(v),
         }
     }
 
@@ -730,7 +756,7 @@ impl<'a> FnEmitter<'a> {
                     quote_spanned!(span=> #t.push(#v);)
                 }
                 Op::Accum(b, i, v) | Op::StoreAdd(b, i, v) => {
-                    let (b, i, v) = (a(b), a(i), a(v));
+                    let (b, i, v) = (self.place(*b), a(i), a(v));
                     quote_spanned!(span=> #b[#i] += #v;)
                 }
                 Op::Store(b, i, v) => {
@@ -742,7 +768,7 @@ impl<'a> FnEmitter<'a> {
                     quote_spanned!(span=> #b.push(#v);)
                 }
                 Op::ZeroAt(b, i) => {
-                    let (b, i) = (a(b), a(i));
+                    let (b, i) = (self.place(*b), a(i));
                     quote_spanned!(span=> #b[#i] = 0.0;)
                 }
                 Op::AccumAll(b, v) => {
@@ -991,8 +1017,8 @@ impl<'a> FnEmitter<'a> {
                 let pb = a(pb);
                 let ct = self.shaped(cotangents);
                 let lent = lent.iter().map(|&v| self.arg(v));
-                let sinks = sinks.iter().map(|s| {
-                    let s = a(s);
+                let sinks = sinks.iter().map(|&s| {
+                    let s = self.place(s);
                     quote!(&mut #s[..])
                 });
                 (
@@ -1001,11 +1027,11 @@ impl<'a> FnEmitter<'a> {
                 )
             }
             Op::Index(x, i) => {
-                let (x, i) = (a(x), a(i));
+                let (x, i) = (self.place(*x), a(i));
                 (single(), quote!(#x[#i]))
             }
             Op::Len(x) => {
-                let x = a(x);
+                let x = self.place(*x);
                 (single(), quote!(#x.len()))
             }
             Op::TapeNew(Some(range)) => {
@@ -1017,6 +1043,7 @@ impl<'a> FnEmitter<'a> {
                 let t = a(t);
                 (single(), quote!(#t.pop()))
             }
+            Op::Ref(..) | Op::SubSlice(..) => (single(), self.atom(results[0])),
             Op::Field(x, member) => {
                 let (x, member) = (a(x), &member.tokens);
                 (single(), quote!(#x.#member))
@@ -1030,7 +1057,7 @@ impl<'a> FnEmitter<'a> {
                 (single(), quote!(#rt::zeros_like(&#x)))
             }
             Op::Zeros(x, None) => {
-                let x = a(x);
+                let x = self.place(*x);
                 (single(), quote!(::std::vec![0.0; #x.len()]))
             }
             Op::Matches(v, pat) => {

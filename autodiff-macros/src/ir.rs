@@ -507,6 +507,12 @@ pub enum Op {
     AddCotangents(Value, Value),
     /// A field of data that carries no derivative: `config.n`.
     Field(Value, Tokens),
+    /// `&v` (`&mut v` when the flag is set): a slice of an array, or a
+    /// reference to data. Written where it is used.
+    Ref(Value, bool),
+    /// `&x[lo..hi]` (either bound may be absent): a part of a slice. Of a
+    /// gradient buffer, the part of the buffer.
+    SubSlice(Value, Option<Value>, Option<Value>),
 }
 
 /// How a written array is made.
@@ -525,7 +531,8 @@ impl Op {
     pub fn operands(&self) -> Vec<Value> {
         match self {
             Op::Lit(_) | Op::Extern(_) => vec![],
-            Op::Unary(_, a) | Op::Cast(a, _) | Op::Field(a, _) => vec![*a],
+            Op::Unary(_, a) | Op::Cast(a, _) | Op::Field(a, _) | Op::Ref(a, _) => vec![*a],
+            Op::SubSlice(x, lo, hi) => std::iter::once(*x).chain(*lo).chain(*hi).collect(),
             Op::Binary(_, a, b) | Op::CastLike(a, b) | Op::AddCotangents(a, b) => vec![*a, *b],
             Op::Prim(_, args)
             | Op::Partials(_, args)
@@ -570,7 +577,13 @@ impl Op {
     pub fn map_operands(&mut self, mut f: impl FnMut(Value) -> Value) {
         match self {
             Op::Lit(_) | Op::Extern(_) => {}
-            Op::Unary(_, a) | Op::Cast(a, _) | Op::Field(a, _) => *a = f(*a),
+            Op::Unary(_, a) | Op::Cast(a, _) | Op::Field(a, _) | Op::Ref(a, _) => *a = f(*a),
+            Op::SubSlice(x, lo, hi) => {
+                *x = f(*x);
+                for b in [lo, hi].into_iter().flatten() {
+                    *b = f(*b);
+                }
+            }
             Op::Binary(_, a, b) | Op::CastLike(a, b) | Op::AddCotangents(a, b) => {
                 *a = f(*a);
                 *b = f(*b);
@@ -944,6 +957,12 @@ impl Function {
                 Op::ArrayLit(items) => format!("array [{}]", list(items)),
                 Op::AddCotangents(a, b) => format!("add_cotangents {a}, {b}"),
                 Op::Field(a, m) => format!("field {a}.{}", m.text),
+                Op::Ref(a, false) => format!("ref {a}"),
+                Op::Ref(a, true) => format!("ref mut {a}"),
+                Op::SubSlice(x, lo, hi) => {
+                    let bound = |b: &Option<Value>| b.map(|v| v.to_string()).unwrap_or_default();
+                    format!("subslice {x}[{}..{}]", bound(lo), bound(hi))
+                }
                 Op::AccumAll(b, v) => format!("accumulate {b} += {v}"),
             };
             let name = match results.as_slice() {

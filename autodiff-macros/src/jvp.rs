@@ -385,6 +385,17 @@ impl Jvp<'_> {
             }
             // The tangent of an element is the element of the tangent.
             Op::Index(x, i) => t(x).map(|dx| b.emit(Op::Index(dx, b.get(*i)), span)),
+            // A reference or a part of a sequence: the same of its tangent
+            // (an array's tangent is an array, kept where it is useful).
+            Op::Ref(x, m) => tan[x.index()].map(|dx| {
+                let block = b.block;
+                b.f.push1(block, Op::Ref(dx, *m), Class::Slice, span)
+            }),
+            Op::SubSlice(x, lo, hi) => t(x).map(|dx| {
+                let block = b.block;
+                let (lo, hi) = (lo.map(|v| b.get(v)), hi.map(|v| b.get(v)));
+                b.f.push1(block, Op::SubSlice(dx, lo, hi), Class::Slice, span)
+            }),
             // The tangent of an array value is the array of the tangents.
             Op::ArrayLit(items) => items.iter().any(|v| t(v).is_some()).then(|| {
                 let tangents = items.iter().map(|v| b.materialize(t(v), span)).collect();

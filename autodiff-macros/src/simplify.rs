@@ -111,7 +111,7 @@ fn is_pure(f: &Function, op: &Op) -> bool {
             | Op::UndoTo(..)
             | Op::CloneArray(_)
             | Op::AccumAll(..)
-    ) && !matches!(op, Op::Index(x, _) if matches!(f.class(*x), crate::ir::Class::Buffer | crate::ir::Class::Array))
+    ) && !matches!(op, Op::Index(x, _) | Op::Ref(x, _) | Op::SubSlice(x, ..) if matches!(f.class(*x), crate::ir::Class::Buffer | crate::ir::Class::Array))
 }
 
 /// Removes instructions that neither make a value something reads nor

@@ -122,6 +122,8 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
         | Op::Extern(_)
         | Op::AddCotangents(..)
         | Op::Field(..)
+        | Op::Ref(..)
+        | Op::SubSlice(..)
         | Op::Unary(..)
         | Op::Cast(..)
         | Op::CastLike(..)

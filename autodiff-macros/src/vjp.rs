@@ -65,7 +65,8 @@ fn expensive_values(primal: &Function, body: Block) -> Vec<Value> {
 fn read_back_arrays(primal: &Function) -> syn::Result<BTreeSet<Value>> {
     let mut read = BTreeSet::new();
     primal.walk(primal.entry, &mut |i| {
-        if let Op::Index(a, _) = &primal.inst(i).op
+        // Read by indexing, or lent to a callee.
+        if let Op::Index(a, _) | Op::Ref(a, _) = &primal.inst(i).op
             && primal.class(*a) == Class::Array
         {
             read.insert(*a);
@@ -640,6 +641,39 @@ impl Vjp<'_> {
         }
     }
 
+    /// The gradient buffer of a sequence, in the reverse sweep: a slice
+    /// parameter's, an array's, or the part of one a sub-slice views
+    /// (made where it is asked for).
+    fn buffer_of(&mut self, x: Value) -> Option<Value> {
+        let primal = self.b.primal;
+        if let Some(buf) = self.buffers[x.index()].or_else(|| self.array_buffers.get(&x).copied()) {
+            return Some(buf);
+        }
+        match primal.def_op(x)? {
+            Op::Ref(base, _) => self.buffer_of(*base),
+            Op::SubSlice(base, lo, hi) => {
+                let buf = self.buffer_of(*base)?;
+                let (lo, hi) = (lo.map(|v| self.b.get(v)), hi.map(|v| self.b.get(v)));
+                let block = self.b.block;
+                Some(self.b.f.push1(
+                    block,
+                    Op::SubSlice(buf, lo, hi),
+                    Class::Buffer,
+                    primal.span(x),
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// The buffer a view of a buffer is part of.
+    fn root_buffer(&self, buf: Value) -> Value {
+        match self.b.f.def_op(buf) {
+            Some(Op::SubSlice(base, ..)) => self.root_buffer(*base),
+            _ => buf,
+        }
+    }
+
     /// Whether the reverse sweep has a cotangent for `v` so far.
     fn has_adjoint(&self, v: Value) -> bool {
         self.act.is_active(v)
@@ -754,7 +788,7 @@ impl Vjp<'_> {
                 }
             }
             Op::Index(x, i) => {
-                let buf = self.buffers[x.index()].or_else(|| self.array_buffers.get(x).copied());
+                let buf = self.buffer_of(*x);
                 if let (Some(buf), Some(g)) = (buf, g) {
                     let block = self.b.block;
                     self.b
@@ -808,8 +842,12 @@ impl Vjp<'_> {
                     if primal.class(a) != Class::Slice {
                         continue;
                     }
-                    let sink = match self.buffers[a.index()] {
-                        Some(buf) if !sinks.contains(&buf) => buf,
+                    let buf = self.buffer_of(a);
+                    // Two parts of one buffer cannot be lent at once.
+                    let root = buf.map(|b| self.root_buffer(b));
+                    let taken = sinks.iter().any(|&s| Some(self.root_buffer(s)) == root);
+                    let sink = match buf {
+                        Some(buf) if !taken => buf,
                         own => {
                             let s = self.b.f.push1(
                                 block,

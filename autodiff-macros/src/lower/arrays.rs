@@ -9,6 +9,7 @@ use proc_macro2::{Literal, Span};
 use syn::parse::Parser;
 use syn::spanned::Spanned;
 
+use super::flow::strip;
 use super::{Bound, Lower};
 use crate::ir::{ArrayShape, BinOp, Class, Lit, Op, Tokens, UnOp, Value};
 
@@ -95,6 +96,93 @@ impl Lower {
             return None;
         }
         Some(self.push(Op::ArrayLit(items), Class::Vector, a.span()))
+    }
+
+    /// `&v`, `&x[a..b]`, `&data`, `&mut data`: what calls take.
+    pub(super) fn reference(&mut self, r: &syn::ExprReference) -> Option<Value> {
+        let span = r.span();
+        // `&x[a..b]`, `&x[a..]`, `&x[..b]`: a part of a slice.
+        if let syn::Expr::Index(index) = strip(&r.expr)
+            && let syn::Expr::Range(range) = strip(&index.index)
+        {
+            if r.mutability.is_some() {
+                self.errors.at(
+                    r,
+                    "#[differentiable] does not lend parts of arrays mutably yet; \
+                     return the values from the callee instead",
+                );
+                return None;
+            }
+            let x = self.value(&index.expr)?;
+            if Some(x) == self.poison {
+                return Some(x);
+            }
+            self.call_returns_array(x);
+            if !matches!(self.f.class(x), Class::Slice | Class::Vector | Class::Array) {
+                self.errors.at(
+                    &index.expr,
+                    "#[differentiable] takes parts of f32/f64 slices and arrays only",
+                );
+                return None;
+            }
+            let bound = |l: &mut Self, e: &Option<Box<syn::Expr>>| -> Option<Option<Value>> {
+                match e {
+                    None => Some(None),
+                    Some(e) => {
+                        let v = l.value(e)?;
+                        if !matches!(l.f.class(v), Class::Int | Class::Unknown) {
+                            l.errors.at(e, "the bounds of a range must be integers");
+                            return None;
+                        }
+                        Some(Some(v))
+                    }
+                }
+            };
+            let lo = bound(self, &range.start)?;
+            let mut hi = bound(self, &range.end)?;
+            if let (syn::RangeLimits::Closed(_), Some(h)) = (&range.limits, hi) {
+                let one = self.push(
+                    Op::Lit(Lit::new(Literal::usize_unsuffixed(1))),
+                    Class::Int,
+                    span,
+                );
+                hi = Some(self.push(Op::Binary(BinOp::Add, h, one), Class::Int, span));
+            }
+            // A slice of an array: the part of a reference to it.
+            let x = match self.f.class(x) {
+                Class::Slice => x,
+                _ => self.push(Op::Ref(x, false), Class::Slice, span),
+            };
+            return Some(self.push(Op::SubSlice(x, lo, hi), Class::Slice, span));
+        }
+        let v = self.value(&r.expr)?;
+        if Some(v) == self.poison {
+            return Some(v);
+        }
+        let mutable = r.mutability.is_some();
+        match self.f.class(v) {
+            Class::Slice if !mutable => Some(v),
+            Class::Vector | Class::Array if !mutable => {
+                Some(self.push(Op::Ref(v, false), Class::Slice, span))
+            }
+            class if class.is_data() => Some(self.push(Op::Ref(v, mutable), Class::Ref, span)),
+            Class::Slice | Class::Vector | Class::Array => {
+                self.errors.at(
+                    r,
+                    "#[differentiable] does not lend arrays of floats mutably (`&mut`) yet; \
+                     return the values from the callee instead",
+                );
+                None
+            }
+            _ => {
+                self.errors.at(
+                    r,
+                    "#[differentiable] takes references to arrays, slices and data only; \
+                     pass a float by value",
+                );
+                None
+            }
+        }
     }
 
     /// A value used as an array (indexed, destructured, annotated or

@@ -936,7 +936,7 @@ fn binding_in(pat: &syn::Pat) -> Option<&syn::Pat> {
     }
 }
 
-fn strip(e: &syn::Expr) -> &syn::Expr {
+pub(super) fn strip(e: &syn::Expr) -> &syn::Expr {
     match e {
         syn::Expr::Paren(p) => strip(&p.expr),
         syn::Expr::Group(g) => strip(&g.expr),

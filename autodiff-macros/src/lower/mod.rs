@@ -462,6 +462,7 @@ impl Lower {
             syn::Expr::Macro(m) if m.mac.path.is_ident("vec") => self.vec_macro(m),
             syn::Expr::Repeat(r) => self.repeat(r),
             syn::Expr::Array(a) => self.array_literal(a).map(Bound::Value),
+            syn::Expr::Reference(r) => self.reference(r).map(Bound::Value),
             other => {
                 self.unsupported(other);
                 None

@@ -1,0 +1,15 @@
+use autodiff::prelude::*;
+
+#[differentiable]
+fn fill(out: &mut [f64], x: f64) {
+    out[0] = x;
+}
+
+#[differentiable]
+fn f(x: f64) -> f64 {
+    let mut v = vec![0.0; 4];
+    fill(&mut v[1..3], x);
+    v[1]
+}
+
+fn main() {}
