@@ -1,7 +1,11 @@
 //! Buffers across calls: local arrays lent to callees (`&v`), parts of
 //! slices (`&x[a..b]`, `&x[a..]`), arrays passed by reference, a local
 //! buffer written again after a callee read it.
-#![allow(clippy::needless_range_loop)]
+#![allow(
+    clippy::needless_range_loop,
+    clippy::assign_op_pattern,
+    clippy::vec_init_then_push
+)]
 
 mod common;
 
@@ -95,4 +99,101 @@ fn local_buffer_lent_to_a_helper() {
 #[test]
 fn parts_of_slices() {
     check_slice("parts", parts, parts_jvp, parts_value_and_grad, 5);
+}
+
+/// A scratch array made inside a loop, written by an inner loop, read back
+/// (a per-bone transform), and lent to a helper.
+#[differentiable]
+fn per_bone(theta: &[f64], n: usize) -> f64 {
+    let mut total = 0.0;
+    for b in 0..n {
+        let mut tr = [0.0; 4];
+        for i in 0..4 {
+            tr[i] = theta[b] * (i as f64 + 1.0);
+            if i > 0 {
+                tr[i] += tr[i - 1].sin();
+            }
+        }
+        let mut acc = 0.0;
+        for i in 0..4 {
+            acc += tr[i] * tr[(i + 1) % 4];
+        }
+        total += acc + sqnorm(&tr);
+    }
+    total
+}
+
+/// A scratch vector made in a branch.
+#[differentiable]
+fn in_branch(x: &[f64]) -> f64 {
+    if x[0] > 0.0 {
+        let mut w = vec![0.0; x.len()];
+        for i in 0..x.len() {
+            w[i] = x[i] * x[0];
+        }
+        w[0] = w[1] * w[0];
+        logsumexp(&w) + w[0]
+    } else {
+        x[1]
+    }
+}
+
+#[test]
+fn scratch_arrays_made_in_loops_and_branches() {
+    check_slice(
+        "per_bone",
+        |x| per_bone(x, 3),
+        |x, v| per_bone_jvp(x, 3, v),
+        |x| per_bone_value_and_grad(x, 3),
+        3,
+    );
+    check_slice(
+        "in_branch",
+        in_branch,
+        in_branch_jvp,
+        in_branch_value_and_grad,
+        4,
+    );
+}
+
+/// A vector built by `push` and read back, at the top and inside a loop.
+#[differentiable]
+fn pushed(x: &[f64]) -> f64 {
+    let mut p = Vec::with_capacity(x.len());
+    for i in 0..x.len() {
+        p.push(x[i] * x[i]);
+    }
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let mut q = Vec::new();
+        q.push(p[i]);
+        q.push(x[i].sin());
+        q[0] = q[0] * q[1];
+        s += q[0] + p[(i + 1) % x.len()] * q[1];
+    }
+    s + sqnorm(&p)
+}
+
+#[test]
+fn vectors_built_by_push_and_read_back() {
+    check_slice("pushed", pushed, pushed_jvp, pushed_value_and_grad, 4);
+}
+
+/// A returned vector that reads back what it pushed.
+#[differentiable]
+fn pushed_output(x: &[f64]) -> Vec<f64> {
+    let mut y = Vec::with_capacity(2);
+    y.push(x[0]);
+    y.push(y[0] * 2.0 + x[1]);
+    y
+}
+
+#[test]
+fn returned_vector_reads_back_its_pushes() {
+    let x = [0.5, -1.5];
+    assert_eq!(pushed_output(&x), vec![0.5, -0.5]);
+    let (y, dy) = pushed_output_jvp(&x, &[1.0, 0.0]);
+    assert_eq!((y, dy), (vec![0.5, -0.5], vec![1.0, 2.0]));
+    let (y, g) = pushed_output_vjp(&x, vec![1.0, 1.0]);
+    assert_eq!((y, g), (vec![0.5, -0.5], vec![3.0, 1.0]));
 }

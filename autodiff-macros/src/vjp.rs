@@ -72,26 +72,12 @@ fn read_back_arrays(primal: &Function) -> syn::Result<BTreeSet<Value>> {
             read.insert(*a);
         }
     });
-    let mut pushed = BTreeSet::new();
-    primal.walk(primal.entry, &mut |i| {
-        if let Op::Push(a, ..) = &primal.inst(i).op {
-            pushed.insert(*a);
-        }
-    });
     for &a in &read {
-        let at_top = primal.block_of(a) == primal.entry;
-        let fixed = matches!(
-            primal.def_op(a),
-            Some(Op::NewArray(
-                _,
-                crate::ir::ArrayShape::Vec(_) | crate::ir::ArrayShape::Fixed(_)
-            ))
-        );
-        if !at_top || !fixed || pushed.contains(&a) {
+        if !matches!(primal.def_op(a), Some(Op::NewArray(..))) {
             return Err(syn::Error::new(
                 primal.span(a),
-                "#[differentiable] reads back an array it writes only when the array is made at the top \
-                 of the function with `vec![c; n]` or `[c; N]`, and not pushed to",
+                "#[differentiable] reads back the arrays it makes only (`vec![c; n]`, `[c; N]`, \
+                 `Vec::with_capacity(n)`); make a local array and write its elements",
             ));
         }
     }
@@ -132,6 +118,7 @@ pub fn vjp(
         recomputing: false,
         read_back: read_back_arrays(primal)?,
         seeded: BTreeSet::new(),
+        remade: BTreeSet::new(),
         saved: HashMap::new(),
         loop_marks: HashMap::new(),
         if_marks: HashMap::new(),
@@ -174,6 +161,7 @@ pub fn vjp(
                     .push1(block, Op::Own(seed), Class::Buffer, primal.span(o));
             v.b.f.names[buf.index()] = derived_name("g", primal.name(o));
             v.array_buffers.insert(o, buf);
+            v.seeded.insert(o);
             continue;
         }
         let seed =
@@ -200,24 +188,6 @@ pub fn vjp(
             v.b.f.names[buf.index()] = derived_name("g", primal.name(p));
             v.array_buffers.insert(p, buf);
         }
-    }
-    // A read-back array that is not an output gets a gradient buffer too.
-    for &a in &read_back {
-        if v.array_buffers.contains_key(&a) || !act.is_active(a) {
-            continue;
-        }
-        let len = match primal.def_op(a) {
-            Some(Op::NewArray(_, crate::ir::ArrayShape::Fixed(n))) => Some(n.clone()),
-            _ => None,
-        };
-        let buf = v.b.f.push1(
-            block,
-            Op::Zeros(v.b.get(a), len),
-            Class::Buffer,
-            primal.span(a),
-        );
-        v.b.f.names[buf.index()] = derived_name("g", primal.name(a));
-        v.array_buffers.insert(a, buf);
     }
     // One buffer per active slice, allocated once per call.
     for (&p, len) in active_params.iter().zip(array_lens) {
@@ -274,6 +244,9 @@ struct Vjp<'a> {
     read_back: BTreeSet<Value>,
     /// Array values whose gradient buffer is an output cotangent.
     seeded: BTreeSet<Value>,
+    /// Arrays made again by a recomputed block (which replays their
+    /// pushes).
+    remade: BTreeSet<Value>,
     /// The tape of old values of each read-back array, made with it.
     saved: HashMap<Value, Value>,
     /// The marks (tape lengths) each loop body pushes per iteration, for
@@ -305,12 +278,22 @@ impl Vjp<'_> {
             }
             // Recomputing writes only the arrays that are read back.
             let skip = match &d.op {
-                Op::NewArray(..) => self.recomputing,
-                Op::Store(a, ..) | Op::StoreAdd(a, ..) | Op::Push(a, ..) => {
+                // An array read back that is made in a recomputed block is
+                // made again there.
+                Op::NewArray(..) => self.recomputing && !self.read_back.contains(&d.results[0]),
+                Op::Store(a, ..) | Op::StoreAdd(a, ..) => {
                     self.recomputing && !self.read_back.contains(a)
                 }
+                // A push overwrites nothing: an array made before the
+                // recomputed block holds what it pushed already.
+                Op::Push(a, ..) => self.recomputing && !self.remade.contains(a),
                 _ => false,
             };
+            if let Op::NewArray(..) = &d.op
+                && self.recomputing
+            {
+                self.remade.insert(d.results[0]);
+            }
             if skip {
                 continue;
             }
@@ -455,7 +438,13 @@ impl Vjp<'_> {
                         self.trip_counts.insert(inst, results[d.results.len()]);
                     }
                 }
-                Op::NewArray(..) if self.read_back.contains(&d.results[0]) => {
+                // The old values of a read-back array are saved where the
+                // reverse sweep restores them: for an array made in a
+                // block, only in the copy its reverse recomputes.
+                Op::NewArray(..)
+                    if self.read_back.contains(&d.results[0])
+                        && (self.recomputing || primal.block_of(d.results[0]) == primal.entry) =>
+                {
                     self.b.copy_results(self.b.mapped(&d.op), &d.results);
                     let block = self.b.block;
                     let tape = self.b.f.push1(block, Op::TapeNew(None), Class::Tape, span);
@@ -595,8 +584,24 @@ impl Vjp<'_> {
         let primal = self.b.primal;
         // Each active array value made in the block gets its gradient
         // buffer first: the reverse of its reads adds into it, the reverse
-        // of what made it reads it.
+        // of what made it reads it. So does each array made in the block
+        // and read back (one that is an output has the output cotangent).
         for &inst in &primal.block(src).insts {
+            if let Op::NewArray(_, shape) = &primal.inst(inst).op {
+                let a = primal.inst(inst).results[0];
+                if self.read_back.contains(&a) && self.act.is_active(a) && !self.seeded.contains(&a)
+                {
+                    let len = match shape {
+                        crate::ir::ArrayShape::Fixed(n) => Some(n.clone()),
+                        _ => None,
+                    };
+                    let block = self.b.block;
+                    let op = Op::Zeros(self.b.get(a), len);
+                    let buf = self.b.f.push1(block, op, Class::Buffer, primal.span(a));
+                    self.b.f.names[buf.index()] = derived_name("g", primal.name(a));
+                    self.array_buffers.insert(a, buf);
+                }
+            }
             for &r in &primal.inst(inst).results {
                 if primal.class(r) == Class::Vector
                     && self.act.is_active(r)
@@ -949,10 +954,12 @@ impl Vjp<'_> {
             .collect()
     }
 
-    /// The read-back arrays that `blocks` write.
+    /// The read-back arrays that `blocks` write and that are made outside
+    /// them (one made inside is made again when they are recomputed).
     fn read_back_written(&self, blocks: &[Block]) -> Vec<Value> {
         let primal = self.b.primal;
         let mut out = BTreeSet::new();
+        let mut made = BTreeSet::new();
         for &top in blocks {
             for b in primal.nested_blocks(top) {
                 for &i in &primal.block(b).insts {
@@ -961,10 +968,11 @@ impl Vjp<'_> {
                     {
                         out.insert(a);
                     }
+                    made.extend(primal.inst(i).results.iter().copied());
                 }
             }
         }
-        out.into_iter().collect()
+        out.difference(&made).copied().collect()
     }
 
     /// Whether `blocks` write an array whose cotangent the reverse sweep
