@@ -262,3 +262,39 @@ fn callee_with_wrt() {
     assert_close("d/dw", g, s.sqrt(), EXACT);
     assert_close("jvp", call_weighted_sum_jvp(&x, w, 1.0).1, s.sqrt(), EXACT);
 }
+
+// Found by the fuzzer: a call whose result is inactive (its arguments are
+// constants) passed to an active call; its zero tangent is shaped like the
+// result, which may be an array (an internal error: "is not a slice").
+#[differentiable]
+fn plus_half(t: f64) -> f64 {
+    t.sin() * t + 0.5
+}
+
+#[differentiable]
+fn scaled_sum(s: &[f64], c: f64) -> f64 {
+    let mut acc = 0.0;
+    for i in 0..s.len() {
+        acc += (s[i] * c).tanh() * s[i];
+    }
+    acc
+}
+
+#[differentiable]
+fn constant_call_into_active_call(x: &[f64], a: f64) -> f64 {
+    scaled_sum(&x[1..], plus_half(1.75)) + a
+}
+
+#[test]
+fn inactive_call_result_into_an_active_call() {
+    check_fn(
+        "constant_call_into_active_call",
+        &points(4, 10, -1.5, 1.5),
+        |p| constant_call_into_active_call(&p[..3], p[3]),
+        |p, v| constant_call_into_active_call_jvp(&p[..3], p[3], &v[..3], v[3]),
+        |p| {
+            let (y, (gx, ga)) = constant_call_into_active_call_value_and_grad(&p[..3], p[3]);
+            (y, gx.into_iter().chain([ga]).collect())
+        },
+    );
+}

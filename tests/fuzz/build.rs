@@ -1,0 +1,385 @@
+//! Generates random programs in the subset `#[differentiable]` supports:
+//! straight-line code, branches, `for` and `while` loops with `break` and
+//! `continue`, local arrays written in place and read back, small array
+//! values, calls of helpers taking scalars, slices and parts of slices.
+//! Each program has the signature `fn(x: &[f64], a: f64, b: f64) -> f64`;
+//! `tests/fuzz.rs` checks its gradient against finite differences and its
+//! JVP against its gradient.
+//!
+//! `AUTODIFF_FUZZ_COUNT` (default 200) programs from `AUTODIFF_FUZZ_SEED`
+//! (default 1).
+
+use std::fmt::Write as _;
+
+/// SplitMix64.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// The length of `x` the programs are run with.
+const N: usize = 4;
+
+struct Gen {
+    rng: Rng,
+    out: String,
+    indent: usize,
+    /// Float variables in scope, immutable and mutable.
+    floats: Vec<Vec<String>>,
+    muts: Vec<Vec<String>>,
+    /// Local arrays of length `N` (written, read back), and array values.
+    arrays: Vec<Vec<String>>,
+    vectors: Vec<Vec<(String, usize)>>,
+    /// The loop index in scope, if any, and whether `break` may appear.
+    index: Option<String>,
+    in_loop: bool,
+    counter: usize,
+}
+
+impl Gen {
+    fn fresh(&mut self, prefix: &str) -> String {
+        self.counter += 1;
+        format!("{prefix}{}", self.counter)
+    }
+
+    fn line(&mut self, text: &str) {
+        let _ = writeln!(self.out, "{}{text}", "    ".repeat(self.indent));
+    }
+
+    fn all<T: Clone>(scopes: &[Vec<T>]) -> Vec<T> {
+        scopes.iter().flatten().cloned().collect()
+    }
+
+    /// Adds a name to the innermost scope of one of the scope stacks.
+    fn bind<T>(&mut self, stack: impl Fn(&mut Self) -> &mut Vec<Vec<T>>, item: T) {
+        if let Some(scope) = stack(self).last_mut() {
+            scope.push(item);
+        }
+    }
+
+    fn push_scope(&mut self) {
+        self.floats.push(vec![]);
+        self.muts.push(vec![]);
+        self.arrays.push(vec![]);
+        self.vectors.push(vec![]);
+    }
+
+    fn pop_scope(&mut self) {
+        self.floats.pop();
+        self.muts.pop();
+        self.arrays.pop();
+        self.vectors.pop();
+    }
+
+    fn literal(&mut self) -> String {
+        let v = 0.25 + self.rng.below(8) as f64 * 0.25;
+        format!("{v:?}")
+    }
+
+    /// A float expression, `depth` levels deep at most.
+    fn expr(&mut self, depth: usize) -> String {
+        if depth == 0 || self.rng.chance(25) {
+            return self.leaf();
+        }
+        let d = depth - 1;
+        match self.rng.below(16) {
+            0 => format!("({} + {})", self.expr(d), self.expr(d)),
+            1 => format!("({} - {})", self.expr(d), self.expr(d)),
+            2 | 3 => format!("({} * {})", self.expr(d), self.expr(d)),
+            4 => format!("{}.sin()", self.paren(d)),
+            5 => format!("{}.cos()", self.paren(d)),
+            6 => format!("{}.tanh()", self.paren(d)),
+            7 => format!("{}.tanh().exp()", self.paren(d)),
+            8 => {
+                let e = self.expr(d);
+                format!("({e} * {e} + 1.0).sqrt()")
+            }
+            9 => {
+                let e = self.expr(d);
+                format!("{{ let t = {e}; t / (1.0 + t * t) }}")
+            }
+            10 => format!(
+                "{}.mul_add({}, {})",
+                self.paren(d),
+                self.expr(d),
+                self.expr(d)
+            ),
+            11 => format!("{}.powi(2)", self.paren(d)),
+            12 => format!("helper_scalar({})", self.expr(d)),
+            13 => {
+                let slice = self.slice_arg();
+                format!("helper_slice({slice}, {})", self.expr(d))
+            }
+            14 => {
+                let k = self.rng.below(2);
+                format!("helper_pair({}, {})[{k}]", self.expr(d), self.expr(d))
+            }
+            _ => {
+                let e = self.expr(d);
+                format!("({e} * 0.5).sin().powi(2).ln_1p()")
+            }
+        }
+    }
+
+    fn paren(&mut self, depth: usize) -> String {
+        format!("({})", self.expr(depth))
+    }
+
+    /// A slice argument: `x`, a part of it, or a local array.
+    fn slice_arg(&mut self) -> String {
+        let arrays = Self::all(&self.arrays);
+        match self.rng.below(4) {
+            0 if !arrays.is_empty() => format!("&{}", arrays[self.rng.below(arrays.len())]),
+            1 => {
+                let lo = self.rng.below(N - 1);
+                let hi = lo + 1 + self.rng.below(N - lo - 1);
+                format!("&x[{lo}..{hi}]")
+            }
+            2 => format!("&x[{}..]", self.rng.below(N)),
+            _ => "x".to_string(),
+        }
+    }
+
+    fn leaf(&mut self) -> String {
+        let floats = Self::all(&self.floats);
+        let muts = Self::all(&self.muts);
+        let arrays = Self::all(&self.arrays);
+        let vectors = Self::all(&self.vectors);
+        match self.rng.below(9) {
+            0 | 1 if !floats.is_empty() => floats[self.rng.below(floats.len())].clone(),
+            2 if !muts.is_empty() => muts[self.rng.below(muts.len())].clone(),
+            3 => format!("x[{}]", self.rng.below(N)),
+            4 if self.index.is_some() => format!("x[{}]", self.index.clone().unwrap_or_default()),
+            5 if !arrays.is_empty() => {
+                let a = arrays[self.rng.below(arrays.len())].clone();
+                match &self.index {
+                    Some(i) if self.rng.chance(50) => format!("{a}[({i} + 1) % {N}]"),
+                    _ => format!("{a}[{}]", self.rng.below(N)),
+                }
+            }
+            6 if !vectors.is_empty() => {
+                let (v, n) = vectors[self.rng.below(vectors.len())].clone();
+                format!("{v}[{}]", self.rng.below(n))
+            }
+            7 => self.literal(),
+            _ => ["a", "b"][self.rng.below(2)].to_string(),
+        }
+    }
+
+    fn condition(&mut self) -> String {
+        format!("{} > {}", self.expr(1), self.expr(1))
+    }
+
+    fn stmts(&mut self, count: usize, depth: usize) {
+        for _ in 0..count {
+            self.stmt(depth);
+        }
+    }
+
+    fn stmt(&mut self, depth: usize) {
+        let muts = Self::all(&self.muts);
+        // Inside branches and loops, mostly update the variables outside.
+        let nested = self.floats.len() > 1;
+        let pick = if nested && !muts.is_empty() && self.rng.chance(40) {
+            3
+        } else {
+            self.rng.below(12)
+        };
+        match pick {
+            0 | 1 => {
+                let name = self.fresh("v");
+                let e = self.expr(3);
+                self.line(&format!("let {name} = {e};"));
+                self.bind(|g| &mut g.floats, name);
+            }
+            2 => {
+                let name = self.fresh("m");
+                let e = self.expr(2);
+                self.line(&format!("let mut {name} = {e};"));
+                self.bind(|g| &mut g.muts, name);
+            }
+            3 | 4 if !muts.is_empty() => {
+                let m = muts[self.rng.below(muts.len())].clone();
+                let e = self.expr(2);
+                let op = ["=", "+=", "-="][self.rng.below(3)];
+                self.line(&format!("{m} {op} {e};"));
+                if self.rng.chance(30) {
+                    let e = self.expr(1);
+                    self.line(&format!("{m} *= ({e}).tanh();"));
+                }
+            }
+            5 if depth > 0 => {
+                let c = self.condition();
+                self.line(&format!("if {c} {{"));
+                self.block(2, depth - 1);
+                self.line("} else {");
+                self.block(1, depth - 1);
+                self.line("}");
+            }
+            6 if depth > 0 && self.index.is_none() => {
+                let i = self.fresh("i");
+                self.line(&format!("for {i} in 0..x.len() {{"));
+                let (outer_index, outer_loop) = (self.index.replace(i), self.in_loop);
+                self.in_loop = true;
+                self.block(3, depth - 1);
+                self.index = outer_index;
+                self.in_loop = outer_loop;
+                self.line("}");
+            }
+            7 if depth > 0 => {
+                let k = self.fresh("k");
+                self.line(&format!("let mut {k} = 0;"));
+                let trips = 1 + self.rng.below(3);
+                self.line(&format!("while {k} < {trips} {{"));
+                self.indent += 1;
+                self.line(&format!("{k} += 1;"));
+                self.indent -= 1;
+                let outer = self.in_loop;
+                self.in_loop = true;
+                self.block(2, depth - 1);
+                self.in_loop = outer;
+                self.line("}");
+            }
+            8 => {
+                let w = self.fresh("w");
+                let i = self.fresh("i");
+                self.line(&format!("let mut {w} = vec![0.0; x.len()];"));
+                self.line(&format!("for {i} in 0..x.len() {{"));
+                self.indent += 1;
+                let outer = self.index.replace(i.clone());
+                let e = self.expr(2);
+                self.line(&format!("{w}[{i}] = {e};"));
+                if self.rng.chance(50) {
+                    let e = self.expr(1);
+                    self.line(&format!("{w}[{i}] = {w}[{i}] * ({e}).tanh();"));
+                }
+                self.index = outer;
+                self.indent -= 1;
+                self.line("}");
+                self.bind(|g| &mut g.arrays, w);
+            }
+            9 => {
+                let arrays = Self::all(&self.arrays);
+                if arrays.is_empty() {
+                    return;
+                }
+                let w = arrays[self.rng.below(arrays.len())].clone();
+                let e = self.expr(2);
+                match &self.index {
+                    Some(i) => self.line(&format!("{w}[{i}] += {e};")),
+                    None => {
+                        let c = self.rng.below(N);
+                        self.line(&format!("{w}[{c}] = {e};"))
+                    }
+                }
+            }
+            10 => {
+                let v = self.fresh("p");
+                let n = 2 + self.rng.below(2);
+                let items: Vec<String> = (0..n).map(|_| self.expr(1)).collect();
+                self.line(&format!("let {v} = [{}];", items.join(", ")));
+                self.bind(|g| &mut g.vectors, (v, n));
+            }
+            11 if self.in_loop => {
+                let c = self.condition();
+                let what = ["break", "continue"][self.rng.below(2)];
+                self.line(&format!("if {c} {{ {what}; }}"));
+            }
+            _ => {}
+        }
+    }
+
+    fn block(&mut self, count: usize, depth: usize) {
+        self.indent += 1;
+        self.push_scope();
+        self.stmts(count, depth);
+        self.pop_scope();
+        self.indent -= 1;
+    }
+
+    fn function(&mut self, name: &str) -> String {
+        self.out.clear();
+        self.counter = 0;
+        self.floats = vec![];
+        self.muts = vec![];
+        self.arrays = vec![];
+        self.vectors = vec![];
+        self.push_scope();
+        self.indent = 1;
+        let count = 3 + self.rng.below(5);
+        self.stmts(count, 2);
+        let mut terms: Vec<String> = Self::all(&self.muts);
+        terms.extend(Self::all(&self.floats));
+        terms.extend(
+            Self::all(&self.arrays)
+                .iter()
+                .map(|w| format!("{w}[{}]", self.rng.below(N))),
+        );
+        terms.push("a * b".to_string());
+        self.line(&terms.join(" + "));
+        format!(
+            "#[differentiable]\nfn {name}(x: &[f64], a: f64, b: f64) -> f64 {{\n{}}}\n",
+            self.out
+        )
+    }
+}
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=AUTODIFF_FUZZ_COUNT");
+    println!("cargo:rerun-if-env-changed=AUTODIFF_FUZZ_SEED");
+    println!("cargo:rerun-if-changed=build.rs");
+    let count: usize = std::env::var("AUTODIFF_FUZZ_COUNT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let seed: u64 = std::env::var("AUTODIFF_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let mut g = Gen {
+        rng: Rng(seed),
+        out: String::new(),
+        indent: 0,
+        floats: vec![],
+        muts: vec![],
+        arrays: vec![],
+        vectors: vec![],
+        index: None,
+        in_loop: false,
+        counter: 0,
+    };
+    let mut file = String::new();
+    let mut cases = String::new();
+    for k in 0..count {
+        let name = format!("f{k}");
+        let source = g.function(&name);
+        file.push_str(&source);
+        file.push('\n');
+        let _ = writeln!(
+            cases,
+            "    Case {{ name: \"{name}\", f: {name}, jvp: {name}_jvp, value_and_grad: {name}_value_and_grad, source: {source:?} }},"
+        );
+    }
+    let _ = writeln!(file, "pub const SEED: u64 = {seed};");
+    let _ = writeln!(file, "pub const CASES: &[Case] = &[\n{cases}];");
+    let out =
+        std::path::Path::new(&std::env::var("OUT_DIR").unwrap_or_default()).join("programs.rs");
+    if let Err(e) = std::fs::write(&out, file) {
+        panic!("cannot write {}: {e}", out.display());
+    }
+}
