@@ -43,10 +43,10 @@ pub fn activity(f: &Function, active: &[Value]) -> Activity {
         let before = a.varied.clone();
         a.vary(f, f.entry);
         f.walk(f.entry, &mut |inst| {
-            if let Some((array, value)) = written(&f.inst(inst).op)
-                && a.varied[value.index()]
-            {
-                a.varied[array.index()] = true;
+            for (array, value) in written(f, &f.inst(inst).op) {
+                if a.varied[value.index()] {
+                    a.varied[array.index()] = true;
+                }
             }
         });
         if a.varied == before {
@@ -215,15 +215,18 @@ impl Activity {
                     let params = f.block(*body).params.clone();
                     self.use_loop(f, *body, &params, init, &d.results);
                 }
-                op if written(op).is_some() => {
-                    if let Some((array, value)) = written(op)
-                        && self.useful[array.index()]
-                    {
-                        self.useful[value.index()] = true;
+                op @ (Op::Store(..) | Op::StoreAdd(..) | Op::Push(..)) => {
+                    for (array, value) in written(f, op) {
+                        if self.useful[array.index()] {
+                            self.useful[value.index()] = true;
+                        }
                     }
                 }
                 op => {
-                    if d.results.iter().any(|r| self.useful[r.index()]) {
+                    // A call writing a useful array (`g(x, &mut out)`) is
+                    // needed as if its result were.
+                    let writes = written(f, op).iter().any(|(a, _)| self.useful[a.index()]);
+                    if writes || d.results.iter().any(|r| self.useful[r.index()]) {
                         for v in differentiable_operands(op) {
                             self.useful[v.index()] = true;
                         }
@@ -234,11 +237,31 @@ impl Activity {
     }
 }
 
-/// The array and the value an element write writes.
-pub fn written(op: &Op) -> Option<(Value, Value)> {
+/// The arrays an operation writes, each with a value it writes from: an
+/// element write, or a call writing the arrays lent to it mutably (from
+/// each argument: the callee may read them all).
+pub fn written(f: &Function, op: &Op) -> Vec<(Value, Value)> {
     match op {
-        Op::Store(a, _, v) | Op::StoreAdd(a, _, v) | Op::Push(a, v, _) => Some((*a, *v)),
-        _ => None,
+        Op::Store(a, _, v) | Op::StoreAdd(a, _, v) | Op::Push(a, v, _) => vec![(*a, *v)],
+        Op::Call(c, args) => {
+            let arrays = c.written_arrays(f, args);
+            arrays
+                .iter()
+                .flat_map(|&a| c.active_args(args).iter().map(move |&v| (a, v)))
+                .collect()
+        }
+        _ => vec![],
+    }
+}
+
+impl Activity {
+    /// Whether a call writes an array that carries a derivative, which
+    /// makes it active whatever its result.
+    pub fn writes_active(&self, f: &Function, op: &Op) -> bool {
+        match op {
+            Op::Call(c, args) => c.written_arrays(f, args).iter().any(|&a| self.is_active(a)),
+            _ => false,
+        }
     }
 }
 

@@ -44,8 +44,8 @@ pub fn emit(sig: &Signature, d: &Derivatives) -> TokenStream {
     // contract's pullback does: functions with one have no pullback.
     if sig.out_params().next().is_none() {
         out.extend(e.reverse(&d.vjp, Reverse::Pullback));
-        out.extend(e.call_pullback(&d.vjp));
     }
+    out.extend(e.call_pullback(&d.vjp));
     out.extend(e.reverse(&d.vjp, Reverse::Vjp));
     if let Some(f) = &d.value_and_grad {
         out.extend(e.reverse(f, Reverse::ValueAndGrad));
@@ -272,6 +272,10 @@ impl SigEmitter<'_> {
         let out_ty = self.output_ty();
         let grads_ty = self.grads_ty();
         let (name, wrt) = (&self.sig.ident, self.active_names());
+        // The reverse sweep puts a parameter the function reads and writes
+        // back as it was; the VJP leaves it as the function does.
+        let (keep, put_back) = self.keep_in_out(&fe, f);
+        let reverse = quote!(#keep #reverse #put_back);
         let (suffix, doc, ret, body) = match kind {
             Reverse::Pullback => (
                 "pullback",
@@ -324,6 +328,27 @@ impl SigEmitter<'_> {
         self.item(doc, self.sibling(suffix), quote!(#(#params),*), ret, body)
     }
 
+    /// A copy of each in-and-out parameter as the function leaves it, and
+    /// the statements that write it back.
+    fn keep_in_out(&self, fe: &FnEmitter, f: &Function) -> (TokenStream, TokenStream) {
+        let offset = usize::from(self.sig.receiver.is_some());
+        let (mut keep, mut put_back) = (TokenStream::new(), TokenStream::new());
+        for (p, &v) in self
+            .sig
+            .params
+            .iter()
+            .zip(&f.block(f.entry).params[offset..])
+        {
+            if p.in_out {
+                let name = fe.atom(v);
+                let kept = format_ident!("{}_after", p.name.to_string().trim_start_matches("r#"));
+                keep.extend(quote!(let #kept = #name.to_vec();));
+                put_back.extend(quote!(#name.copy_from_slice(&#kept);));
+            }
+        }
+        (keep, put_back)
+    }
+
     /// `__f_pullback`: the value and a closure from the output cotangent and
     /// one buffer per slice parameter, which it adds the slice's cotangent
     /// into, to the cotangents of the other float parameters (zero for
@@ -342,6 +367,18 @@ impl SigEmitter<'_> {
                 sinks.insert(g);
             }
         }
+        // The buffers of the output parameters, in order: the pullback's
+        // parameters after the output cotangents, or what copies them.
+        let n_outputs = f.block(f.entry).ret.len();
+        let mut out_buffers = Vec::new();
+        for &seed in &f.block(pb).params[n_outputs..] {
+            let copy = f.block(pb).insts.iter().find_map(|&i| match &f.inst(i).op {
+                Op::OwnCopy(s) if *s == seed => Some(f.inst(i).results[0]),
+                _ => None,
+            });
+            out_buffers.push(copy.unwrap_or(seed));
+        }
+        sinks.extend(out_buffers.iter().copied());
         let mut fe = FnEmitter::new(f, self.sig);
         fe.sinks = sinks;
         let params = self.primal_params(&fe);
@@ -363,7 +400,7 @@ impl SigEmitter<'_> {
             .iter()
             .zip(&f.block(f.entry).params[offset..])
         {
-            if p.class.is_lent() {
+            if p.class.is_lent() || p.class == Class::Array {
                 let name = fe.atom(v);
                 let ty = without_lifetime(&p.ty);
                 lent_params.push(quote!(#name: #ty));
@@ -377,7 +414,16 @@ impl SigEmitter<'_> {
         let mut returned = Vec::new();
         let mut returned_tys = Vec::new();
         let rt = runtime();
+        let mut out_buffers = out_buffers.into_iter();
         for p in self.sig.params.iter() {
+            if p.class == Class::Array {
+                if let (Some(buf), Some(sink_ty)) = (out_buffers.next(), &p.sink_ty) {
+                    let name = fe.atom(buf);
+                    sink_params.push(quote!(#name: #sink_ty));
+                    sink_tys.push(sink_ty.clone());
+                }
+                continue;
+            }
             if !p.class.has_derivative_in_calls() {
                 continue;
             }
@@ -676,9 +722,10 @@ impl<'a> FnEmitter<'a> {
                     return quote!(#lit);
                 }
                 Some(Op::Extern(t)) => return t.tokens.clone(),
+                // `&mut x[..]`: a reborrow, also of an output parameter.
                 Some(Op::Ref(_, true)) => {
                     let place = self.place(v);
-                    return quote!(&mut #place);
+                    return quote!(&mut #place[..]);
                 }
                 Some(Op::Ref(..) | Op::SubSlice(..)) => {
                     let place = self.place(v);
@@ -782,16 +829,35 @@ impl<'a> FnEmitter<'a> {
                 }
                 Op::Restore(t, arr) => {
                     let (t, arr) = (a(t), a(arr));
-                    quote_spanned!(span=> #t.restore(&mut #arr);)
+                    quote_spanned!(span=> #t.restore(&mut #arr[..]);)
+                }
+                Op::SaveAll(t, arr) => {
+                    let (t, arr) = (a(t), self.place(*arr));
+                    quote_spanned!(span=> #t.save_all(&#arr);)
+                }
+                Op::RestoreAll(t, arr) => {
+                    let (t, arr) = (a(t), self.place(*arr));
+                    quote_spanned!(span=> #t.restore_all(&mut #arr[..]);)
                 }
                 Op::UndoTo(t, arr, m) => {
                     let (t, arr, m) = (a(t), a(arr), a(m));
-                    quote_spanned!(span=> #t.undo_to(&mut #arr, #m);)
+                    quote_spanned!(span=> #t.undo_to(&mut #arr[..], #m);)
                 }
-                Op::CallJvp(c, _, tangents) => {
+                Op::CallJvp(c, args, tangents) => {
                     let (pattern, expr) = self.inst(&d.op, &d.results);
-                    let checks = self.wrt_check(c, tangents, span);
-                    quote_spanned!(span=> #checks let #pattern = #expr;)
+                    // The tangents of the arrays lent mutably come last.
+                    let n = c.derivative_args(self.f, args).min(tangents.len());
+                    let checks = self.wrt_check(c, &tangents[..n], span);
+                    if d.results.is_empty() {
+                        quote_spanned!(span=> #checks #expr;)
+                    } else {
+                        quote_spanned!(span=> #checks let #pattern = #expr;)
+                    }
+                }
+                // A call whose value is dropped.
+                op @ Op::Call(..) if d.results.is_empty() => {
+                    let (_, expr) = self.inst(op, &d.results);
+                    quote_spanned!(span=> #expr;)
                 }
                 // A pullback that only adds into the buffers it is lent.
                 op @ Op::ApplyPullback(..) if d.results.is_empty() => {
@@ -1116,6 +1182,8 @@ impl<'a> FnEmitter<'a> {
             | Op::Save(..)
             | Op::Restore(..)
             | Op::UndoTo(..)
+            | Op::SaveAll(..)
+            | Op::RestoreAll(..)
             | Op::AccumAll(..) => (quote!(_), quote!(())),
         }
     }

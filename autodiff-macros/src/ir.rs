@@ -78,6 +78,9 @@ pub enum Class {
     /// an array literal, an array a callee returns. Passed by value; its
     /// cotangent is an array of the same type, returned by a callee.
     Vector,
+    /// A float array lent mutably to a callee (`&mut v`), which writes it
+    /// (an output parameter of the callee).
+    SliceMut,
     /// A reference to data without floats: `&[usize]`, `&Config`. Read,
     /// never differentiated; lent again to a callee's reverse sweep.
     Ref,
@@ -116,7 +119,13 @@ impl Class {
     /// Whether a callee's reverse sweep takes this argument again instead
     /// of keeping a borrow of it: slices and references to data.
     pub fn is_lent(self) -> bool {
-        matches!(self, Class::Slice | Class::Ref)
+        matches!(self, Class::Slice | Class::Ref | Class::SliceMut)
+    }
+
+    /// Whether a callee adds this argument's cotangent into a buffer its
+    /// caller lends: a slice, or an array lent mutably.
+    pub fn has_sink(self) -> bool {
+        matches!(self, Class::Slice | Class::SliceMut)
     }
 
     fn text(self) -> &'static str {
@@ -129,6 +138,7 @@ impl Class {
             Class::Slice => "slice",
             Class::Vector => "vector",
             Class::Ref => "ref",
+            Class::SliceMut => "slice mut",
             Class::Tape => "tape",
             Class::Buffer => "buffer",
             Class::Array => "array",
@@ -318,6 +328,18 @@ impl Callee {
             .collect()
     }
 
+    /// The arrays the call writes: those lent mutably (`&mut v`).
+    pub fn written_arrays(&self, f: &Function, args: &[Value]) -> Vec<Value> {
+        self.active_args(args)
+            .iter()
+            .filter(|&&a| f.class(a) == Class::SliceMut)
+            .filter_map(|&a| match f.def_op(a) {
+                Some(Op::Ref(array, true)) => Some(*array),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The arguments that carry derivatives, in order.
     pub fn derivative_arg_values(&self, f: &Function, args: &[Value]) -> Vec<Value> {
         self.active_args(args)
@@ -494,6 +516,12 @@ pub enum Op {
     /// Restores the array until the tape is back at the mark (tape, array,
     /// mark): the array as it was when the mark was taken.
     UndoTo(Value, Value, Value),
+    /// Before a callee writes an array: all its old values onto the tape
+    /// (tape, array).
+    SaveAll(Value, Value),
+    /// The reverse of `SaveAll`: the array's old values back from the
+    /// tape (tape, array).
+    RestoreAll(Value, Value),
     /// A copy of an array: what a function returns when its reverse sweep
     /// will put the array back as it was.
     CloneArray(Value),
@@ -557,7 +585,9 @@ impl Op {
             Op::ZeroAt(a, b) => vec![*a, *b],
             Op::Own(a) | Op::OwnCopy(a) | Op::TapeLen(a) | Op::CloneArray(a) => vec![*a],
             Op::Save(t, a, i) | Op::UndoTo(t, a, i) => vec![*t, *a, *i],
-            Op::Restore(t, a) | Op::AccumAll(t, a) => vec![*t, *a],
+            Op::Restore(t, a) | Op::AccumAll(t, a) | Op::SaveAll(t, a) | Op::RestoreAll(t, a) => {
+                vec![*t, *a]
+            }
             Op::NewArray(init, ArrayShape::Vec(n) | ArrayShape::Empty(n)) => vec![*init, *n],
             Op::NewArray(init, ArrayShape::Fixed(_)) => vec![*init],
         }
@@ -635,7 +665,7 @@ impl Op {
                 *a = f(*a);
                 *i = f(*i);
             }
-            Op::Restore(t, a) | Op::AccumAll(t, a) => {
+            Op::Restore(t, a) | Op::AccumAll(t, a) | Op::SaveAll(t, a) | Op::RestoreAll(t, a) => {
                 *t = f(*t);
                 *a = f(*a);
             }
@@ -954,6 +984,8 @@ impl Function {
                 Op::TapeLen(t) => format!("len {t}"),
                 Op::UndoTo(t, a, m) => format!("undo {a} <- {t} to {m}"),
                 Op::CloneArray(a) => format!("clone {a}"),
+                Op::SaveAll(t, a) => format!("save {t} <- all of {a}"),
+                Op::RestoreAll(t, a) => format!("restore all of {a} <- {t}"),
                 Op::ArrayLit(items) => format!("array [{}]", list(items)),
                 Op::AddCotangents(a, b) => format!("add_cotangents {a}, {b}"),
                 Op::Field(a, m) => format!("field {a}.{}", m.text),

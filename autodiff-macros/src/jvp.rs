@@ -109,7 +109,8 @@ impl Jvp<'_> {
             .first()
             .map(|&r| primal.span(r))
             .unwrap_or_else(Span::call_site);
-        let active = d.results.iter().any(|&r| self.act.is_active(r));
+        let active = d.results.iter().any(|&r| self.act.is_active(r))
+            || self.act.writes_active(primal, &d.op);
         match &d.op {
             Op::Call(callee, args) if active => {
                 self.b.check_call_args(callee, args, span)?;
@@ -143,6 +144,31 @@ impl Jvp<'_> {
                         };
                         tangents.push(t);
                     }
+                }
+                // After the tangents of the derivative arguments, those of
+                // the arrays lent mutably, which the callee writes.
+                for &a in callee.active_args(args) {
+                    let Some(Op::Ref(array, true)) = (primal.class(a) == Class::SliceMut)
+                        .then(|| primal.def_op(a))
+                        .flatten()
+                    else {
+                        continue;
+                    };
+                    let block = self.b.block;
+                    let dt = match self.tan[array.index()] {
+                        Some(dt) => dt,
+                        None => self.b.f.push1(
+                            block,
+                            Op::Zeros(self.b.get(*array), None),
+                            Class::Buffer,
+                            span,
+                        ),
+                    };
+                    tangents.push(
+                        self.b
+                            .f
+                            .push1(block, Op::Ref(dt, true), Class::SliceMut, span),
+                    );
                 }
                 let mut results = d.results.clone();
                 results.extend(d.results.iter().copied());
@@ -389,7 +415,8 @@ impl Jvp<'_> {
             // (an array's tangent is an array, kept where it is useful).
             Op::Ref(x, m) => tan[x.index()].map(|dx| {
                 let block = b.block;
-                b.f.push1(block, Op::Ref(dx, *m), Class::Slice, span)
+                let class = if *m { Class::SliceMut } else { Class::Slice };
+                b.f.push1(block, Op::Ref(dx, *m), class, span)
             }),
             Op::SubSlice(x, lo, hi) => t(x).map(|dx| {
                 let block = b.block;

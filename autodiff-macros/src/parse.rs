@@ -40,6 +40,10 @@ pub struct Param {
     /// For a slice, the buffer a caller lends the pullback to add its
     /// cotangent into: `&mut [T]`.
     pub sink_ty: Option<TokenStream>,
+    /// For an output parameter (`&mut [T]`), whether the function reads it
+    /// too: its initial value is an input, whose cotangent the VJP gives
+    /// back in the buffer it takes (`&mut [T]`).
+    pub in_out: bool,
 }
 
 /// What the function returns: a scalar or a tuple of scalars.
@@ -75,6 +79,17 @@ pub struct Signature {
 }
 
 impl Signature {
+    /// Marks the output parameters the body reads (`reads[k]` for the
+    /// `k`-th parameter) as inputs too.
+    pub fn mark_in_out(&mut self, reads: &[bool]) {
+        for (p, &read) in self.params.iter_mut().zip(reads) {
+            if p.class == Class::Array && read {
+                p.in_out = true;
+                p.grad_ty = p.tangent_ty.clone();
+            }
+        }
+    }
+
     pub fn active_params(&self) -> impl Iterator<Item = &Param> {
         self.params.iter().filter(|p| p.active)
     }
@@ -283,6 +298,7 @@ fn parse_param(pt: &syn::PatType, errors: &mut Errors) -> Option<Param> {
         grad_ty: tokens.clone(),
         array_len: None,
         sink_ty: None,
+        in_out: false,
     };
     match float_sequence(ty) {
         Some(Sequence::Slice(elem)) => {
@@ -315,6 +331,7 @@ fn parse_param(pt: &syn::PatType, errors: &mut Errors) -> Option<Param> {
                     active: false,
                     tangent_ty: quote::quote!(&mut [#elem]),
                     grad_ty: quote::quote!(&[#elem]),
+                    sink_ty: Some(quote::quote!(&mut [#elem])),
                     ..scalar(Class::Array)
                 })
             }

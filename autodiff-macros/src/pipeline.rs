@@ -60,8 +60,16 @@ pub fn differentiate(
             format!("#[differentiable] applies to a function with a body ({e})"),
         )
     })?;
-    let parsed = parse::parse(args, &item)?;
+    let mut parsed = parse::parse(args, &item)?;
     let primal = lower::lower(&parsed)?;
+    // Output parameters the body reads are inputs too.
+    let read = vjp::read_arrays(&primal);
+    let offset = usize::from(parsed.sig.receiver.is_some());
+    let reads: Vec<bool> = primal.block(primal.entry).params[offset..]
+        .iter()
+        .map(|p| read.contains(p))
+        .collect();
+    parsed.sig.mark_in_out(&reads);
     check(&primal, "lower")?;
     // One instruction per distinct computation before differentiating, so
     // that `x[i]` read three times gets one adjoint, accumulated once.

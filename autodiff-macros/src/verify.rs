@@ -137,7 +137,12 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
             }
             1
         }
-        Op::Save(..) | Op::Restore(..) | Op::UndoTo(..) | Op::AccumAll(..) => 0,
+        Op::Save(..)
+        | Op::Restore(..)
+        | Op::UndoTo(..)
+        | Op::AccumAll(..)
+        | Op::SaveAll(..)
+        | Op::RestoreAll(..) => 0,
         Op::Store(a, i, _) | Op::StoreAdd(a, i, _) | Op::Push(a, _, i) => {
             if f.class(*a) != Class::Array {
                 return Err(format!("{a} is not an array"));
@@ -254,15 +259,20 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
         }
         Op::Call(c, _) => c.outputs,
         Op::CallJvp(c, args, tangents) => {
-            if tangents.len() != c.derivative_args(f, args) {
+            let writes = c
+                .active_args(args)
+                .iter()
+                .filter(|&&a| f.class(a) == Class::SliceMut)
+                .count();
+            if tangents.len() != c.derivative_args(f, args) + writes {
                 return Err(format!(
                     "a JVP call of {c} needs one tangent per float or slice argument"
                 ));
             }
-            if let Some(t) = tangents
-                .iter()
-                .find(|&&t| !f.class(t).has_derivative_in_calls() && f.class(t) != Class::Buffer)
-            {
+            if let Some(t) = tangents.iter().find(|&&t| {
+                !f.class(t).has_derivative_in_calls()
+                    && !matches!(f.class(t), Class::Buffer | Class::SliceMut)
+            }) {
                 return Err(format!("tangent {t} is not a float or a slice"));
             }
             2 * c.outputs
@@ -286,7 +296,12 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
                 .iter()
                 .filter(|&&a| f.class(a) == Class::Slice)
                 .count();
-            if sinks.len() != slices || sinks.iter().any(|&s| f.class(s) != Class::Buffer) {
+            let with_sinks = c
+                .active_args(args)
+                .iter()
+                .filter(|&&a| f.class(a).has_sink())
+                .count();
+            if sinks.len() != with_sinks || sinks.iter().any(|&s| f.class(s) != Class::Buffer) {
                 return Err(format!("{pb} takes one buffer per slice argument of {c}"));
             }
             derivative.len() - slices

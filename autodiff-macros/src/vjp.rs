@@ -63,17 +63,10 @@ fn expensive_values(primal: &Function, body: Block) -> Vec<Value> {
 /// saved on each write, so that the reverse sweep can put them back; they
 /// must be made at the top of the function, with a fixed length.
 fn read_back_arrays(primal: &Function) -> syn::Result<BTreeSet<Value>> {
-    let mut read = BTreeSet::new();
-    primal.walk(primal.entry, &mut |i| {
-        // Read by indexing, or lent to a callee.
-        if let Op::Index(a, _) | Op::Ref(a, _) = &primal.inst(i).op
-            && primal.class(*a) == Class::Array
-        {
-            read.insert(*a);
-        }
-    });
+    let read = read_arrays(primal);
     for &a in &read {
-        if !matches!(primal.def_op(a), Some(Op::NewArray(..))) {
+        let param = matches!(primal.def(a), crate::ir::ValueDef::Param(..));
+        if !param && !matches!(primal.def_op(a), Some(Op::NewArray(..))) {
             return Err(syn::Error::new(
                 primal.span(a),
                 "#[differentiable] reads back the arrays it makes only (`vec![c; n]`, `[c; N]`, \
@@ -82,6 +75,20 @@ fn read_back_arrays(primal: &Function) -> syn::Result<BTreeSet<Value>> {
         }
     }
     Ok(read)
+}
+
+/// The arrays the function writes that it also reads: by indexing, or
+/// lent to a callee.
+pub fn read_arrays(primal: &Function) -> BTreeSet<Value> {
+    let mut read = BTreeSet::new();
+    primal.walk(primal.entry, &mut |i| {
+        if let Op::Index(a, _) | Op::Ref(a, _) = &primal.inst(i).op
+            && primal.class(*a) == Class::Array
+        {
+            read.insert(*a);
+        }
+    });
+    read
 }
 
 /// How a primal block is copied.
@@ -108,7 +115,7 @@ pub fn vjp(
         b: Builder::new(primal),
         act,
         adj: vec![None; n],
-        pullbacks: vec![None; n],
+        pullbacks: HashMap::new(),
         tapes: HashMap::new(),
         buffers: vec![None; n],
         value_tapes: HashMap::new(),
@@ -126,6 +133,16 @@ pub fn vjp(
     let read_back = v.read_back.clone();
     v.b.copy_params();
     let entry = v.b.f.entry;
+    // An output parameter that is read back saves its old values too.
+    for &p in &primal.block(primal.entry).params {
+        if read_back.contains(&p) {
+            let tape =
+                v.b.f
+                    .push1(entry, Op::TapeNew(None), Class::Tape, primal.span(p));
+            v.b.f.names[tape.index()] = primal.name(p).map(|n| format!("old_{n}"));
+            v.saved.insert(p, tape);
+        }
+    }
     v.copy_block(primal.entry, entry, Copy::Recording)?;
     let outputs = primal.block(primal.entry).ret.clone();
     // A read-back array is put back as it was by the reverse sweep: the
@@ -177,16 +194,24 @@ pub fn vjp(
         }
     }
     // An output parameter's cotangent comes as a slice, copied once into
-    // the buffer its writes read.
+    // the buffer its writes read; one that is read too (in and out) lends
+    // its buffer, which holds the cotangent of its initial value at the
+    // end.
     for &p in &primal.block(primal.entry).params {
         if primal.class(p) == Class::Array {
             let name = derived_name("d", primal.name(p));
-            let seed = v.b.f.add_param(block, Class::Slice, primal.span(p), name);
-            let buf =
-                v.b.f
-                    .push1(block, Op::OwnCopy(seed), Class::Buffer, primal.span(p));
-            v.b.f.names[buf.index()] = derived_name("g", primal.name(p));
-            v.array_buffers.insert(p, buf);
+            if read_back.contains(&p) {
+                let seed = v.b.f.add_param(block, Class::Buffer, primal.span(p), name);
+                v.array_buffers.insert(p, seed);
+            } else {
+                let seed = v.b.f.add_param(block, Class::Slice, primal.span(p), name);
+                let buf =
+                    v.b.f
+                        .push1(block, Op::OwnCopy(seed), Class::Buffer, primal.span(p));
+                v.b.f.names[buf.index()] = derived_name("g", primal.name(p));
+                v.array_buffers.insert(p, buf);
+            }
+            v.seeded.insert(p);
         }
     }
     // One buffer per active slice, allocated once per call.
@@ -220,8 +245,8 @@ struct Vjp<'a> {
     act: &'a Activity,
     /// The adjoint accumulated so far for each primal value; `None` is zero.
     adj: Vec<Deriv>,
-    /// The pullback of each active call, by its first result.
-    pullbacks: Vec<Option<Value>>,
+    /// The pullback of each active call.
+    pullbacks: HashMap<Inst, Value>,
     /// The tape of each carried value of a recorded loop, by the primal
     /// body parameter.
     tapes: HashMap<Value, Value>,
@@ -308,6 +333,17 @@ impl Vjp<'_> {
                     span,
                 );
             }
+            // A callee writing a read-back array: its old values first.
+            if let Op::Call(callee, args) = &d.op {
+                for a in callee.written_arrays(primal, args) {
+                    if let Some(&tape) = self.saved.get(&a) {
+                        let block = self.b.block;
+                        self.b
+                            .f
+                            .push(block, Op::SaveAll(tape, self.b.get(a)), &[], span);
+                    }
+                }
+            }
             if let Op::If(..) = &d.op
                 && mode == Copy::Recording
             {
@@ -330,7 +366,8 @@ impl Vjp<'_> {
             match &d.op {
                 Op::Call(callee, args)
                     if mode == Copy::Recording
-                        && d.results.iter().any(|&r| self.act.is_active(r)) =>
+                        && (d.results.iter().any(|&r| self.act.is_active(r))
+                            || self.act.writes_active(primal, &d.op)) =>
                 {
                     self.b.check_call_args(callee, args, span)?;
                     let op = Op::CallPullback(
@@ -338,13 +375,21 @@ impl Vjp<'_> {
                         args.iter().map(|&a| self.b.get(a)).collect(),
                     );
                     // One more result than the primal call: the pullback.
-                    let mut results = d.results.clone();
-                    results.push(d.results[0]);
-                    let new = self.b.copy_results(op, &results);
+                    let mut classes: Vec<Class> =
+                        d.results.iter().map(|&r| primal.class(r)).collect();
+                    classes.push(Class::Other);
+                    let block = self.b.block;
+                    let new_inst = self.b.f.push(block, op, &classes, span);
+                    let new = self.b.f.inst(new_inst).results.clone();
+                    for (&r, &n) in d.results.iter().zip(&new) {
+                        self.b.map[r.index()] = Some(n);
+                        if let Some(name) = primal.name(r) {
+                            self.b.f.set_name(n, name.to_string());
+                        }
+                    }
                     let pb = new[d.results.len()];
-                    self.b.map[d.results[0].index()] = Some(new[0]);
                     self.b.f.set_name(pb, format!("pb_{}", callee.name));
-                    self.pullbacks[d.results[0].index()] = Some(pb);
+                    self.pullbacks.insert(inst, pb);
                 }
                 Op::If(cond, then, els) => {
                     let mut blocks = Vec::new();
@@ -718,6 +763,7 @@ impl Vjp<'_> {
             }
             Op::If(..) => return self.reverse_if(inst),
             Op::For(..) | Op::While(..) => return self.reverse_loop(inst),
+            Op::Call(callee, args) => return self.reverse_call(inst, callee, args),
             _ => {}
         }
         let Some(&r) = d.results.first() else {
@@ -801,114 +847,155 @@ impl Vjp<'_> {
                         .push(block, Op::Accum(buf, self.b.get(*i), g), &[], span);
                 }
             }
-            Op::Call(callee, args) => {
-                let Some(pb) = self.pullbacks[r.index()] else {
-                    return Ok(());
-                };
-                let cotangents: Vec<Value> = d
-                    .results
-                    .iter()
-                    .map(|&o| {
-                        if primal.class(o) == Class::Vector {
-                            // An array's buffer is its cotangent, moved in.
-                            return match self.buffers[o.index()] {
-                                Some(buf) if act.is_active(o) => buf,
-                                _ => {
-                                    let block = self.b.block;
-                                    let op = Op::Zeros(self.b.get(o), None);
-                                    self.b.f.push1(block, op, Class::Vector, span)
-                                }
-                            };
-                        }
-                        let g = if act.is_active(o) {
-                            self.adj[o.index()]
-                        } else {
-                            None
-                        };
-                        match g {
-                            None if primal.maybe_array(o) => {
-                                let block = self.b.block;
-                                let op = Op::Zeros(self.b.get(o), None);
-                                self.b.f.push1(block, op, Class::Float, span)
-                            }
-                            g => self.b.materialize(g, span),
-                        }
-                    })
-                    .collect();
-                let derivative_args = callee.derivative_arg_values(primal, args);
-                // A slice argument lends the callee its buffer, which the
-                // callee adds its cotangent into (a scratch buffer when the
-                // slice has none, or when it was lent already to this call);
-                // the others' cotangents are returned.
-                let block = self.b.block;
-                let mut sinks = Vec::new();
-                let mut scratch = Vec::new();
-                for &a in &derivative_args {
-                    if primal.class(a) != Class::Slice {
-                        continue;
-                    }
-                    let buf = self.buffer_of(a);
-                    // Two parts of one buffer cannot be lent at once.
-                    let root = buf.map(|b| self.root_buffer(b));
-                    let taken = sinks.iter().any(|&s| Some(self.root_buffer(s)) == root);
-                    let sink = match buf {
-                        Some(buf) if !taken => buf,
-                        own => {
-                            let s = self.b.f.push1(
-                                block,
-                                Op::Zeros(self.b.get(a), None),
-                                Class::Buffer,
-                                span,
-                            );
-                            if let Some(buf) = own {
-                                scratch.push((buf, s));
-                            }
-                            s
-                        }
-                    };
-                    sinks.push(sink);
-                }
-                let returned: Vec<Value> = derivative_args
-                    .into_iter()
-                    .filter(|&a| primal.class(a) != Class::Slice)
-                    .collect();
-                let classes: Vec<Class> = returned
-                    .iter()
-                    .map(|&a| match primal.class(a) {
-                        Class::Vector => Class::Vector,
-                        _ => Class::Float,
-                    })
-                    .collect();
-                let lent = callee
-                    .lent_arg_values(primal, args)
-                    .into_iter()
-                    .map(|a| self.b.get(a))
-                    .collect();
-                let inst = self.b.f.push(
-                    block,
-                    Op::ApplyPullback(pb, cotangents, lent, sinks),
-                    &classes,
-                    span,
-                );
-                let grads = self.b.f.inst(inst).results.clone();
-                for (buf, s) in scratch {
-                    self.b.f.push(block, Op::AccumAll(buf, s), &[], span);
-                }
-                for (a, g) in returned.into_iter().zip(grads) {
-                    if primal.class(a) == Class::Vector {
-                        if let Some(buf) = self.buffers[a.index()] {
-                            self.b.f.push(block, Op::AccumAll(buf, g), &[], span);
-                        }
-                    } else {
-                        self.accumulate(a, Some(g), span);
-                    }
-                }
-            }
             // Literals, constants, integer and boolean operations are never
             // active.
             _ => {}
         }
         Ok(())
+    }
+
+    /// The reverse of a call: its pullback applied to the cotangents of its
+    /// outputs, lent its slices and arrays again and the buffers of those
+    /// (a callee adds the cotangents of slices into them, and takes those
+    /// of the arrays it writes from them); then an array the callee wrote
+    /// gets its old values back.
+    fn reverse_call(
+        &mut self,
+        inst: Inst,
+        callee: &crate::ir::Callee,
+        args: &[Value],
+    ) -> syn::Result<()> {
+        let primal = self.b.primal;
+        let act = self.act;
+        let d = primal.inst(inst);
+        let span = self.span_of(inst);
+        let writes: Vec<Value> = callee.written_arrays(primal, args);
+        let Some(&pb) = self.pullbacks.get(&inst) else {
+            self.restore_written(&writes, span);
+            return Ok(());
+        };
+        let writes_buffers = writes.iter().any(|a| self.array_buffers.contains_key(a));
+        if !d.results.iter().any(|&r| self.has_adjoint(r)) && !writes_buffers {
+            // Nothing flows back; the arrays still get their old values.
+            self.restore_written(&writes, span);
+            return Ok(());
+        }
+        let cotangents: Vec<Value> = d
+            .results
+            .iter()
+            .map(|&o| {
+                if primal.class(o) == Class::Vector {
+                    // An array's buffer is its cotangent, moved in.
+                    return match self.buffers[o.index()] {
+                        Some(buf) if act.is_active(o) => buf,
+                        _ => {
+                            let block = self.b.block;
+                            let op = Op::Zeros(self.b.get(o), None);
+                            self.b.f.push1(block, op, Class::Vector, span)
+                        }
+                    };
+                }
+                let g = if act.is_active(o) {
+                    self.adj[o.index()]
+                } else {
+                    None
+                };
+                match g {
+                    None if primal.maybe_array(o) => {
+                        let block = self.b.block;
+                        let op = Op::Zeros(self.b.get(o), None);
+                        self.b.f.push1(block, op, Class::Float, span)
+                    }
+                    g => self.b.materialize(g, span),
+                }
+            })
+            .collect();
+        let derivative_args = callee.derivative_arg_values(primal, args);
+        // Each slice and each array lent mutably lends its buffer (a
+        // scratch one when it has none, or when it was lent already to
+        // this call); the others' cotangents are returned.
+        let block = self.b.block;
+        let mut sinks = Vec::new();
+        let mut scratch = Vec::new();
+        for &a in callee.active_args(args) {
+            if !primal.class(a).has_sink() {
+                continue;
+            }
+            let target = match primal.def_op(a) {
+                Some(Op::Ref(array, true)) => *array,
+                _ => a,
+            };
+            let buf = self.buffer_of(target);
+            // Two parts of one buffer cannot be lent at once.
+            let root = buf.map(|b| self.root_buffer(b));
+            let taken = sinks.iter().any(|&s| Some(self.root_buffer(s)) == root);
+            let sink = match buf {
+                Some(buf) if !taken => buf,
+                own => {
+                    let s = self.b.f.push1(
+                        block,
+                        Op::Zeros(self.b.get(target), None),
+                        Class::Buffer,
+                        span,
+                    );
+                    if let Some(buf) = own {
+                        scratch.push((buf, s));
+                    }
+                    s
+                }
+            };
+            sinks.push(sink);
+        }
+        let returned: Vec<Value> = derivative_args
+            .into_iter()
+            .filter(|&a| primal.class(a) != Class::Slice)
+            .collect();
+        let classes: Vec<Class> = returned
+            .iter()
+            .map(|&a| match primal.class(a) {
+                Class::Vector => Class::Vector,
+                _ => Class::Float,
+            })
+            .collect();
+        let lent = callee
+            .lent_arg_values(primal, args)
+            .into_iter()
+            .map(|a| self.b.get(a))
+            .collect();
+        let apply = self.b.f.push(
+            block,
+            Op::ApplyPullback(pb, cotangents, lent, sinks),
+            &classes,
+            span,
+        );
+        let grads = self.b.f.inst(apply).results.clone();
+        for (buf, s) in scratch {
+            self.b.f.push(block, Op::AccumAll(buf, s), &[], span);
+        }
+        for (a, g) in returned.into_iter().zip(grads) {
+            if primal.class(a) == Class::Vector {
+                if let Some(buf) = self.buffers[a.index()] {
+                    self.b.f.push(block, Op::AccumAll(buf, g), &[], span);
+                }
+            } else {
+                self.accumulate(a, Some(g), span);
+            }
+        }
+        self.restore_written(&writes, span);
+        Ok(())
+    }
+
+    /// After the reverse of a call writing read-back arrays: their old
+    /// values, which the forward sweep saved, back.
+    fn restore_written(&mut self, arrays: &[Value], span: Span) {
+        for a in arrays {
+            if let Some(&tape) = self.saved.get(a) {
+                let block = self.b.block;
+                self.b
+                    .f
+                    .push(block, Op::RestoreAll(tape, self.b.get(*a)), &[], span);
+            }
+        }
     }
 
     fn prim_adjoint(
@@ -963,10 +1050,10 @@ impl Vjp<'_> {
         for &top in blocks {
             for b in primal.nested_blocks(top) {
                 for &i in &primal.block(b).insts {
-                    if let Some((a, _)) = crate::activity::written(&primal.inst(i).op)
-                        && self.read_back.contains(&a)
-                    {
-                        out.insert(a);
+                    for (a, _) in crate::activity::written(primal, &primal.inst(i).op) {
+                        if self.read_back.contains(&a) {
+                            out.insert(a);
+                        }
                     }
                     made.extend(primal.inst(i).results.iter().copied());
                 }
@@ -982,7 +1069,9 @@ impl Vjp<'_> {
         blocks.iter().any(|&top| {
             primal.nested_blocks(top).iter().any(|&b| {
                 primal.block(b).insts.iter().any(|&i| {
-                    matches!(crate::activity::written(&primal.inst(i).op), Some((a, _)) if self.array_buffers.contains_key(&a))
+                    crate::activity::written(primal, &primal.inst(i).op)
+                        .iter()
+                        .any(|(a, _)| self.array_buffers.contains_key(a))
                 })
             })
         })

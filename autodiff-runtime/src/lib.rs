@@ -221,3 +221,19 @@ impl<T: Copy + core::ops::AddAssign> AddCotangent for Vec<T> {
 pub fn add_cotangents<X: AddCotangent>(a: X, b: X) -> X {
     a.add_cotangent(b)
 }
+
+impl Tape<(usize, f64)> {
+    /// Before a callee writes `array`: remembers all it holds.
+    pub fn save_all<T: Copy + Into<f64>>(&mut self, array: &[T]) {
+        for (i, &v) in array.iter().enumerate() {
+            self.0.push((i, v.into()));
+        }
+    }
+
+    /// Undoes a `save_all`: `array` as it was before the callee wrote it.
+    pub fn restore_all<T: FromF64>(&mut self, array: &mut [T]) {
+        for _ in 0..array.len() {
+            self.restore(array);
+        }
+    }
+}

@@ -165,12 +165,14 @@ impl Lower {
             Class::Vector | Class::Array if !mutable => {
                 Some(self.push(Op::Ref(v, false), Class::Slice, span))
             }
+            // Lent to a callee that writes it (an output parameter).
+            Class::Array => Some(self.push(Op::Ref(v, true), Class::SliceMut, span)),
             class if class.is_data() => Some(self.push(Op::Ref(v, mutable), Class::Ref, span)),
-            Class::Slice | Class::Vector | Class::Array => {
+            Class::Slice | Class::Vector => {
                 self.errors.at(
                     r,
-                    "#[differentiable] does not lend arrays of floats mutably (`&mut`) yet; \
-                     return the values from the callee instead",
+                    "this array is an input or a value, which #[differentiable] does not lend \
+                     mutably; write into a local array made with `vec![0.0; n]` and lend that",
                 );
                 None
             }

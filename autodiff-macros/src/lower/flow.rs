@@ -799,14 +799,6 @@ impl Lower {
             return Some(self.push(Op::Index(x, i), Class::Unknown, e.span()));
         }
         if self.f.class(x) == Class::Array {
-            if matches!(self.f.def(x), crate::ir::ValueDef::Param(..)) {
-                self.errors.at(
-                    e,
-                    "#[differentiable] does not read output parameters (`&mut [f64]`); \
-                     write into a local `vec![0.0; n]`, read it, and copy it out",
-                );
-                return None;
-            }
             let i = match self.f.class(i) {
                 Class::Int | Class::Unknown => i,
                 _ => {

@@ -267,6 +267,11 @@ impl Lower {
                     };
                 }
                 syn::Stmt::Expr(e, None) if last => tail = self.expr_shaped(e, outputs),
+                // A call as a statement (`ode(x, &mut k);`): its value, if
+                // any, is dropped; it is called for what it writes.
+                syn::Stmt::Expr(e @ (syn::Expr::Call(_) | syn::Expr::MethodCall(_)), Some(_)) => {
+                    self.expr_shaped(e, 0);
+                }
                 syn::Stmt::Expr(e, _) => {
                     // A block whose last statement leaves (`return x;`,
                     // `break;`) leaves too.
@@ -768,6 +773,7 @@ impl Lower {
         }
         if m.method == "len" && m.args.is_empty() && m.turbofish.is_none() {
             let x = self.value(&m.receiver)?;
+            self.call_returns_array(x);
             if self.f.class(x) == Class::Array {
                 return self.array_len(x, span).map(Bound::Value);
             }
@@ -949,8 +955,17 @@ impl Lower {
         }
     }
 
-    fn push_call(&mut self, mut callee: Callee, args: Vec<Value>, span: Span) -> Bound {
-        callee.outputs = callee.outputs.max(1);
+    /// A call with `callee.outputs` results (none for a call whose value
+    /// is dropped). An output parameter of the caller passed as it is
+    /// (`g(out)`) is lent for reading.
+    fn push_call(&mut self, callee: Callee, mut args: Vec<Value>, span: Span) -> Bound {
+        for a in args.iter_mut().skip(usize::from(callee.method)) {
+            if self.f.class(*a) == Class::Array
+                && matches!(self.f.def(*a), crate::ir::ValueDef::Param(..))
+            {
+                *a = self.push(Op::Ref(*a, false), Class::Slice, span);
+            }
+        }
         let outputs = callee.outputs;
         let inst = self.f.push(
             self.block,

@@ -7,7 +7,7 @@ fn fill(out: &mut [f64], x: f64) {
 
 #[differentiable]
 fn f(x: f64) -> f64 {
-    let mut v = vec![0.0; 2];
+    let mut v = [x, 1.0];
     fill(&mut v, x);
     v[0]
 }
