@@ -328,6 +328,18 @@ impl SigEmitter<'_> {
         self.item(doc, self.sibling(suffix), quote!(#(#params),*), ret, body)
     }
 
+    /// Whether the function calls itself (`f(..)`, `Self::f(..)`,
+    /// `self.f(..)`) in reverse mode.
+    fn calls_itself(&self, f: &Function) -> bool {
+        f.insts.iter().any(|d| match &d.op {
+            Op::CallPullback(c, _) => {
+                c.name == self.sig.ident
+                    && (c.method || c.prefix.text.is_empty() || c.prefix.text.starts_with("Self"))
+            }
+            _ => false,
+        })
+    }
+
     /// A copy of each in-and-out parameter as the function leaves it, and
     /// the statements that write it back.
     fn keep_in_out(&self, fe: &FnEmitter, f: &Function) -> (TokenStream, TokenStream) {
@@ -472,8 +484,21 @@ impl SigEmitter<'_> {
             None => quote!(+ use<>),
             Some(_) => quote!(),
         };
-        let ret = quote!((#out_ty, impl ::core::ops::FnOnce(#out_ty #(, #lent_tys)* #(, #sink_tys)*) -> #grads_ty #captures));
-        let body = quote!(#forward (#value, move |#seed: #out_ty #(, #lent_params)* #(, #sink_params)*| { #reverse #after #grads }));
+        let closure_ty =
+            quote!(::core::ops::FnOnce(#out_ty #(, #lent_tys)* #(, #sink_tys)*) -> #grads_ty);
+        let closure = quote!(move |#seed: #out_ty #(, #lent_params)* #(, #sink_params)*| { #reverse #after #grads });
+        // A function that calls itself holds its own pullback: the type
+        // would be infinite, so the closure is boxed (one allocation per
+        // call).
+        let (ret, closure) = if self.calls_itself(f) {
+            (
+                quote!((#out_ty, ::std::boxed::Box<dyn #closure_ty>)),
+                quote!(::std::boxed::Box::new(#closure)),
+            )
+        } else {
+            (quote!((#out_ty, impl #closure_ty #captures)), closure)
+        };
+        let body = quote!(#forward (#value, #closure));
         self.hidden_item(
             sibling_ident(&self.sig.ident, Sibling::CallPullback),
             quote!(#(#params),*),
