@@ -86,7 +86,7 @@ impl Activity {
                     self.vary(f, *e);
                     for (k, &r) in d.results.iter().enumerate() {
                         let yielded = [f.block(*t).ret[k], f.block(*e).ret[k]];
-                        self.varied[r.index()] = f.class(r).differentiable()
+                        self.varied[r.index()] = f.class(r).has_derivative_in_calls()
                             && yielded.iter().any(|v| self.varied[v.index()]);
                     }
                 }

@@ -96,7 +96,16 @@ impl Jvp<'_> {
         let mut out: Vec<Value> = values.iter().map(|&v| self.b.get(v)).collect();
         for &k in active {
             let t = self.tangent_of(values[k]);
-            out.push(self.b.materialize(t, span));
+            let t = match t {
+                // An array value without a tangent: zeros shaped like it.
+                None if self.b.primal.class(values[k]) == Class::Vector => {
+                    let block = self.b.block;
+                    let op = Op::Zeros(self.b.get(values[k]), None);
+                    self.b.f.push1(block, op, Class::Vector, span)
+                }
+                t => self.b.materialize(t, span),
+            };
+            out.push(t);
         }
         out
     }

@@ -1101,15 +1101,15 @@ impl Vjp<'_> {
             return Ok(());
         };
         let span = self.span_of(inst);
+        // The cotangent of each result: an adjoint, or an array value's
+        // buffer.
         let incoming: Vec<Deriv> = d
             .results
             .iter()
-            .map(|&r| {
-                if self.act.is_active(r) {
-                    self.adj[r.index()]
-                } else {
-                    None
-                }
+            .map(|&r| match (self.act.is_active(r), primal.class(r)) {
+                (false, _) => None,
+                (true, Class::Vector) => self.buffers[r.index()],
+                (true, _) => self.adj[r.index()],
             })
             .collect();
         let outer = self.outer_reads(&[*then, *els]);
@@ -1139,7 +1139,23 @@ impl Vjp<'_> {
             self.recomputing = outer_recomputing;
             self.b.block = nb;
             for (&y, &g) in primal.block(src).ret.iter().zip(&incoming) {
-                self.accumulate(y, g, span);
+                match (primal.class(y), g) {
+                    // An array the arm makes takes the result's buffer; one
+                    // from outside gets the cotangent added.
+                    (Class::Vector, Some(buf))
+                        if primal.nested_blocks(src).contains(&primal.block_of(y)) =>
+                    {
+                        self.buffers[y.index()] = Some(buf);
+                        self.seeded.insert(y);
+                    }
+                    (Class::Vector, Some(buf)) => {
+                        if let Some(into) = self.buffer_of(y) {
+                            let block = self.b.block;
+                            self.b.f.push(block, Op::AccumAll(into, buf), &[], span);
+                        }
+                    }
+                    _ => self.accumulate(y, g, span),
+                }
             }
             self.reverse_insts(src)?;
             let yields = outer

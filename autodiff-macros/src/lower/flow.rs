@@ -221,14 +221,18 @@ impl Lower {
                 return None;
             }
         };
-        if shape
-            .iter()
-            .any(|(t, f)| self.sequence_assigned(&Bound::Value(*t), &Bound::Value(*f)))
-        {
+        // An array value may be what a branch gives (both arms give one);
+        // a slice may not.
+        let slices = |l: &Self, v: Value| matches!(l.f.class(v), Class::Slice | Class::SliceMut);
+        if shape.iter().any(|&(t, f)| {
+            slices(self, t)
+                || slices(self, f)
+                || (self.f.class(t) == Class::Vector) != (self.f.class(f) == Class::Vector)
+        }) {
             self.errors.at(
                 at,
-                "#[differentiable] does not choose an array or slice with a branch yet; \
-                 index the arrays in each branch instead",
+                "#[differentiable] does not choose a slice with a branch yet, nor an array in \
+                 one arm and something else in the other; index the slices in each branch instead",
             );
             return None;
         }

@@ -989,6 +989,7 @@ pub(super) fn join(a: Class, b: Class) -> Class {
         (Int, _) | (_, Int) => Int,
         (Bool, _) | (_, Bool) => Bool,
         (Unknown, _) | (_, Unknown) => Unknown,
+        (Vector, Vector) => Vector,
         _ => Other,
     }
 }

@@ -1,0 +1,372 @@
+//! The ADBench/GradBench objectives, written as users write them from the
+//! published definitions: helpers, small fixed arrays, index loops, local
+//! buffers, integer index data. Each is checked against central finite
+//! differences, and forward mode against reverse mode, at several sizes.
+#![allow(
+    clippy::needless_range_loop,
+    clippy::too_many_arguments,
+    clippy::assign_op_pattern,
+    clippy::manual_memcpy
+)]
+
+mod common;
+
+use autodiff::check;
+use autodiff::prelude::*;
+use common::*;
+
+/// Checks a scalar function of one flat parameter vector.
+fn check_objective(
+    name: &str,
+    p: &[f64],
+    f: impl Fn(&[f64]) -> f64,
+    jvp: impl Fn(&[f64], &[f64]) -> (f64, f64),
+    value_and_grad: impl Fn(&[f64]) -> (f64, Vec<f64>),
+    seed: u64,
+) {
+    let mut rng = Rng::new(seed);
+    let (y, g) = value_and_grad(p);
+    assert_eq!(y, f(p), "{name}: value");
+    let fd = check::central_difference(&f, p);
+    check::compare("gradient", &g, &fd, FD).unwrap_or_else(|e| panic!("{name}: {e}"));
+    for _ in 0..3 {
+        let v: Vec<f64> = p.iter().map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let (y2, d) = jvp(p, &v);
+        assert_eq!(y2, y, "{name}: JVP value");
+        let expected: f64 = g.iter().zip(&v).map(|(a, b)| a * b).sum();
+        assert_close(&format!("{name}: JVP"), d, expected, EXACT);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Bundle adjustment: the reprojection error of one observation.
+
+#[differentiable]
+fn sqsum3(x: [f64; 3]) -> f64 {
+    x[0] * x[0] + x[1] * x[1] + x[2] * x[2]
+}
+
+#[differentiable]
+fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+#[differentiable]
+fn rodrigues_rotate_point(rot: [f64; 3], x: [f64; 3]) -> [f64; 3] {
+    let sqtheta = sqsum3(rot);
+    if sqtheta != 0.0 {
+        let theta = sqtheta.sqrt();
+        let costheta = theta.cos();
+        let sintheta = theta.sin();
+        let theta_inverse = 1.0 / theta;
+        let w = [
+            rot[0] * theta_inverse,
+            rot[1] * theta_inverse,
+            rot[2] * theta_inverse,
+        ];
+        let w_cross_x = cross(w, x);
+        let tmp = (w[0] * x[0] + w[1] * x[1] + w[2] * x[2]) * (1.0 - costheta);
+        [
+            x[0] * costheta + w_cross_x[0] * sintheta + w[0] * tmp,
+            x[1] * costheta + w_cross_x[1] * sintheta + w[1] * tmp,
+            x[2] * costheta + w_cross_x[2] * sintheta + w[2] * tmp,
+        ]
+    } else {
+        let rot_cross_x = cross(rot, x);
+        [
+            x[0] + rot_cross_x[0],
+            x[1] + rot_cross_x[1],
+            x[2] + rot_cross_x[2],
+        ]
+    }
+}
+
+#[differentiable]
+fn radial_distort(rad_params: [f64; 2], proj: [f64; 2]) -> [f64; 2] {
+    let rsq = proj[0] * proj[0] + proj[1] * proj[1];
+    let l = 1.0 + rad_params[0] * rsq + rad_params[1] * rsq * rsq;
+    [proj[0] * l, proj[1] * l]
+}
+
+/// The camera: rotation (3), center (3), focal length, principal point (2),
+/// radial distortion (2).
+#[differentiable]
+fn project(cam: &[f64], x: [f64; 3]) -> [f64; 2] {
+    let rot = [cam[0], cam[1], cam[2]];
+    let center = [cam[3], cam[4], cam[5]];
+    let xcam = [x[0] - center[0], x[1] - center[1], x[2] - center[2]];
+    let xcam = rodrigues_rotate_point(rot, xcam);
+    let proj = [xcam[0] / xcam[2], xcam[1] / xcam[2]];
+    let distorted = radial_distort([cam[9], cam[10]], proj);
+    [
+        distorted[0] * cam[6] + cam[7],
+        distorted[1] * cam[6] + cam[8],
+    ]
+}
+
+#[differentiable]
+fn reprojection_error(cam: &[f64], x: [f64; 3], w: f64, feat: [f64; 2]) -> [f64; 2] {
+    let proj = project(cam, x);
+    [w * (proj[0] - feat[0]), w * (proj[1] - feat[1])]
+}
+
+/// The sum of squared residuals over observations, cameras and points
+/// chosen by integer index arrays.
+#[differentiable(wrt(cams, points, weights))]
+fn ba_objective(
+    cams: &[f64],
+    points: &[f64],
+    weights: &[f64],
+    obs: &[usize],
+    feats: &[f64],
+) -> f64 {
+    let mut total = 0.0;
+    for k in 0..weights.len() {
+        let c = obs[2 * k];
+        let p = obs[2 * k + 1];
+        let x = [points[3 * p], points[3 * p + 1], points[3 * p + 2]];
+        let err = reprojection_error(
+            &cams[11 * c..11 * c + 11],
+            x,
+            weights[k],
+            [feats[2 * k], feats[2 * k + 1]],
+        );
+        total += err[0] * err[0] + err[1] * err[1];
+    }
+    total
+}
+
+#[test]
+fn bundle_adjustment() {
+    let mut rng = Rng::new(23);
+    for (n_cams, n_points, n_obs) in [(1, 1, 1), (2, 3, 5), (3, 4, 10)] {
+        let mut cams = Vec::new();
+        for _ in 0..n_cams {
+            cams.extend([
+                rng.uniform(-0.3, 0.3),
+                rng.uniform(-0.3, 0.3),
+                rng.uniform(-0.3, 0.3),
+            ]);
+            cams.extend([
+                rng.uniform(-0.5, 0.5),
+                rng.uniform(-0.5, 0.5),
+                rng.uniform(-5.0, -4.0),
+            ]);
+            cams.extend([
+                rng.uniform(0.8, 1.2),
+                rng.uniform(-0.1, 0.1),
+                rng.uniform(-0.1, 0.1),
+            ]);
+            cams.extend([rng.uniform(-0.1, 0.1), rng.uniform(-0.05, 0.05)]);
+        }
+        let points: Vec<f64> = (0..3 * n_points).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let weights: Vec<f64> = (0..n_obs).map(|_| rng.uniform(0.5, 1.5)).collect();
+        let obs: Vec<usize> = (0..n_obs)
+            .flat_map(|k| [k % n_cams, (k * 7) % n_points])
+            .collect();
+        let feats: Vec<f64> = (0..2 * n_obs).map(|_| rng.uniform(-0.5, 0.5)).collect();
+        let (nc, np) = (cams.len(), points.len());
+        let split = |p: &[f64]| {
+            (
+                p[..nc].to_vec(),
+                p[nc..nc + np].to_vec(),
+                p[nc + np..].to_vec(),
+            )
+        };
+        let params: Vec<f64> = cams
+            .iter()
+            .chain(&points)
+            .chain(&weights)
+            .copied()
+            .collect();
+        check_objective(
+            "bundle adjustment",
+            &params,
+            |p| {
+                let (c, x, w) = split(p);
+                ba_objective(&c, &x, &w, &obs, &feats)
+            },
+            |p, v| {
+                let (c, x, w) = split(p);
+                let (dc, dx, dw) = split(v);
+                ba_objective_jvp(&c, &x, &w, &obs, &feats, &dc, &dx, &dw)
+            },
+            |p| {
+                let (c, x, w) = split(p);
+                let (y, (gc, gx, gw)) = ba_objective_value_and_grad(&c, &x, &w, &obs, &feats);
+                (y, gc.into_iter().chain(gx).chain(gw).collect())
+            },
+            n_obs as u64,
+        );
+    }
+    // The rotation at zero angle takes the other branch.
+    let (y, _) = rodrigues_rotate_point_jvp([0.0; 3], [1.0, 2.0, 3.0], [0.1, 0.0, 0.0], [0.0; 3]);
+    assert_eq!(y, [1.0, 2.0, 3.0]);
+}
+
+// ---------------------------------------------------------------------------
+// Gaussian mixture model with a Wishart prior (ADBench "GMM").
+
+#[differentiable]
+fn logsumexp(x: &[f64]) -> f64 {
+    let mut mx = x[0];
+    for i in 1..x.len() {
+        if x[i] > mx {
+            mx = x[i];
+        }
+    }
+    let mut semx = 0.0;
+    for i in 0..x.len() {
+        semx += (x[i] - mx).exp();
+    }
+    semx.ln() + mx
+}
+
+#[differentiable]
+fn sqnorm(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * x[i];
+    }
+    s
+}
+
+/// `sum_qs[k]`: the sum of the log-diagonal of component `k`; `qdiags`:
+/// its exponential.
+#[differentiable]
+fn preprocess_qs(icf: &[f64], k: usize, d: usize, sum_qs: &mut [f64], qdiags: &mut [f64]) {
+    let icf_sz = d * (d + 1) / 2;
+    for ik in 0..k {
+        sum_qs[ik] = 0.0;
+        for id in 0..d {
+            let q = icf[ik * icf_sz + id];
+            sum_qs[ik] += q;
+            qdiags[ik * d + id] = q.exp();
+        }
+    }
+}
+
+/// `out = Q x` with `Q` lower triangular: `qdiag` on the diagonal, `ltri`
+/// below it, column by column.
+#[differentiable]
+fn qtimesx(qdiag: &[f64], ltri: &[f64], x: &[f64], out: &mut [f64]) {
+    let d = x.len();
+    for i in 0..d {
+        out[i] = qdiag[i] * x[i];
+    }
+    let mut lparamsidx = 0;
+    for i in 0..d {
+        for j in i + 1..d {
+            out[j] += ltri[lparamsidx] * x[i];
+            lparamsidx += 1;
+        }
+    }
+}
+
+#[differentiable]
+fn log_wishart_prior(
+    p: usize,
+    k: usize,
+    wishart_gamma: f64,
+    wishart_m: usize,
+    sum_qs: &[f64],
+    qdiags: &[f64],
+    icf: &[f64],
+) -> f64 {
+    let n = p + wishart_m + 1;
+    let icf_sz = p * (p + 1) / 2;
+    // The log of the multivariate gamma function is a constant here.
+    let c = n as f64 * p as f64 * (wishart_gamma.ln() - 0.5 * 2.0f64.ln());
+    let mut out = 0.0;
+    for ik in 0..k {
+        let frobenius = sqnorm(&qdiags[ik * p..(ik + 1) * p])
+            + sqnorm(&icf[ik * icf_sz + p..(ik + 1) * icf_sz]);
+        out += 0.5 * wishart_gamma * wishart_gamma * frobenius - wishart_m as f64 * sum_qs[ik];
+    }
+    out - k as f64 * c
+}
+
+#[differentiable(wrt(alphas, means, icf))]
+fn gmm_objective(
+    d: usize,
+    k: usize,
+    alphas: &[f64],
+    means: &[f64],
+    icf: &[f64],
+    x: &[f64],
+    wishart_gamma: f64,
+    wishart_m: usize,
+) -> f64 {
+    let n = x.len() / d;
+    let constant = -(n as f64) * d as f64 * 0.5 * (2.0 * std::f64::consts::PI).ln();
+    let icf_sz = d * (d + 1) / 2;
+    let mut qdiags = vec![0.0; d * k];
+    let mut sum_qs = vec![0.0; k];
+    let mut xcentered = vec![0.0; d];
+    let mut qxcentered = vec![0.0; d];
+    let mut main_term = vec![0.0; k];
+    preprocess_qs(icf, k, d, &mut sum_qs, &mut qdiags);
+    let mut slse = 0.0;
+    for ix in 0..n {
+        for ik in 0..k {
+            for id in 0..d {
+                xcentered[id] = x[ix * d + id] - means[ik * d + id];
+            }
+            qtimesx(
+                &qdiags[ik * d..(ik + 1) * d],
+                &icf[ik * icf_sz + d..(ik + 1) * icf_sz],
+                &xcentered,
+                &mut qxcentered,
+            );
+            main_term[ik] = alphas[ik] + sum_qs[ik] - 0.5 * sqnorm(&qxcentered);
+        }
+        slse += logsumexp(&main_term);
+    }
+    let lse_alphas = logsumexp(alphas);
+    constant + slse - n as f64 * lse_alphas
+        + log_wishart_prior(d, k, wishart_gamma, wishart_m, &sum_qs, &qdiags, icf)
+}
+
+#[test]
+fn gaussian_mixture_model() {
+    let mut rng = Rng::new(29);
+    for (d, k, n) in [(1, 1, 1), (2, 3, 4), (3, 2, 5)] {
+        let icf_sz = d * (d + 1) / 2;
+        let alphas: Vec<f64> = (0..k).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let means: Vec<f64> = (0..d * k).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let icf: Vec<f64> = (0..icf_sz * k).map(|_| rng.uniform(-0.5, 0.5)).collect();
+        let x: Vec<f64> = (0..d * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let (na, nm) = (alphas.len(), means.len());
+        let split = |p: &[f64]| {
+            (
+                p[..na].to_vec(),
+                p[na..na + nm].to_vec(),
+                p[na + nm..].to_vec(),
+            )
+        };
+        let params: Vec<f64> = alphas.iter().chain(&means).chain(&icf).copied().collect();
+        check_objective(
+            "gmm",
+            &params,
+            |p| {
+                let (a, m, q) = split(p);
+                gmm_objective(d, k, &a, &m, &q, &x, 1.5, 2)
+            },
+            |p, v| {
+                let (a, m, q) = split(p);
+                let (da, dm, dq) = split(v);
+                gmm_objective_jvp(d, k, &a, &m, &q, &x, 1.5, 2, &da, &dm, &dq)
+            },
+            |p| {
+                let (a, m, q) = split(p);
+                let (y, (ga, gm, gq)) = gmm_objective_value_and_grad(d, k, &a, &m, &q, &x, 1.5, 2);
+                (y, ga.into_iter().chain(gm).chain(gq).collect())
+            },
+            (d * 100 + k * 10 + n) as u64,
+        );
+    }
+}
