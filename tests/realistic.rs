@@ -370,3 +370,288 @@ fn gaussian_mixture_model() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// Hand tracking (ADBench "hand", simplified rigging): per-bone rotations
+// from Euler angles as 3x3 matrices, bone transforms made inside the loop
+// over bones and chained through `parents: &[i64]`, linear blend skinning.
+
+#[differentiable]
+fn mat_mul3(a: [f64; 9], b: [f64; 9]) -> [f64; 9] {
+    let mut out = [0.0; 9];
+    for i in 0..3 {
+        for j in 0..3 {
+            for k in 0..3 {
+                out[3 * i + j] += a[3 * i + k] * b[3 * k + j];
+            }
+        }
+    }
+    out
+}
+
+#[differentiable]
+fn euler_angles_to_rotation_matrix(xzy: [f64; 3]) -> [f64; 9] {
+    let tx = xzy[0];
+    let ty = xzy[2];
+    let tz = xzy[1];
+    let rx = [
+        1.0,
+        0.0,
+        0.0,
+        0.0,
+        tx.cos(),
+        -tx.sin(),
+        0.0,
+        tx.sin(),
+        tx.cos(),
+    ];
+    let ry = [
+        ty.cos(),
+        0.0,
+        ty.sin(),
+        0.0,
+        1.0,
+        0.0,
+        -ty.sin(),
+        0.0,
+        ty.cos(),
+    ];
+    let rz = [
+        tz.cos(),
+        -tz.sin(),
+        0.0,
+        tz.sin(),
+        tz.cos(),
+        0.0,
+        0.0,
+        0.0,
+        1.0,
+    ];
+    mat_mul3(rz, mat_mul3(ry, rx))
+}
+
+/// The skinned vertex positions minus the observed points, into `err`.
+#[differentiable(wrt(theta))]
+fn hand_residuals(
+    theta: &[f64],
+    parents: &[i64],
+    base_relatives: &[f64],
+    weights: &[f64],
+    base_positions: &[f64],
+    points: &[f64],
+    err: &mut [f64],
+) {
+    let n_bones = parents.len();
+    let n_verts = base_positions.len() / 3;
+    let mut absolutes = vec![0.0; 12 * n_bones];
+    for b in 0..n_bones {
+        let rot =
+            euler_angles_to_rotation_matrix([theta[3 * b], theta[3 * b + 1], theta[3 * b + 2]]);
+        // The bone's transform relative to its parent: its base rotation
+        // times the pose rotation, and its offset.
+        let mut tr = [0.0; 12];
+        for i in 0..3 {
+            for j in 0..3 {
+                for k in 0..3 {
+                    tr[4 * i + j] += base_relatives[12 * b + 4 * i + k] * rot[3 * k + j];
+                }
+            }
+            tr[4 * i + 3] = base_relatives[12 * b + 4 * i + 3];
+        }
+        if parents[b] < 0 {
+            for i in 0..12 {
+                absolutes[12 * b + i] = tr[i];
+            }
+        } else {
+            let p = parents[b] as usize;
+            for i in 0..3 {
+                for j in 0..4 {
+                    let mut s = if j == 3 {
+                        absolutes[12 * p + 4 * i + 3]
+                    } else {
+                        0.0
+                    };
+                    for k in 0..3 {
+                        s += absolutes[12 * p + 4 * i + k] * tr[4 * k + j];
+                    }
+                    absolutes[12 * b + 4 * i + j] = s;
+                }
+            }
+        }
+    }
+    for v in 0..n_verts {
+        for i in 0..3 {
+            let mut pos = 0.0;
+            for b in 0..n_bones {
+                let mut t = absolutes[12 * b + 4 * i + 3];
+                for k in 0..3 {
+                    t += absolutes[12 * b + 4 * i + k] * base_positions[3 * v + k];
+                }
+                pos += weights[v * n_bones + b] * t;
+            }
+            err[3 * v + i] = points[3 * v + i] - pos;
+        }
+    }
+}
+
+#[differentiable(wrt(theta))]
+fn hand_loss(
+    theta: &[f64],
+    parents: &[i64],
+    base_relatives: &[f64],
+    weights: &[f64],
+    base_positions: &[f64],
+    points: &[f64],
+) -> f64 {
+    let mut err = vec![0.0; points.len()];
+    hand_residuals(
+        theta,
+        parents,
+        base_relatives,
+        weights,
+        base_positions,
+        points,
+        &mut err,
+    );
+    sqnorm(&err)
+}
+
+#[test]
+fn hand_skinning() {
+    let mut rng = Rng::new(31);
+    for (n_bones, n_verts) in [(1, 1), (3, 4), (5, 6)] {
+        let parents: Vec<i64> = (0..n_bones as i64)
+            .map(|b| if b == 0 { -1 } else { (b - 1) / 2 })
+            .collect();
+        let base_relatives: Vec<f64> = (0..12 * n_bones).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let weights: Vec<f64> = (0..n_verts * n_bones)
+            .map(|_| rng.uniform(0.0, 1.0))
+            .collect();
+        let base_positions: Vec<f64> = (0..3 * n_verts).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let points: Vec<f64> = (0..3 * n_verts).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let theta: Vec<f64> = (0..3 * n_bones).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let data = (
+            &parents,
+            &base_relatives,
+            &weights,
+            &base_positions,
+            &points,
+        );
+        check_objective(
+            "hand",
+            &theta,
+            |t| hand_loss(t, data.0, data.1, data.2, data.3, data.4),
+            |t, v| hand_loss_jvp(t, data.0, data.1, data.2, data.3, data.4, v),
+            |t| hand_loss_value_and_grad(t, data.0, data.1, data.2, data.3, data.4),
+            n_bones as u64,
+        );
+        // The residuals' Jacobian: a JVP column against a VJP row.
+        let m = points.len();
+        let mut err = vec![0.0; m];
+        let mut derr = vec![0.0; m];
+        let dir: Vec<f64> = (0..theta.len()).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        hand_residuals_jvp(
+            &theta, data.0, data.1, data.2, data.3, data.4, &mut err, &dir, &mut derr,
+        );
+        let w: Vec<f64> = (0..m).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let mut out = vec![0.0; m];
+        let g = hand_residuals_vjp(&theta, data.0, data.1, data.2, data.3, data.4, &mut out, &w);
+        assert_eq!(out, err);
+        let lhs: f64 = derr.iter().zip(&w).map(|(a, b)| a * b).sum();
+        let rhs: f64 = g.iter().zip(&dir).map(|(a, b)| a * b).sum();
+        assert_close("hand dot-product test", lhs, rhs, EXACT);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// LSTM (ADBench "LSTM"): layers of cells over a sequence, each layer's
+// hidden and cell state a part of one buffer lent mutably.
+
+#[differentiable]
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+#[differentiable]
+fn lstm_model(weight: &[f64], bias: &[f64], hidden: &mut [f64], cell: &mut [f64], input: &[f64]) {
+    let h = hidden.len();
+    for i in 0..h {
+        let forget = sigmoid(input[i] * weight[i] + bias[i]);
+        let ingate = sigmoid(hidden[i] * weight[h + i] + bias[h + i]);
+        let outgate = sigmoid(input[i] * weight[2 * h + i] + bias[2 * h + i]);
+        let change = (hidden[i] * weight[3 * h + i] + bias[3 * h + i]).tanh();
+        cell[i] = cell[i] * forget + ingate * change;
+        hidden[i] = outgate * cell[i].tanh();
+    }
+}
+
+/// The log-likelihood loss of predicting each next character of `sequence`
+/// (one-hot rows of `b` entries) with `l` layers.
+#[differentiable(wrt(main_params, extra_params))]
+fn lstm_objective(
+    l: usize,
+    b: usize,
+    main_params: &[f64],
+    extra_params: &[f64],
+    sequence: &[f64],
+) -> f64 {
+    let c = sequence.len() / b;
+    let mut hidden = vec![0.0; l * b];
+    let mut cell = vec![0.0; l * b];
+    let mut input = vec![0.0; b];
+    let mut ypred = vec![0.0; b];
+    let mut total = 0.0;
+    for t in 0..c - 1 {
+        for i in 0..b {
+            input[i] = sequence[t * b + i] * extra_params[i];
+        }
+        for layer in 0..l {
+            let w = &main_params[8 * b * layer..8 * b * layer + 4 * b];
+            let bias = &main_params[8 * b * layer + 4 * b..8 * b * (layer + 1)];
+            lstm_model(
+                w,
+                bias,
+                &mut hidden[layer * b..(layer + 1) * b],
+                &mut cell[layer * b..(layer + 1) * b],
+                &input,
+            );
+            for i in 0..b {
+                input[i] = hidden[layer * b + i];
+            }
+        }
+        for i in 0..b {
+            ypred[i] = input[i] * extra_params[b + i] + extra_params[2 * b + i];
+        }
+        let lse = logsumexp(&ypred);
+        for i in 0..b {
+            total += sequence[(t + 1) * b + i] * (ypred[i] - lse);
+        }
+    }
+    -total / ((c - 1) * b) as f64
+}
+
+#[test]
+fn lstm() {
+    let mut rng = Rng::new(37);
+    for (l, b, c) in [(1, 2, 2), (2, 3, 4)] {
+        let main_params: Vec<f64> = (0..8 * b * l).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let extra_params: Vec<f64> = (0..3 * b).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let sequence: Vec<f64> = (0..c * b)
+            .map(|k| if k % b == (k / b) % b { 1.0 } else { 0.0 })
+            .collect();
+        let nm = main_params.len();
+        let params: Vec<f64> = main_params.iter().chain(&extra_params).copied().collect();
+        check_objective(
+            "lstm",
+            &params,
+            |p| lstm_objective(l, b, &p[..nm], &p[nm..], &sequence),
+            |p, v| lstm_objective_jvp(l, b, &p[..nm], &p[nm..], &sequence, &v[..nm], &v[nm..]),
+            |p| {
+                let (y, (gm, ge)) =
+                    lstm_objective_value_and_grad(l, b, &p[..nm], &p[nm..], &sequence);
+                (y, gm.into_iter().chain(ge).collect())
+            },
+            (l * 10 + b) as u64,
+        );
+    }
+}

@@ -298,3 +298,37 @@ fn inactive_call_result_into_an_active_call() {
         },
     );
 }
+
+// Found by the LSTM objective: a call writing a part of a local buffer
+// lent mutably (`&mut v[a..b]`), as a statement: dead code elimination did
+// not see the write through the part, removed the call, and every sibling
+// read the buffer's initial contents.
+#[differentiable]
+fn halve_into(src: &[f64], out: &mut [f64]) {
+    for i in 0..out.len() {
+        out[i] = 0.5 * src[i] * src[i];
+    }
+}
+
+#[differentiable]
+fn write_through_part(x: &[f64]) -> f64 {
+    let mut v = vec![0.0; 2 * x.len()];
+    let n = x.len();
+    halve_into(x, &mut v[n..2 * n]);
+    let mut s = 0.0;
+    for i in 0..v.len() {
+        s += v[i];
+    }
+    s
+}
+
+#[test]
+fn call_writing_a_part_of_a_buffer() {
+    let x = [1.0, -2.0, 3.0];
+    assert_eq!(write_through_part(&x), 7.0);
+    assert_eq!(
+        write_through_part_value_and_grad(&x),
+        (7.0, vec![1.0, -2.0, 3.0])
+    );
+    assert_eq!(write_through_part_jvp(&x, &[1.0, 1.0, 1.0]), (7.0, 2.0));
+}

@@ -752,6 +752,10 @@ impl<'a> FnEmitter<'a> {
                     let place = self.place(v);
                     return quote!(&mut #place[..]);
                 }
+                Some(Op::SubSlice(..)) if self.f.class(v) == Class::SliceMut => {
+                    let place = self.place(v);
+                    return quote!(&mut #place);
+                }
                 Some(Op::Ref(..) | Op::SubSlice(..)) => {
                     let place = self.place(v);
                     return quote!(&#place);
@@ -844,7 +848,7 @@ impl<'a> FnEmitter<'a> {
                     quote_spanned!(span=> #b[#i] = 0.0;)
                 }
                 Op::AccumAll(b, v) => {
-                    let (b, v) = (a(b), a(v));
+                    let (b, v) = (self.place(*b), a(v));
                     let rt = runtime();
                     quote_spanned!(span=> #rt::add_assign(&mut #b[..], &#v);)
                 }

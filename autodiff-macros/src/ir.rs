@@ -328,15 +328,13 @@ impl Callee {
             .collect()
     }
 
-    /// The arrays the call writes: those lent mutably (`&mut v`).
+    /// The arrays the call writes: those lent mutably (`&mut v`,
+    /// `&mut v[a..b]`).
     pub fn written_arrays(&self, f: &Function, args: &[Value]) -> Vec<Value> {
         self.active_args(args)
             .iter()
             .filter(|&&a| f.class(a) == Class::SliceMut)
-            .filter_map(|&a| match f.def_op(a) {
-                Some(Op::Ref(array, true)) => Some(*array),
-                _ => None,
-            })
+            .filter_map(|&a| f.lent_mutably(a))
             .collect()
     }
 
@@ -839,6 +837,15 @@ impl Function {
     /// to a vector where it is indexed, destructured or annotated).
     pub fn maybe_array(&self, v: Value) -> bool {
         self.class(v) == Class::Float && matches!(self.def_op(v), Some(Op::Call(..)))
+    }
+
+    /// The array a mutable view (`&mut v`, `&mut v[a..b]`) lends.
+    pub fn lent_mutably(&self, v: Value) -> Option<Value> {
+        match self.def_op(v)? {
+            Op::Ref(array, true) => Some(*array),
+            Op::SubSlice(x, ..) => self.lent_mutably(*x),
+            _ => None,
+        }
     }
 
     /// The literal `v` is, if it is one.

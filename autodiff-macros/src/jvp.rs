@@ -157,27 +157,10 @@ impl Jvp<'_> {
                 // After the tangents of the derivative arguments, those of
                 // the arrays lent mutably, which the callee writes.
                 for &a in callee.active_args(args) {
-                    let Some(Op::Ref(array, true)) = (primal.class(a) == Class::SliceMut)
-                        .then(|| primal.def_op(a))
-                        .flatten()
-                    else {
-                        continue;
-                    };
-                    let block = self.b.block;
-                    let dt = match self.tan[array.index()] {
-                        Some(dt) => dt,
-                        None => self.b.f.push1(
-                            block,
-                            Op::Zeros(self.b.get(*array), None),
-                            Class::Buffer,
-                            span,
-                        ),
-                    };
-                    tangents.push(
-                        self.b
-                            .f
-                            .push1(block, Op::Ref(dt, true), Class::SliceMut, span),
-                    );
+                    if primal.class(a) == Class::SliceMut {
+                        let t = self.view_tangent(a, span);
+                        tangents.push(t);
+                    }
                 }
                 let mut results = d.results.clone();
                 results.extend(d.results.iter().copied());
@@ -329,6 +312,35 @@ impl Jvp<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The tangent of a mutable view (`&mut v`, `&mut v[a..b]`): the same
+    /// view of the array's tangent (of scratch zeros when it has none).
+    fn view_tangent(&mut self, v: Value, span: Span) -> Value {
+        let primal = self.b.primal;
+        let block = self.b.block;
+        match primal.def_op(v) {
+            Some(Op::SubSlice(x, lo, hi)) => {
+                let dx = self.view_tangent(*x, span);
+                let (lo, hi) = (lo.map(|b| self.b.get(b)), hi.map(|b| self.b.get(b)));
+                self.b
+                    .f
+                    .push1(block, Op::SubSlice(dx, lo, hi), Class::SliceMut, span)
+            }
+            Some(Op::Ref(array, true)) => {
+                let dt = match self.tan[array.index()] {
+                    Some(dt) => dt,
+                    None => {
+                        let op = Op::Zeros(self.b.get(*array), None);
+                        self.b.f.push1(block, op, Class::Buffer, span)
+                    }
+                };
+                self.b
+                    .f
+                    .push1(block, Op::Ref(dt, true), Class::SliceMut, span)
+            }
+            _ => self.b.get(v),
+        }
     }
 
     /// A copy of a block whose parameters are carried values: the copies of

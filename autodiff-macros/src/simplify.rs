@@ -179,27 +179,28 @@ fn dce_block(f: &mut Function, block: Block, live: &mut [bool], sweep: bool) {
 /// Whether `inst`, or an instruction in a block it owns, changes state that
 /// is read: a gradient buffer, or a tape something pops.
 fn has_live_effect(f: &Function, inst: Inst, live: &[bool]) -> bool {
-    let effect =
-        |i: Inst| match &f.inst(i).op {
-            Op::Accum(..) | Op::ZeroAt(..) | Op::AccumAll(..) => true,
-            // A callee adds into the buffers it is lent.
-            Op::ApplyPullback(_, _, _, sinks) => !sinks.is_empty(),
-            Op::Store(a, ..) | Op::StoreAdd(a, ..) | Op::Push(a, ..) => live[a.index()],
-            // Putting an array back matters while it is read afterwards.
-            Op::Save(_, a, _)
-            | Op::Restore(_, a)
-            | Op::UndoTo(_, a, _)
-            | Op::SaveAll(_, a)
-            | Op::RestoreAll(_, a) => live[a.index()],
-            Op::TapePush(tape, _) => live[tape.index()],
-            // A call writes the arrays lent to it mutably.
-            Op::Call(_, args) | Op::CallPullback(_, args) | Op::CallJvp(_, args, _) => {
-                f.inst(i).op.operands().iter().chain(args).any(
-                    |&v| matches!(f.def_op(v), Some(Op::Ref(base, true)) if live[base.index()]),
-                )
-            }
-            _ => false,
-        };
+    let effect = |i: Inst| match &f.inst(i).op {
+        Op::Accum(..) | Op::ZeroAt(..) | Op::AccumAll(..) => true,
+        // A callee adds into the buffers it is lent.
+        Op::ApplyPullback(_, _, _, sinks) => !sinks.is_empty(),
+        Op::Store(a, ..) | Op::StoreAdd(a, ..) | Op::Push(a, ..) => live[a.index()],
+        // Putting an array back matters while it is read afterwards.
+        Op::Save(_, a, _)
+        | Op::Restore(_, a)
+        | Op::UndoTo(_, a, _)
+        | Op::SaveAll(_, a)
+        | Op::RestoreAll(_, a) => live[a.index()],
+        Op::TapePush(tape, _) => live[tape.index()],
+        // A call writes the arrays lent to it mutably.
+        Op::Call(_, args) | Op::CallPullback(_, args) | Op::CallJvp(_, args, _) => f
+            .inst(i)
+            .op
+            .operands()
+            .iter()
+            .chain(args)
+            .any(|&v| matches!(f.lent_mutably(v), Some(base) if live[base.index()])),
+        _ => false,
+    };
     if effect(inst) {
         return true;
     }

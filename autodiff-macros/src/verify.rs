@@ -182,7 +182,7 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
             if !inactive
                 && !matches!(
                     f.class(*x),
-                    Class::Slice | Class::Vector | Class::Buffer | Class::Array
+                    Class::Slice | Class::SliceMut | Class::Vector | Class::Buffer | Class::Array
                 )
             {
                 return Err(format!("{x} is not a slice"));

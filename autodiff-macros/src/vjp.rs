@@ -921,23 +921,17 @@ impl Vjp<'_> {
             if !primal.class(a).has_sink() {
                 continue;
             }
-            let target = match primal.def_op(a) {
-                Some(Op::Ref(array, true)) => *array,
-                _ => a,
-            };
-            let buf = self.buffer_of(target);
+            let buf = self.buffer_of(a);
             // Two parts of one buffer cannot be lent at once.
             let root = buf.map(|b| self.root_buffer(b));
             let taken = sinks.iter().any(|&s| Some(self.root_buffer(s)) == root);
             let sink = match buf {
                 Some(buf) if !taken => buf,
                 own => {
-                    let s = self.b.f.push1(
-                        block,
-                        Op::Zeros(self.b.get(target), None),
-                        Class::Buffer,
-                        span,
-                    );
+                    let s =
+                        self.b
+                            .f
+                            .push1(block, Op::Zeros(self.b.get(a), None), Class::Buffer, span);
                     if let Some(buf) = own {
                         scratch.push((buf, s));
                     }

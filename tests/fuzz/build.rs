@@ -198,7 +198,7 @@ impl Gen {
         let pick = if nested && !muts.is_empty() && self.rng.chance(40) {
             3
         } else {
-            self.rng.below(12)
+            self.rng.below(13)
         };
         match pick {
             0 | 1 => {
@@ -295,7 +295,31 @@ impl Gen {
                 self.line(&format!("let {v} = [{}];", items.join(", ")));
                 self.bind(|g| &mut g.vectors, (v, n));
             }
-            11 if self.in_loop => {
+            // A helper writing a local array, or a part of one.
+            11 if !self.in_loop || self.rng.chance(50) => {
+                let arrays = Self::all(&self.arrays);
+                if arrays.is_empty() {
+                    return;
+                }
+                let w = arrays[self.rng.below(arrays.len())].clone();
+                let target = match self.rng.below(2) {
+                    0 => format!("&mut {w}"),
+                    _ => {
+                        let lo = self.rng.below(N - 1);
+                        format!("&mut {w}[{lo}..]")
+                    }
+                };
+                // Not reading the array it writes: Rust lends it once.
+                let src = loop {
+                    let s = self.slice_arg();
+                    if !s.contains(&w) {
+                        break s;
+                    }
+                };
+                let e = self.expr(1);
+                self.line(&format!("helper_write({src}, {e}, {target});"));
+            }
+            12 if self.in_loop => {
                 let c = self.condition();
                 let what = ["break", "continue"][self.rng.below(2)];
                 self.line(&format!("if {c} {{ {what}; }}"));

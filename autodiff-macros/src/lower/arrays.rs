@@ -105,15 +105,16 @@ impl Lower {
         if let syn::Expr::Index(index) = strip(&r.expr)
             && let syn::Expr::Range(range) = strip(&index.index)
         {
-            if r.mutability.is_some() {
+            let mutable = r.mutability.is_some();
+            let x = self.value(&index.expr)?;
+            if mutable && self.f.class(x) != Class::Array {
                 self.errors.at(
                     r,
-                    "#[differentiable] does not lend parts of arrays mutably yet; \
-                     return the values from the callee instead",
+                    "#[differentiable] lends mutably parts of local arrays and output parameters \
+                     only; write into a local array made with `vec![0.0; n]` and lend a part of it",
                 );
                 return None;
             }
-            let x = self.value(&index.expr)?;
             if Some(x) == self.poison {
                 return Some(x);
             }
@@ -149,11 +150,18 @@ impl Lower {
                 hi = Some(self.push(Op::Binary(BinOp::Add, h, one), Class::Int, span));
             }
             // A slice of an array: the part of a reference to it.
-            let x = match self.f.class(x) {
-                Class::Slice => x,
-                _ => self.push(Op::Ref(x, false), Class::Slice, span),
+            let (x, class) = match (self.f.class(x), mutable) {
+                (Class::Slice, _) => (x, Class::Slice),
+                (_, false) => (
+                    self.push(Op::Ref(x, false), Class::Slice, span),
+                    Class::Slice,
+                ),
+                (_, true) => (
+                    self.push(Op::Ref(x, true), Class::SliceMut, span),
+                    Class::SliceMut,
+                ),
             };
-            return Some(self.push(Op::SubSlice(x, lo, hi), Class::Slice, span));
+            return Some(self.push(Op::SubSlice(x, lo, hi), class, span));
         }
         let v = self.value(&r.expr)?;
         if Some(v) == self.poison {

@@ -44,6 +44,19 @@ fn helper_pair(p: f64, q: f64) -> [f64; 2] {
     [p * q, (p - q).sin()]
 }
 
+/// Writes `out[i] = f(src[i], c)` for the elements both have, and
+/// updates the rest in place.
+#[differentiable]
+fn helper_write(src: &[f64], c: f64, out: &mut [f64]) {
+    for i in 0..out.len() {
+        if i < src.len() {
+            out[i] = (src[i] * c).sin() + out[i] * 0.5;
+        } else {
+            out[i] = out[i] * c;
+        }
+    }
+}
+
 include!(concat!(env!("OUT_DIR"), "/programs.rs"));
 
 /// SplitMix64, for the points.

@@ -6,9 +6,9 @@ fn fill(out: &mut [f64], x: f64) {
 }
 
 #[differentiable]
-fn f(x: f64) -> f64 {
-    let mut v = vec![0.0; 4];
-    fill(&mut v[1..3], x);
+fn f(x: &[f64]) -> f64 {
+    let mut v = [x[0], 1.0, 2.0];
+    fill(&mut v[1..3], x[0]);
     v[1]
 }
 
