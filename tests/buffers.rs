@@ -197,3 +197,54 @@ fn returned_vector_reads_back_its_pushes() {
     let (y, g) = pushed_output_vjp(&x, vec![1.0, 1.0]);
     assert_eq!((y, g), (vec![0.5, -0.5], vec![3.0, 1.0]));
 }
+
+#[differentiable]
+fn square_into32(src: &[f32], out: &mut [f32]) {
+    for i in 0..out.len() {
+        out[i] = src[i] * src[i] + out[i];
+    }
+}
+
+#[differentiable]
+fn sum32(x: &[f32]) -> f32 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i].sin();
+    }
+    s
+}
+
+/// `f32` buffers lent to callees, read and written again.
+#[differentiable]
+fn buffers32(x: &[f32]) -> f32 {
+    let mut w = vec![0.0f32; x.len()];
+    square_into32(x, &mut w);
+    let s = sum32(&w);
+    w[0] = w[0] * x[0];
+    s + sum32(&w[..1]) + sum32(&x[1..])
+}
+
+#[test]
+fn f32_buffers() {
+    let x = [0.3f32, -0.6, 0.9];
+    let (v, g) = buffers32_value_and_grad(&x);
+    assert_eq!(v, buffers32(&x));
+    let xd: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+    let fd = check::central_difference(
+        |p: &[f64]| buffers32(&p.iter().map(|&v| v as f32).collect::<Vec<_>>()) as f64,
+        &xd,
+    );
+    for i in 0..3 {
+        assert_close(
+            "f32 buffers",
+            g[i] as f64,
+            fd[i],
+            autodiff::check::Tolerance {
+                rel: 2e-2,
+                abs: 2e-3,
+            },
+        );
+    }
+    let (_, d) = buffers32_jvp(&x, &[1.0, 0.0, 0.0]);
+    assert_close("f32 jvp", d as f64, g[0] as f64, F32);
+}

@@ -2,7 +2,7 @@
 //! what a callee returned, destructuring, passing by value.
 mod common;
 
-use autodiff::check;
+use autodiff::check::{self, Tolerance};
 use autodiff::prelude::*;
 use common::*;
 
@@ -79,4 +79,74 @@ fn array_output_jacobian() {
     for i in 0..3 {
         assert_close("dc", dc[i], expected[i], EXACT);
     }
+}
+
+#[differentiable]
+fn polar_and_square(r: f32, t: f32) -> (f32, [f32; 2]) {
+    let p = [r * t.cos(), r * t.sin()];
+    (p[0] * p[1], p)
+}
+
+#[differentiable]
+fn cross32(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+#[differentiable]
+fn f32_helpers(x: f32, y: f32) -> f32 {
+    let w = cross32([x, y, 1.0], [y, x * x, 2.0]);
+    let (s, p) = polar_and_square(x, y);
+    w[0] * w[2] + s + p[1]
+}
+
+#[test]
+fn f32_arrays_and_tuples_with_arrays() {
+    let (x, y) = (0.7f32, -0.4f32);
+    let (v, (gx, gy)) = f32_helpers_value_and_grad(x, y);
+    assert_eq!(v, f32_helpers(x, y));
+    // Against the same derivatives in f64, by central differences.
+    let f = |p: &[f64]| f32_helpers(p[0] as f32, p[1] as f32) as f64;
+    let h = 1e-2;
+    let fd_x = (f(&[x as f64 + h, y as f64]) - f(&[x as f64 - h, y as f64])) / (2.0 * h);
+    let fd_y = (f(&[x as f64, y as f64 + h]) - f(&[x as f64, y as f64 - h])) / (2.0 * h);
+    assert_close(
+        "f32 ∂x",
+        gx as f64,
+        fd_x,
+        Tolerance {
+            rel: 1e-2,
+            abs: 1e-3,
+        },
+    );
+    assert_close(
+        "f32 ∂y",
+        gy as f64,
+        fd_y,
+        Tolerance {
+            rel: 1e-2,
+            abs: 1e-3,
+        },
+    );
+    let (_, d) = f32_helpers_jvp(x, y, 1.0, 0.0);
+    assert_close("f32 jvp", d as f64, gx as f64, F32);
+    // A tuple output with an array: its cotangent is a tuple with an array.
+    let ((s, p), (gr, gt)) = polar_and_square_vjp(2.0, 0.5, (1.0, [0.0, 1.0]));
+    assert_eq!((s, p), polar_and_square(2.0, 0.5));
+    // s = r² cos t sin t, p[1] = r sin t.
+    assert_close(
+        "∂r",
+        gr as f64,
+        2.0 * 2.0 * 0.5f64.cos() * 0.5f64.sin() + 0.5f64.sin(),
+        F32,
+    );
+    assert_close(
+        "∂t",
+        gt as f64,
+        4.0 * 1.0f64.cos() + 2.0 * 0.5f64.cos(),
+        F32,
+    );
 }

@@ -78,6 +78,14 @@ impl Lower {
         for e in &a.elems {
             items.push(self.value(e)?);
         }
+        if items.iter().any(|&v| self.f.class(v).is_sequence()) {
+            self.errors.at(
+                a,
+                "#[differentiable] does not support arrays of arrays; flatten them \
+                 (a 3x3 matrix as `[f64; 9]`, element `(i, j)` at `3 * i + j`)",
+            );
+            return None;
+        }
         let floats = items
             .iter()
             .filter(|&&v| self.f.class(v).differentiable())
