@@ -1,0 +1,183 @@
+//! The forms of "real numerical code compiles as written": `[f64; 3]`
+//! helpers called in a loop, against the same code written with scalars;
+//! and a call over a local buffer inside a loop. The gradient, the primal,
+//! and the heap allocations each makes per call (a counting allocator).
+//! `cargo bench --bench arrays`; the numbers are in docs/benchmarks.md.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use autodiff::prelude::*;
+use criterion::{Criterion, criterion_group, criterion_main};
+
+mod common;
+use common::not_inlined;
+
+/// Counts heap allocations.
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    f();
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+const N: usize = 1000;
+
+#[differentiable]
+fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+#[differentiable]
+fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+/// The sum over points of `|p × axis|² + (p · axis) sin(p · axis)`, with
+/// `[f64; 3]` helpers.
+#[differentiable]
+fn with_arrays(points: &[f64], axis: [f64; 3]) -> f64 {
+    let mut s = 0.0;
+    for k in 0..points.len() / 3 {
+        let p = [points[3 * k], points[3 * k + 1], points[3 * k + 2]];
+        let c = cross(p, axis);
+        let d = dot(p, axis);
+        s += dot(c, c) + d * d.sin();
+    }
+    s
+}
+
+/// The same, written with scalars.
+#[differentiable]
+fn with_scalars(points: &[f64], a0: f64, a1: f64, a2: f64) -> f64 {
+    let mut s = 0.0;
+    for k in 0..points.len() / 3 {
+        let (p0, p1, p2) = (points[3 * k], points[3 * k + 1], points[3 * k + 2]);
+        let c0 = p1 * a2 - p2 * a1;
+        let c1 = p2 * a0 - p0 * a2;
+        let c2 = p0 * a1 - p1 * a0;
+        let d = p0 * a0 + p1 * a1 + p2 * a2;
+        s += c0 * c0 + c1 * c1 + c2 * c2 + d * d.sin();
+    }
+    s
+}
+
+#[differentiable]
+fn logsumexp(x: &[f64]) -> f64 {
+    let mut m = x[0];
+    for i in 1..x.len() {
+        m = m.max(x[i]);
+    }
+    let mut z = 0.0;
+    for i in 0..x.len() {
+        z += (x[i] - m).exp();
+    }
+    z.ln() + m
+}
+
+/// A local buffer filled per row and lent to `logsumexp`.
+#[differentiable]
+fn rows(x: &[f64], k: usize) -> f64 {
+    let mut buf = vec![0.0; k];
+    let mut total = 0.0;
+    for i in 0..x.len() / k {
+        for j in 0..k {
+            buf[j] = x[i * k + j] * (j as f64 + 1.0);
+        }
+        total += logsumexp(&buf);
+    }
+    total
+}
+
+not_inlined! {
+    a_primal(p: &[f64], axis: [f64; 3]) -> f64 = with_arrays(p, axis);
+    a_grad(p: &[f64], axis: [f64; 3]) -> [f64; 3] = with_arrays_grad(p, axis).1;
+    s_primal(p: &[f64], axis: [f64; 3]) -> f64 = with_scalars(p, axis[0], axis[1], axis[2]);
+    s_grad(p: &[f64], axis: [f64; 3]) -> [f64; 3] = {
+        let (_, g0, g1, g2) = with_scalars_grad(p, axis[0], axis[1], axis[2]);
+        [g0, g1, g2]
+    };
+    r_primal(x: &[f64], k: usize) -> f64 = rows(x, k);
+    r_grad(x: &[f64], k: usize) -> Vec<f64> = rows_grad(x, k);
+}
+
+fn benches(c: &mut Criterion) {
+    let points: Vec<f64> = (0..3 * N)
+        .map(|i| ((i * 37 % 101) as f64 / 50.0) - 1.0)
+        .collect();
+    let axis = [0.3, -0.5, 0.8];
+    let (ga, gs) = (a_grad(&points, axis), s_grad(&points, axis));
+    for i in 0..3 {
+        assert!(
+            (ga[i] - gs[i]).abs() <= 1e-9 * gs[i].abs().max(1.0),
+            "{ga:?} {gs:?}"
+        );
+    }
+    let k = 8;
+    let x: Vec<f64> = (0..k * N)
+        .map(|i| ((i * 13 % 29) as f64 / 10.0) - 1.0)
+        .collect();
+    // Heap allocations per call of the helper, in the gradient: the
+    // difference between N rows and N / 2 rows, per row.
+    let per_row = |n_rows: usize| {
+        allocations(|| {
+            black_box(r_grad(&x[..k * n_rows], k));
+        })
+    };
+    let (full, half) = (per_row(N), per_row(N / 2));
+    println!(
+        "allocations: rows gradient {full} for {N} calls, {half} for {} calls: {:.2} per call; \
+         [f64; 3] helpers gradient: {} for {N} points",
+        N / 2,
+        (full - half) as f64 / (N / 2) as f64,
+        allocations(|| {
+            black_box(a_grad(&points, axis));
+        }),
+    );
+
+    let mut g = c.benchmark_group("array_helpers");
+    g.bench_function("primal", |b| {
+        b.iter(|| a_primal(black_box(&points), black_box(axis)))
+    });
+    g.bench_function("grad", |b| {
+        b.iter(|| a_grad(black_box(&points), black_box(axis)))
+    });
+    g.bench_function("scalars_primal", |b| {
+        b.iter(|| s_primal(black_box(&points), black_box(axis)))
+    });
+    g.bench_function("scalars_grad", |b| {
+        b.iter(|| s_grad(black_box(&points), black_box(axis)))
+    });
+    g.finish();
+    let mut g = c.benchmark_group("buffer_call");
+    g.bench_function("primal", |b| {
+        b.iter(|| r_primal(black_box(&x), black_box(k)))
+    });
+    g.bench_function("grad", |b| b.iter(|| r_grad(black_box(&x), black_box(k))));
+    g.finish();
+}
+
+criterion_group!(arrays, benches);
+criterion_main!(arrays);
