@@ -3,6 +3,8 @@
 //! and a call over a local buffer inside a loop. The gradient, the primal,
 //! and the heap allocations each makes per call (a counting allocator).
 //! `cargo bench --bench arrays`; the numbers are in docs/benchmarks.md.
+// Index loops, as users write them.
+#![allow(clippy::needless_range_loop)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
