@@ -174,3 +174,56 @@ fn output_parameters_are_warning_free_and_usable() {
     let g = writes_output_vjp(&x, &mut out, &[1.0, 0.0]);
     assert_eq!(g, vec![1.0, 0.0]);
 }
+
+#[differentiable]
+fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+#[differentiable]
+fn total(x: &[f64]) -> f64 {
+    x.iter().sum()
+}
+
+#[differentiable]
+fn step(x: &[f64], y: &mut [f64]) {
+    for i in 0..y.len() {
+        y[i] += x[i] * y[i];
+    }
+}
+
+#[differentiable]
+fn depth(x: &[f64], n: usize) -> f64 {
+    if n == 0 {
+        return x[0];
+    }
+    depth(&x[1..], n - 1) * x[0]
+}
+
+/// Array values, buffers lent to callees (read and written), parts of
+/// slices, data, recursion.
+#[differentiable]
+fn uses_buffers(x: &[f64], idx: &[usize], cfg: &Model) -> f64 {
+    let [a, b, c] = cross([x[0], x[1], x[2]], [1.0, 2.0, cfg.w]);
+    let mut y = vec![0.0; x.len()];
+    for k in 0..idx.len() {
+        y[k] = x[idx[k]];
+    }
+    step(x, &mut y);
+    step(&x[1..], &mut y[1..]);
+    a * b + c + total(&y) + total(&x[..2]) + depth(x, 2)
+}
+
+#[test]
+fn buffers_are_warning_free_and_usable() {
+    let x = [0.5, -1.0, 2.0];
+    let m = Model { w: 3.0 };
+    let (v, g) = uses_buffers_value_and_grad(&x, &[2, 0, 1], &m);
+    assert_eq!(v, uses_buffers(&x, &[2, 0, 1], &m));
+    let (_, d) = uses_buffers_jvp(&x, &[2, 0, 1], &m, &[1.0, 0.0, 0.0]);
+    assert!((d - g[0]).abs() < 1e-12 * g[0].abs().max(1.0));
+}

@@ -31,6 +31,16 @@ impl Lower {
     }
 
     fn new_array(&mut self, init: Value, shape: ArrayShape, span: Span) -> Value {
+        if matches!(self.f.class(init), Class::Int | Class::Bool) {
+            self.errors.at_span(
+                span,
+                "#[differentiable] makes local arrays of floats only; compute integer data \
+                 (indices, flags) outside the function and pass it as `&[usize]`",
+            );
+            if let Bound::Value(p) = self.poison() {
+                return p;
+            }
+        }
         let len = match &shape {
             ArrayShape::Vec(n) => Some(*n),
             ArrayShape::Empty(_) => Some(self.int(0, span)),
@@ -69,7 +79,6 @@ impl Lower {
         )))
     }
 
-    /// `[init; N]`.
     /// `[a, b, c]`: an array value (a vector), read by index, passed by
     /// value, returned. Written elements need an array made to be written
     /// (`[0.0; N]`).
@@ -255,6 +264,7 @@ impl Lower {
         }
     }
 
+    /// `[init; N]`.
     pub(super) fn repeat(&mut self, r: &syn::ExprRepeat) -> Option<Bound> {
         let init = self.value(&r.expr)?;
         let len = Tokens::new(quote::ToTokens::to_token_stream(&r.len));
@@ -282,6 +292,9 @@ impl Lower {
     /// An array this function writes, or an error saying why `e` is not one.
     fn written_array(&mut self, e: &syn::Expr) -> Option<Value> {
         let a = self.value(e)?;
+        if Some(a) == self.poison {
+            return None;
+        }
         match self.f.class(a) {
             Class::Array => Some(a),
             Class::Slice => {
@@ -298,6 +311,14 @@ impl Lower {
                     "this array is a value (a parameter, a literal, or what a call returned), \
                      which #[differentiable] does not write; write into an array made with \
                      `[0.0; N]` or `vec![0.0; n]`",
+                );
+                None
+            }
+            class if class.is_data() => {
+                self.errors.at(
+                    e,
+                    "#[differentiable] does not write data without floats (indices, flags) yet; \
+                     compute it outside the function and pass it as `&[usize]`",
                 );
                 None
             }

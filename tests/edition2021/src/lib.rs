@@ -32,3 +32,29 @@ mod tests {
         assert_eq!((gx, gy), (2.0 * 2f64.cos(), 2f64.cos()));
     }
 }
+
+#[differentiable]
+pub fn lse(x: &[f64]) -> f64 {
+    let mut m = x[0];
+    for &v in x.iter() {
+        m = m.max(v);
+    }
+    let mut s = 0.0;
+    for &v in x.iter() {
+        s += (v - m).exp();
+    }
+    s.ln() + m
+}
+
+/// A local buffer lent to a callee, written again after, and an array
+/// lent mutably: the hidden pullbacks' `use<>` on edition 2021.
+#[differentiable]
+pub fn buffered(x: &[f64]) -> f64 {
+    let mut w = vec![0.0; x.len()];
+    for (i, &v) in x.iter().enumerate() {
+        w[i] = v * 2.0;
+    }
+    let a = lse(&w);
+    w[0] = a;
+    a + lse(&w[..1]) + [x[0], a][1]
+}
