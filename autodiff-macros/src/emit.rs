@@ -1101,12 +1101,12 @@ impl<'a> FnEmitter<'a> {
                 let (values, dvalues) = results.split_at(c.outputs);
                 let (v, t) = (self.pattern(values), self.pattern(dvalues));
                 let operands: Vec<Value> = args.iter().chain(tangents).copied().collect();
-                (quote!((#v, #t)), self.call(c, CALL_JVP, &operands))
+                (quote!((#v, #t)), self.call(c, Sibling::CallJvp, &operands))
             }
             Op::CallPullback(c, args) => {
                 let (values, pb) = results.split_at(c.outputs);
                 let (v, pb) = (self.pattern(values), self.pattern(pb));
-                (quote!((#v, #pb)), self.call(c, CALL_PULLBACK, args))
+                (quote!((#v, #pb)), self.call(c, Sibling::CallPullback, args))
             }
             Op::ApplyPullback(pb, cotangents, lent, sinks) => {
                 let pb = a(pb);
@@ -1315,9 +1315,6 @@ fn sibling_ident(name: &Ident, sibling: Sibling) -> Ident {
         Sibling::Wrt => format_ident!("__{}_wrt", base, span = span),
     }
 }
-
-const CALL_JVP: Sibling = Sibling::CallJvp;
-const CALL_PULLBACK: Sibling = Sibling::CallPullback;
 
 fn binop_tokens(op: crate::ir::BinOp) -> TokenStream {
     use crate::ir::BinOp::*;
