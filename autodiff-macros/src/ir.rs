@@ -338,6 +338,16 @@ impl Callee {
             .collect()
     }
 
+    /// The data (arrays without floats) the call may write: those lent
+    /// mutably (`&mut r`, a `&mut [usize]` parameter passed on).
+    pub fn written_data(&self, f: &Function, args: &[Value]) -> Vec<Value> {
+        self.active_args(args)
+            .iter()
+            .filter(|&&a| f.class(a) == Class::Ref)
+            .filter_map(|&a| f.lent_mutably(a))
+            .collect()
+    }
+
     /// The arguments that carry derivatives, in order.
     pub fn derivative_arg_values(&self, f: &Function, args: &[Value]) -> Vec<Value> {
         self.active_args(args)

@@ -144,7 +144,7 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
         | Op::SaveAll(..)
         | Op::RestoreAll(..) => 0,
         Op::Store(a, i, _) | Op::StoreAdd(a, i, _) | Op::Push(a, _, i) => {
-            if f.class(*a) != Class::Array {
+            if !matches!(f.class(*a), Class::Array | Class::Ref) {
                 return Err(format!("{a} is not an array"));
             }
             if !matches!(f.class(*i), Class::Int | Class::Unknown) {

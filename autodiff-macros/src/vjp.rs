@@ -82,13 +82,33 @@ fn read_back_arrays(primal: &Function) -> syn::Result<BTreeSet<Value>> {
 pub fn read_arrays(primal: &Function) -> BTreeSet<Value> {
     let mut read = BTreeSet::new();
     primal.walk(primal.entry, &mut |i| {
-        if let Op::Index(a, _) | Op::Ref(a, _) = &primal.inst(i).op
-            && primal.class(*a) == Class::Array
-        {
-            read.insert(*a);
+        match &primal.inst(i).op {
+            Op::Index(a, _) | Op::Ref(a, _) if primal.class(*a) == Class::Array => {
+                read.insert(*a);
+            }
+            // Data the function writes (`r: &mut [usize]`), itself or
+            // through a callee: its old values are put back like an
+            // array's, for the reverse sweep reads it (as indices).
+            Op::Store(a, ..) if primal.class(*a) == Class::Ref => {
+                read.insert(*a);
+            }
+            Op::Call(c, args) => read.extend(c.written_data(primal, args)),
+            _ => {}
         }
     });
     read
+}
+
+/// The arrays and data a call writes.
+fn call_writes(primal: &Function, op: &Op) -> Vec<Value> {
+    match op {
+        Op::Call(c, args) => {
+            let mut w = c.written_arrays(primal, args);
+            w.extend(c.written_data(primal, args));
+            w
+        }
+        _ => vec![],
+    }
 }
 
 /// How a primal block is copied.
@@ -334,8 +354,8 @@ impl Vjp<'_> {
                 );
             }
             // A callee writing a read-back array: its old values first.
-            if let Op::Call(callee, args) = &d.op {
-                for a in callee.written_arrays(primal, args) {
+            if let Op::Call(..) = &d.op {
+                for a in call_writes(primal, &d.op) {
                     if let Some(&tape) = self.saved.get(&a) {
                         let block = self.b.block;
                         self.b
@@ -869,7 +889,7 @@ impl Vjp<'_> {
         let act = self.act;
         let d = primal.inst(inst);
         let span = self.span_of(inst);
-        let writes: Vec<Value> = callee.written_arrays(primal, args);
+        let writes = call_writes(primal, &d.op);
         let Some(&pb) = self.pullbacks.get(&inst) else {
             self.restore_written(&writes, span);
             return Ok(());
@@ -1044,7 +1064,11 @@ impl Vjp<'_> {
         for &top in blocks {
             for b in primal.nested_blocks(top) {
                 for &i in &primal.block(b).insts {
-                    for (a, _) in crate::activity::written(primal, &primal.inst(i).op) {
+                    let op = &primal.inst(i).op;
+                    let written = crate::activity::written(primal, op)
+                        .into_iter()
+                        .map(|(a, _)| a);
+                    for a in written.chain(call_writes(primal, op)) {
                         if self.read_back.contains(&a) {
                             out.insert(a);
                         }

@@ -51,47 +51,76 @@ impl<T> Tape<T> {
     }
 }
 
+/// What a tape of old elements holds: floats, and the integers and `bool`s
+/// of data (indices) a function writes, each as an `f64` (integers up to
+/// 2^53 exactly, which covers every index).
+pub trait Saved: Copy {
+    fn to_f64(self) -> f64;
+    fn from_f64(x: f64) -> Self;
+}
+
+macro_rules! saved_as {
+    ($($t:ty),*) => {$(
+        impl Saved for $t {
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn from_f64(x: f64) -> Self {
+                x as $t
+            }
+        }
+    )*};
+}
+
+saved_as!(f64, f32, usize, isize, u64, i64, u32, i32, u16, i16, u8, i8);
+
+impl Saved for bool {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        if self { 1.0 } else { 0.0 }
+    }
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x != 0.0
+    }
+}
+
 /// The old values of the elements an array loses when it is written, for
 /// the reverse sweep to put back (the array is read after it is written).
 impl Tape<(usize, f64)> {
     /// Before `array[index]` is written: remembers what it holds.
     #[inline(always)]
-    pub fn save<T: Copy + Into<f64>>(&mut self, array: &[T], index: usize) {
-        self.0.push((index, array[index].into()));
+    pub fn save<T: Saved>(&mut self, array: &[T], index: usize) {
+        self.0.push((index, array[index].to_f64()));
     }
-}
 
-/// `Tape<(usize, f64)>` holds `f64`s; `f32` arrays convert on the way back.
-pub trait FromF64 {
-    fn from_f64(x: f64) -> Self;
-}
-
-impl FromF64 for f64 {
-    #[inline(always)]
-    fn from_f64(x: f64) -> Self {
-        x
-    }
-}
-
-impl FromF64 for f32 {
-    #[inline(always)]
-    fn from_f64(x: f64) -> Self {
-        x as f32
-    }
-}
-
-impl Tape<(usize, f64)> {
     /// Undoes the last write remembered.
     #[inline(always)]
-    pub fn restore<T: FromF64>(&mut self, array: &mut [T]) {
+    pub fn restore<T: Saved>(&mut self, array: &mut [T]) {
         let (index, old) = self.pop();
         array[index] = T::from_f64(old);
     }
 
     /// Undoes writes until `mark` remain: the array is back to how it was
     /// when `mark` was taken (with `len`).
-    pub fn undo_to<T: FromF64>(&mut self, array: &mut [T], mark: usize) {
+    pub fn undo_to<T: Saved>(&mut self, array: &mut [T], mark: usize) {
         while self.0.len() > mark {
+            self.restore(array);
+        }
+    }
+
+    /// Before a callee writes `array`: remembers all it holds.
+    pub fn save_all<T: Saved>(&mut self, array: &[T]) {
+        for (i, &v) in array.iter().enumerate() {
+            self.0.push((i, v.to_f64()));
+        }
+    }
+
+    /// Undoes a `save_all`: `array` as it was before the callee wrote it.
+    pub fn restore_all<T: Saved>(&mut self, array: &mut [T]) {
+        for _ in 0..array.len() {
             self.restore(array);
         }
     }
@@ -220,20 +249,4 @@ impl<T: Copy + core::ops::AddAssign> AddCotangent for Vec<T> {
 #[inline(always)]
 pub fn add_cotangents<X: AddCotangent>(a: X, b: X) -> X {
     a.add_cotangent(b)
-}
-
-impl Tape<(usize, f64)> {
-    /// Before a callee writes `array`: remembers all it holds.
-    pub fn save_all<T: Copy + Into<f64>>(&mut self, array: &[T]) {
-        for (i, &v) in array.iter().enumerate() {
-            self.0.push((i, v.into()));
-        }
-    }
-
-    /// Undoes a `save_all`: `array` as it was before the callee wrote it.
-    pub fn restore_all<T: FromF64>(&mut self, array: &mut [T]) {
-        for _ in 0..array.len() {
-            self.restore(array);
-        }
-    }
 }

@@ -31,16 +31,6 @@ impl Lower {
     }
 
     fn new_array(&mut self, init: Value, shape: ArrayShape, span: Span) -> Value {
-        if matches!(self.f.class(init), Class::Int | Class::Bool) {
-            self.errors.at_span(
-                span,
-                "#[differentiable] makes local arrays of floats only; compute integer data \
-                 (indices, flags) outside the function and pass it as `&[usize]`",
-            );
-            if let Bound::Value(p) = self.poison() {
-                return p;
-            }
-        }
         let len = match &shape {
             ArrayShape::Vec(n) => Some(*n),
             ArrayShape::Empty(_) => Some(self.int(0, span)),
@@ -95,16 +85,21 @@ impl Lower {
             );
             return None;
         }
-        let floats = items
-            .iter()
-            .filter(|&&v| self.f.class(v).differentiable())
-            .count();
-        // An array of integers or `bool`s is data: read, never
-        // differentiated.
-        if floats == 0 && !items.is_empty() {
+        let count = |l: &Self, classes: &[Class]| {
+            items
+                .iter()
+                .filter(|&&v| classes.contains(&l.f.class(v)))
+                .count()
+        };
+        let floats = count(self, &[Class::Float]);
+        let ints = count(self, &[Class::Int, Class::Bool]);
+        // An array of integers or `bool`s (data read from elsewhere among
+        // them) is data: read, never differentiated.
+        if floats == 0 && ints > 0 && ints + count(self, &[Class::Unknown]) == items.len() {
             return Some(self.push(Op::ArrayLit(items), Class::Other, a.span()));
         }
-        if floats < items.len() || items.is_empty() {
+        let all_floats = items.iter().all(|&v| self.f.class(v).differentiable());
+        if ints > 0 || !all_floats || items.is_empty() {
             self.errors.at(
                 a,
                 "#[differentiable] supports array literals whose elements are all f32/f64 values, \
@@ -185,6 +180,9 @@ impl Lower {
             return Some(v);
         }
         let mutable = r.mutability.is_some();
+        if self.is_data_array(v) {
+            return Some(self.push(Op::Ref(v, mutable), Class::Ref, span));
+        }
         match self.f.class(v) {
             Class::Slice if !mutable => Some(v),
             Class::Vector | Class::Array if !mutable => {
@@ -210,6 +208,14 @@ impl Lower {
                 None
             }
         }
+    }
+
+    /// Whether `v` is a local array of integers or `bool`s (indices,
+    /// flags): data, which the function writes and reads back but never
+    /// differentiates.
+    pub(super) fn is_data_array(&self, v: Value) -> bool {
+        matches!(self.f.def_op(v), Some(Op::NewArray(init, _))
+            if matches!(self.f.class(*init), Class::Int | Class::Bool))
     }
 
     /// A value used as an array (indexed, destructured, annotated or
@@ -314,11 +320,13 @@ impl Lower {
                 );
                 None
             }
+            // A `&mut [usize]` parameter: data the function writes.
+            Class::Ref if self.mut_data.contains(&a) => Some(a),
             class if class.is_data() => {
                 self.errors.at(
                     e,
-                    "#[differentiable] does not write data without floats (indices, flags) yet; \
-                     compute it outside the function and pass it as `&[usize]`",
+                    "#[differentiable] writes data without floats only through `&mut` parameters \
+                     (`r: &mut [usize]`) and local arrays (`vec![0usize; n]`)",
                 );
                 None
             }

@@ -802,6 +802,14 @@ impl Lower {
             }
             return Some(self.push(Op::Index(x, i), Class::Unknown, e.span()));
         }
+        // An array of integers or `bool`s the function writes is data.
+        if self.is_data_array(x) {
+            if !matches!(self.f.class(i), Class::Int | Class::Unknown) {
+                self.errors.at(&e.index, "an index must be an integer");
+                return None;
+            }
+            return Some(self.push(Op::Index(x, i), Class::Unknown, e.span()));
+        }
         if self.f.class(x) == Class::Array {
             let i = match self.f.class(i) {
                 Class::Int | Class::Unknown => i,

@@ -43,6 +43,7 @@ pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
         poison: None,
         block: crate::ir::Block::default_entry(),
         exits: exits::Exits::default(),
+        mut_data: std::collections::HashSet::new(),
     };
     let entry = l.f.entry;
     if parsed.sig.receiver.is_some() {
@@ -54,6 +55,9 @@ pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
         let v =
             l.f.add_param(entry, p.class, p.name.span(), Some(p.name.to_string()));
         l.bind(&p.name.to_string(), Bound::Value(v));
+        if p.class == Class::Ref && p.ty.to_string().starts_with("& mut") {
+            l.mut_data.insert(v);
+        }
     }
     let outputs = parsed.sig.output.types().len();
     l.prepare_returns(&parsed.body, outputs);
@@ -187,6 +191,9 @@ struct Lower {
     block: crate::ir::Block,
     /// The flags that `return`, `break` and `continue` set.
     exits: exits::Exits,
+    /// The `&mut` parameters of data without floats (`r: &mut [usize]`),
+    /// which the function may write and lend mutably.
+    mut_data: std::collections::HashSet<Value>,
 }
 
 const MISSING_TAIL: &str = "a #[differentiable] function must end with the expression it returns \
@@ -964,6 +971,11 @@ impl Lower {
                 && matches!(self.f.def(*a), crate::ir::ValueDef::Param(..))
             {
                 *a = self.push(Op::Ref(*a, false), Class::Slice, span);
+            }
+            // A `&mut` data parameter passed on is lent mutably: the callee
+            // may write it.
+            if self.mut_data.contains(a) {
+                *a = self.push(Op::Ref(*a, true), Class::Ref, span);
             }
         }
         let outputs = callee.outputs;
