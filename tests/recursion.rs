@@ -143,3 +143,22 @@ fn determinant_with_linked_lists() {
         assert_close("det jvp", d, expected, EXACT);
     }
 }
+
+/// Writes data and leaves it changed: the VJP leaves it as the function
+/// does.
+#[differentiable]
+fn bump(x: &[f64], r: &mut [usize]) -> f64 {
+    let i = r[0];
+    r[0] = (i + 1) % x.len();
+    x[i] * x[r[0]]
+}
+
+#[test]
+fn data_left_as_the_function_leaves_it() {
+    let x = [1.0, 2.0, 3.0];
+    let (mut r1, mut r2) = ([1usize], [1usize]);
+    let y = bump(&x, &mut r1);
+    let (y2, g) = bump_value_and_grad(&x, &mut r2);
+    assert_eq!((y2, r2), (y, r1));
+    assert_eq!(g, vec![0.0, 3.0, 2.0]);
+}

@@ -42,7 +42,8 @@ pub struct Param {
     pub sink_ty: Option<TokenStream>,
     /// For an output parameter (`&mut [T]`), whether the function reads it
     /// too: its initial value is an input, whose cotangent the VJP gives
-    /// back in the buffer it takes (`&mut [T]`).
+    /// back in the buffer it takes (`&mut [T]`). For `&mut` data, whether
+    /// the function writes it.
     pub in_out: bool,
 }
 
@@ -86,6 +87,11 @@ impl Signature {
             if p.class == Class::Array && read {
                 p.in_out = true;
                 p.grad_ty = p.tangent_ty.clone();
+            }
+            // `&mut` data the function writes: the VJP leaves it as the
+            // function does, after the reverse sweep put it back.
+            if p.class == Class::Ref && read {
+                p.in_out = true;
             }
         }
     }

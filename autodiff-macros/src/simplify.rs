@@ -113,7 +113,9 @@ fn is_pure(f: &Function, op: &Op) -> bool {
             | Op::RestoreAll(..)
             | Op::CloneArray(_)
             | Op::AccumAll(..)
-    ) && !matches!(op, Op::Index(x, _) | Op::Ref(x, _) | Op::SubSlice(x, ..) if matches!(f.class(*x), crate::ir::Class::Buffer | crate::ir::Class::Array))
+    ) && !matches!(op, Op::Index(x, _) | Op::Ref(x, _) | Op::SubSlice(x, ..)
+        // Sequences that are written: buffers, arrays, `&mut` data.
+        if matches!(f.class(*x), crate::ir::Class::Buffer | crate::ir::Class::Array | crate::ir::Class::Ref))
 }
 
 /// Removes instructions that neither make a value something reads nor
