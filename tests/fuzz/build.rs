@@ -45,6 +45,8 @@ struct Gen {
     /// Local arrays of length `N` (written, read back), and array values.
     arrays: Vec<Vec<String>>,
     vectors: Vec<Vec<(String, usize)>>,
+    /// Local arrays of indices (`vec![0usize; n]`), written and read.
+    data: Vec<Vec<String>>,
     /// The loop index in scope, if any, and whether `break` may appear.
     index: Option<String>,
     in_loop: bool,
@@ -73,6 +75,7 @@ impl Gen {
     }
 
     fn push_scope(&mut self) {
+        self.data.push(vec![]);
         self.floats.push(vec![]);
         self.muts.push(vec![]);
         self.arrays.push(vec![]);
@@ -80,6 +83,7 @@ impl Gen {
     }
 
     fn pop_scope(&mut self) {
+        self.data.pop();
         self.floats.pop();
         self.muts.pop();
         self.arrays.pop();
@@ -176,6 +180,11 @@ impl Gen {
                 let (v, n) = vectors[self.rng.below(vectors.len())].clone();
                 format!("{v}[{}]", self.rng.below(n))
             }
+            7 if !Self::all(&self.data).is_empty() && self.rng.chance(50) => {
+                let data = Self::all(&self.data);
+                let d = data[self.rng.below(data.len())].clone();
+                format!("x[{d}[{}]]", self.rng.below(N))
+            }
             7 => self.literal(),
             _ => ["a", "b"][self.rng.below(2)].to_string(),
         }
@@ -198,7 +207,7 @@ impl Gen {
         let pick = if nested && !muts.is_empty() && self.rng.chance(40) {
             3
         } else {
-            self.rng.below(13)
+            self.rng.below(14)
         };
         match pick {
             0 | 1 => {
@@ -319,6 +328,24 @@ impl Gen {
                 let e = self.expr(1);
                 self.line(&format!("helper_write({src}, {e}, {target});"));
             }
+            // Indices: made, then some swapped (data written and read
+            // back, never differentiated).
+            13 => {
+                let d = self.fresh("d");
+                let i = self.fresh("i");
+                let shift = 1 + self.rng.below(N - 1);
+                self.line(&format!("let mut {d} = vec![0usize; x.len()];"));
+                self.line(&format!("for {i} in 0..x.len() {{"));
+                self.indent += 1;
+                self.line(&format!("{d}[{i}] = ({i} + {shift}) % x.len();"));
+                self.indent -= 1;
+                self.line("}");
+                let (p, q) = (self.rng.below(N), self.rng.below(N));
+                self.line(&format!("let t{} = {d}[{p}];", self.counter));
+                self.line(&format!("{d}[{p}] = {d}[{q}];"));
+                self.line(&format!("{d}[{q}] = t{};", self.counter));
+                self.bind(|g| &mut g.data, d);
+            }
             12 if self.in_loop => {
                 let c = self.condition();
                 let what = ["break", "continue"][self.rng.below(2)];
@@ -343,6 +370,7 @@ impl Gen {
         self.muts = vec![];
         self.arrays = vec![];
         self.vectors = vec![];
+        self.data = vec![];
         self.push_scope();
         self.indent = 1;
         let count = 3 + self.rng.below(5);
@@ -383,6 +411,7 @@ fn main() {
         muts: vec![],
         arrays: vec![],
         vectors: vec![],
+        data: vec![],
         index: None,
         in_loop: false,
         counter: 0,
