@@ -6,70 +6,11 @@
 #![allow(clippy::needless_range_loop)]
 
 mod common;
+mod objectives;
 
 use autodiff::check;
-use autodiff::prelude::*;
 use common::*;
-
-/// `z = f(x, y)`: `z[0] = x[0]`, `z[i] = x[i] * y[i - 1]`.
-#[differentiable]
-fn ode_fun(x: &[f64], y: &[f64], z: &mut [f64]) {
-    z[0] = x[0];
-    for i in 1..y.len() {
-        z[i] = x[i] * y[i - 1];
-    }
-}
-
-/// One RK4 step of size `h`, updating `y` in place.
-#[differentiable]
-fn rk4_step(x: &[f64], h: f64, y: &mut [f64]) {
-    let n = y.len();
-    let mut k1 = vec![0.0; n];
-    let mut k2 = vec![0.0; n];
-    let mut k3 = vec![0.0; n];
-    let mut k4 = vec![0.0; n];
-    let mut y_tmp = vec![0.0; n];
-    ode_fun(x, y, &mut k1);
-    for i in 0..n {
-        y_tmp[i] = y[i] + h * k1[i] / 2.0;
-    }
-    ode_fun(x, &y_tmp, &mut k2);
-    for i in 0..n {
-        y_tmp[i] = y[i] + h * k2[i] / 2.0;
-    }
-    ode_fun(x, &y_tmp, &mut k3);
-    for i in 0..n {
-        y_tmp[i] = y[i] + h * k3[i];
-    }
-    ode_fun(x, &y_tmp, &mut k4);
-    for i in 0..n {
-        y[i] += h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
-    }
-}
-
-/// The objective: `s` steps from `y = 0` with `y[0]` driven by `x[0]`, the
-/// final state returned.
-#[differentiable]
-fn ode(x: &[f64], s: usize) -> Vec<f64> {
-    let n = x.len();
-    let h = 2.0 / s as f64;
-    let mut y = vec![0.0; n];
-    for _ in 0..s {
-        rk4_step(x, h, &mut y);
-    }
-    y
-}
-
-/// The sum of the final state, for gradient checks.
-#[differentiable]
-fn ode_sum(x: &[f64], s: usize) -> f64 {
-    let y = ode(x, s);
-    let mut t = 0.0;
-    for i in 0..y.len() {
-        t += y[i];
-    }
-    t
-}
+use objectives::*;
 
 #[test]
 fn rk4_against_finite_differences_and_forward_mode() {

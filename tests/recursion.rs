@@ -5,10 +5,12 @@
 #![allow(clippy::needless_range_loop, clippy::needless_return)]
 
 mod common;
+mod objectives;
 
 use autodiff::check;
 use autodiff::prelude::*;
 use common::*;
+use objectives::*;
 
 /// The determinant of the `n`×`n` row-major matrix `a`, by expansion in
 /// minors along the first row.
@@ -87,44 +89,6 @@ fn recursive_tree_sum() {
         let expected: f64 = g.iter().zip(&dir).map(|(x, y)| x * y).sum();
         assert_close("tree jvp", d, expected, EXACT);
     }
-}
-
-/// The determinant as ADBench writes it: rows and columns as linked lists
-/// in `&mut [usize]` (`r[m]` the first row, `r[i]` the row after `i`), each
-/// call removing one and restoring it before it returns.
-#[differentiable]
-fn det_of_minor(a: &[f64], m: usize, n: usize, r: &mut [usize], c: &mut [usize]) -> f64 {
-    let r0 = r[m];
-    let mut cj = c[m];
-    if n == 1 {
-        return a[r0 * m + cj];
-    }
-    let mut det = 0.0;
-    let mut sign = 1.0;
-    r[m] = r[r0];
-    let mut cj1 = m;
-    for _ in 0..n {
-        c[cj1] = c[cj];
-        let m0j = det_of_minor(a, m, n - 1, r, c);
-        c[cj1] = cj;
-        det += sign * a[r0 * m + cj] * m0j;
-        sign = -sign;
-        cj1 = cj;
-        cj = c[cj];
-    }
-    r[m] = r0;
-    det
-}
-
-#[differentiable]
-fn det_by_minors(a: &[f64], m: usize) -> f64 {
-    let mut r = vec![0usize; m + 1];
-    let mut c = vec![0usize; m + 1];
-    for i in 0..m {
-        r[i] = i + 1;
-        c[i] = i + 1;
-    }
-    det_of_minor(a, m, m, &mut r, &mut c)
 }
 
 #[test]
