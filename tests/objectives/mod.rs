@@ -561,3 +561,22 @@ pub fn det_by_minors(a: &[f64], m: usize) -> f64 {
     }
     det_of_minor(a, m, m, &mut r, &mut c)
 }
+
+// ---------------------------------------------------------------------------
+// Least squares (GradBench "llsq"): half the squared residual of a linear
+// model, `x` row-major with one row per observation.
+
+#[differentiable(wrt(w))]
+pub fn llsq(w: &[f64], x: &[f64], y: &[f64]) -> f64 {
+    let m = w.len();
+    let mut s = 0.0;
+    for i in 0..y.len() {
+        let mut p = 0.0;
+        for j in 0..m {
+            p += x[i * m + j] * w[j];
+        }
+        let r = y[i] - p;
+        s += r * r;
+    }
+    0.5 * s
+}
