@@ -305,56 +305,48 @@ pub struct Callee {
 }
 
 impl Callee {
-    /// The number of the call's arguments that carry derivatives: the float
-    /// and slice arguments (the receiver of a method is never one).
-    pub fn derivative_args(&self, f: &Function, args: &[Value]) -> usize {
-        self.active_args(args)
-            .iter()
-            .filter(|&&a| f.class(a).has_derivative_in_calls())
-            .count()
-    }
-
     /// The arguments that may carry derivatives: all but a method's receiver.
     pub fn active_args<'a>(&self, args: &'a [Value]) -> &'a [Value] {
         if self.method { &args[1..] } else { args }
     }
 
-    /// The arguments a callee's reverse sweep takes again, in order.
-    pub fn lent_arg_values(&self, f: &Function, args: &[Value]) -> Vec<Value> {
+    /// The arguments (a method's receiver aside) whose class `keep` accepts.
+    fn args_where(&self, f: &Function, args: &[Value], keep: impl Fn(Class) -> bool) -> Vec<Value> {
         self.active_args(args)
             .iter()
             .copied()
-            .filter(|&a| f.class(a).is_lent())
+            .filter(|&a| keep(f.class(a)))
             .collect()
     }
 
-    /// The arrays the call writes: those lent mutably (`&mut v`,
+    /// The arguments that carry derivatives, in order: the float, array and
+    /// slice ones.
+    pub fn derivative_arg_values(&self, f: &Function, args: &[Value]) -> Vec<Value> {
+        self.args_where(f, args, Class::has_derivative_in_calls)
+    }
+
+    /// How many arguments carry derivatives.
+    pub fn derivative_args(&self, f: &Function, args: &[Value]) -> usize {
+        self.derivative_arg_values(f, args).len()
+    }
+
+    /// The arguments a callee's reverse sweep takes again, in order.
+    pub fn lent_arg_values(&self, f: &Function, args: &[Value]) -> Vec<Value> {
+        self.args_where(f, args, Class::is_lent)
+    }
+
+    /// The float arrays the call writes: those lent mutably (`&mut v`,
     /// `&mut v[a..b]`).
     pub fn written_arrays(&self, f: &Function, args: &[Value]) -> Vec<Value> {
-        self.active_args(args)
-            .iter()
-            .filter(|&&a| f.class(a) == Class::SliceMut)
-            .filter_map(|&a| f.lent_mutably(a))
-            .collect()
+        let lent = self.args_where(f, args, |c| c == Class::SliceMut);
+        lent.into_iter().filter_map(|a| f.lent_mutably(a)).collect()
     }
 
     /// The data (arrays without floats) the call may write: those lent
     /// mutably (`&mut r`, a `&mut [usize]` parameter passed on).
     pub fn written_data(&self, f: &Function, args: &[Value]) -> Vec<Value> {
-        self.active_args(args)
-            .iter()
-            .filter(|&&a| f.class(a) == Class::Ref)
-            .filter_map(|&a| f.lent_mutably(a))
-            .collect()
-    }
-
-    /// The arguments that carry derivatives, in order.
-    pub fn derivative_arg_values(&self, f: &Function, args: &[Value]) -> Vec<Value> {
-        self.active_args(args)
-            .iter()
-            .copied()
-            .filter(|&a| f.class(a).has_derivative_in_calls())
-            .collect()
+        let lent = self.args_where(f, args, |c| c == Class::Ref);
+        lent.into_iter().filter_map(|a| f.lent_mutably(a)).collect()
     }
 }
 

@@ -231,7 +231,6 @@ pub fn vjp(
                 v.b.f.names[buf.index()] = derived_name("g", primal.name(p));
                 v.array_buffers.insert(p, buf);
             }
-            v.seeded.insert(p);
         }
     }
     // One buffer per active slice, allocated once per call.
