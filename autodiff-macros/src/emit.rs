@@ -32,6 +32,9 @@ pub struct Derivatives {
     pub value_and_grad: Option<Function>,
     /// The same without the value: what `f_grad` computes.
     pub grad: Option<Function>,
+    /// For each parameter, when a call overwrites it completely
+    /// ([`crate::scratch::fills`]).
+    pub fills: Vec<Option<usize>>,
 }
 
 pub fn emit(sig: &Signature, d: &Derivatives) -> TokenStream {
@@ -40,6 +43,7 @@ pub fn emit(sig: &Signature, d: &Derivatives) -> TokenStream {
     out.extend(e.jvp(&d.jvp, false));
     out.extend(e.jvp(&d.jvp, true));
     out.extend(e.wrt_const());
+    out.extend(e.fills_const(&d.fills));
     // A closure cannot take the cotangent of an output parameter as the
     // contract's pullback does: functions with one have no pullback.
     if sig.out_params().next().is_none() {
@@ -241,6 +245,26 @@ impl SigEmitter<'_> {
             #(#attrs)*
             #[allow(non_upper_case_globals, dead_code)]
             #vis const #name: [bool; #n] = [#(#flags),*];
+        }
+    }
+
+    /// `__f_fills`: for each parameter (the receiver aside), `Some(m)`
+    /// when a call overwrites it completely before reading it, provided
+    /// that it is as long as the measure of parameter `m` (a slice's
+    /// length, an integer's value).
+    fn fills_const(&self, fills: &[Option<usize>]) -> TokenStream {
+        let n = fills.len();
+        let items = fills.iter().map(|f| match f {
+            Some(m) => quote!(::core::option::Option::Some(#m)),
+            None => quote!(::core::option::Option::None),
+        });
+        let name = sibling_ident(&self.sig.ident, Sibling::Fills);
+        let Signature { attrs, vis, .. } = self.sig;
+        quote! {
+            #[doc(hidden)]
+            #(#attrs)*
+            #[allow(non_upper_case_globals, dead_code)]
+            #vis const #name: [::core::option::Option<usize>; #n] = [#(#items),*];
         }
     }
 
@@ -868,6 +892,14 @@ impl<'a> FnEmitter<'a> {
                     let (t, arr) = (a(t), self.place(*arr));
                     quote_spanned!(span=> #t.restore_all(&mut #arr[..]);)
                 }
+                Op::SkipSavesIf(t, c, param, candidates) => {
+                    let t = a(t);
+                    let fills = sibling_ident(&c.name, Sibling::Fills);
+                    let prefix = &c.prefix.tokens;
+                    let path = quote!(#prefix #fills);
+                    let candidates = candidates.iter().map(|&k| quote!(::core::option::Option::Some(#k)));
+                    quote_spanned!(span=> #t.skip_saves_if(::core::matches!(#path[#param], #(#candidates)|*));)
+                }
                 Op::UndoTo(t, arr, m) => {
                     let (t, arr, m) = (a(t), a(arr), a(m));
                     quote_spanned!(span=> #t.undo_to(&mut #arr[..], #m);)
@@ -1213,6 +1245,7 @@ impl<'a> FnEmitter<'a> {
             | Op::UndoTo(..)
             | Op::SaveAll(..)
             | Op::RestoreAll(..)
+            | Op::SkipSavesIf(..)
             | Op::AccumAll(..) => (quote!(_), quote!(())),
         }
     }
@@ -1302,6 +1335,9 @@ enum Sibling {
     /// `wrt`; a caller checks at compile time that it passes no derivative
     /// to one that is not.
     Wrt,
+    /// `__f_fills`: for each parameter, when a call overwrites it
+    /// completely before reading it (see [`crate::scratch`]).
+    Fills,
 }
 
 fn sibling_ident(name: &Ident, sibling: Sibling) -> Ident {
@@ -1313,6 +1349,7 @@ fn sibling_ident(name: &Ident, sibling: Sibling) -> Ident {
         Sibling::CallJvp => format_ident!("__{}_jvp", base, span = span),
         Sibling::CallPullback => format_ident!("__{}_pullback", base, span = span),
         Sibling::Wrt => format_ident!("__{}_wrt", base, span = span),
+        Sibling::Fills => format_ident!("__{}_fills", base, span = span),
     }
 }
 

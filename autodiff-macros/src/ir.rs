@@ -522,6 +522,12 @@ pub enum Op {
     /// The reverse of `SaveAll`: the array's old values back from the
     /// tape (tape, array).
     RestoreAll(Value, Value),
+    /// Switches a tape of old values off (its saves and restores do
+    /// nothing) when the callee's `fills` constant names one of the
+    /// candidates for the parameter: the call overwrites a scratch array
+    /// completely (see [`crate::scratch`]). (tape, callee, parameter,
+    /// candidate arguments)
+    SkipSavesIf(Value, Callee, usize, Vec<usize>),
     /// A copy of an array: what a function returns when its reverse sweep
     /// will put the array back as it was.
     CloneArray(Value),
@@ -584,6 +590,7 @@ impl Op {
             }
             Op::ZeroAt(a, b) => vec![*a, *b],
             Op::Own(a) | Op::OwnCopy(a) | Op::TapeLen(a) | Op::CloneArray(a) => vec![*a],
+            Op::SkipSavesIf(t, ..) => vec![*t],
             Op::Save(t, a, i) | Op::UndoTo(t, a, i) => vec![*t, *a, *i],
             Op::Restore(t, a) | Op::AccumAll(t, a) | Op::SaveAll(t, a) | Op::RestoreAll(t, a) => {
                 vec![*t, *a]
@@ -660,6 +667,7 @@ impl Op {
                 *b = f(*b);
             }
             Op::Own(a) | Op::OwnCopy(a) | Op::TapeLen(a) | Op::CloneArray(a) => *a = f(*a),
+            Op::SkipSavesIf(t, ..) => *t = f(*t),
             Op::Save(t, a, i) | Op::UndoTo(t, a, i) => {
                 *t = f(*t);
                 *a = f(*a);
@@ -995,6 +1003,9 @@ impl Function {
                 Op::CloneArray(a) => format!("clone {a}"),
                 Op::SaveAll(t, a) => format!("save {t} <- all of {a}"),
                 Op::RestoreAll(t, a) => format!("restore all of {a} <- {t}"),
+                Op::SkipSavesIf(t, c, p, cands) => {
+                    format!("skip saves {t} if {c} fills param {p} by one of {cands:?}")
+                }
                 Op::ArrayLit(items) => format!("array [{}]", list(items)),
                 Op::AddCotangents(a, b) => format!("add_cotangents {a}, {b}"),
                 Op::Field(a, m) => format!("field {a}.{}", m.text),

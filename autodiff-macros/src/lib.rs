@@ -14,6 +14,7 @@ mod lower;
 mod parse;
 mod pipeline;
 mod primitives;
+mod scratch;
 mod simplify;
 mod verify;
 mod vjp;

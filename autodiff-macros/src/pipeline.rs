@@ -18,7 +18,7 @@ use quote::quote;
 
 use crate::emit::Derivatives;
 use crate::ir::{Function, Value};
-use crate::{activity, emit, jvp, lower, parse, simplify, verify, vjp};
+use crate::{activity, emit, jvp, lower, parse, scratch, simplify, verify, vjp};
 
 /// Expands `#[differentiable(args)] item`. Never panics: a bug of the macro
 /// becomes a compile error that asks to report it.
@@ -103,6 +103,7 @@ pub fn differentiate(
         }
         false => (None, None),
     };
+    let fills = scratch::fills(&primal, parsed.sig.receiver.is_some());
     Ok((
         parsed.sig,
         Derivatives {
@@ -110,6 +111,7 @@ pub fn differentiate(
             vjp,
             value_and_grad,
             grad,
+            fills,
         },
     ))
 }

@@ -111,6 +111,7 @@ fn is_pure(f: &Function, op: &Op) -> bool {
             | Op::UndoTo(..)
             | Op::SaveAll(..)
             | Op::RestoreAll(..)
+            | Op::SkipSavesIf(..)
             | Op::CloneArray(_)
             | Op::AccumAll(..)
     ) && !matches!(op, Op::Index(x, _) | Op::Ref(x, _) | Op::SubSlice(x, ..)
@@ -192,7 +193,7 @@ fn has_live_effect(f: &Function, inst: Inst, live: &[bool]) -> bool {
         | Op::UndoTo(_, a, _)
         | Op::SaveAll(_, a)
         | Op::RestoreAll(_, a) => live[a.index()],
-        Op::TapePush(tape, _) => live[tape.index()],
+        Op::TapePush(tape, _) | Op::SkipSavesIf(tape, ..) => live[tape.index()],
         // A call writes the arrays lent to it mutably.
         Op::Call(_, args) | Op::CallPullback(_, args) | Op::CallJvp(_, args, _) => f
             .inst(i)

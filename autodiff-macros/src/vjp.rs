@@ -41,6 +41,7 @@ use crate::activity::Activity;
 use crate::builder::{Builder, Deriv, derived_name};
 use crate::ir::{BinOp, Block, Class, Function, Inst, Lit, Op, Tokens, UnOp, Value};
 use crate::primitives::Prim;
+use crate::scratch::Kill;
 
 /// The results of the expensive primitives at the top of a loop body.
 fn expensive_values(primal: &Function, body: Block) -> Vec<Value> {
@@ -149,6 +150,7 @@ pub fn vjp(
         saved: HashMap::new(),
         loop_marks: HashMap::new(),
         if_marks: HashMap::new(),
+        scratch: crate::scratch::scratch_arrays(primal),
     };
     let read_back = v.read_back.clone();
     v.b.copy_params();
@@ -299,6 +301,10 @@ struct Vjp<'a> {
     /// The mark taken before each branch, for each read-back array its arms
     /// write, by (instruction, array).
     if_marks: HashMap<(Inst, Value), Value>,
+    /// The read-back arrays whose old values are never needed
+    /// ([`crate::scratch`]): none saved when they kill themselves, their
+    /// tape switched off when the callee that kills them says so.
+    scratch: HashMap<Value, Kill>,
 }
 
 impl Vjp<'_> {
@@ -507,6 +513,7 @@ impl Vjp<'_> {
                 // block, only in the copy its reverse recomputes.
                 Op::NewArray(..)
                     if self.read_back.contains(&d.results[0])
+                        && self.scratch.get(&d.results[0]) != Some(&Kill::Stores)
                         && (self.recomputing || primal.block_of(d.results[0]) == primal.entry) =>
                 {
                     self.b.copy_results(self.b.mapped(&d.op), &d.results);
@@ -519,6 +526,16 @@ impl Vjp<'_> {
                             .unwrap_or("t")
                             .trim_start_matches('@')
                     ));
+                    if let Some(Kill::Call {
+                        callee,
+                        param,
+                        candidates,
+                    }) = self.scratch.get(&d.results[0])
+                        && !candidates.is_empty()
+                    {
+                        let op = Op::SkipSavesIf(tape, callee.clone(), *param, candidates.clone());
+                        self.b.f.push(block, op, &[], span);
+                    }
                     self.saved.insert(d.results[0], tape);
                 }
                 op => {
@@ -1068,7 +1085,9 @@ impl Vjp<'_> {
                         .into_iter()
                         .map(|(a, _)| a);
                     for a in written.chain(call_writes(primal, op)) {
-                        if self.read_back.contains(&a) {
+                        if self.read_back.contains(&a)
+                            && self.scratch.get(&a) != Some(&Kill::Stores)
+                        {
                             out.insert(a);
                         }
                     }

@@ -21,30 +21,48 @@ pub fn cast_like<S: Float, T: Float>(_like: S, x: T) -> S {
 
 /// A tape: the values a loop overwrites, pushed by the forward sweep and
 /// popped, last first, by the reverse sweep.
-#[derive(Clone, Debug, Default)]
-pub struct Tape<T>(Vec<T>);
+///
+/// A tape of old elements can be switched off ([`Tape::skip_saves_if`]):
+/// its saves and restores then do nothing.
+#[derive(Clone, Debug)]
+pub struct Tape<T> {
+    items: Vec<T>,
+    off: bool,
+}
+
+impl<T> Default for Tape<T> {
+    fn default() -> Self {
+        Tape::new()
+    }
+}
 
 impl<T> Tape<T> {
     pub fn new() -> Self {
-        Tape(Vec::new())
+        Tape {
+            items: Vec::new(),
+            off: false,
+        }
     }
 
     /// A tape with room for one value per item of `iter` (a loop's index
     /// range), so that pushing never reallocates.
     pub fn sized_for<I: Iterator>(iter: I) -> Self {
-        Tape(Vec::with_capacity(iter.size_hint().0))
+        Tape {
+            items: Vec::with_capacity(iter.size_hint().0),
+            off: false,
+        }
     }
 
     #[inline(always)]
     pub fn push(&mut self, value: T) {
-        self.0.push(value);
+        self.items.push(value);
     }
 
     /// The value pushed last. The generated code pops exactly what it
     /// pushed, in reverse order; an empty tape is a bug of the macro.
     #[inline(always)]
     pub fn pop(&mut self) -> T {
-        match self.0.pop() {
+        match self.items.pop() {
             Some(v) => v,
             None => panic!("autodiff: tape popped more than pushed; please report this function"),
         }
@@ -90,38 +108,55 @@ impl Saved for bool {
 /// The old values of the elements an array loses when it is written, for
 /// the reverse sweep to put back (the array is read after it is written).
 impl Tape<(usize, f64)> {
+    /// Switches the tape off when `skip`: the array it saves is scratch
+    /// (a callee overwrites it completely, so the reverse sweep never needs
+    /// its old values), and saving and restoring do nothing.
+    #[inline(always)]
+    pub fn skip_saves_if(&mut self, skip: bool) {
+        self.off = skip;
+    }
+
     /// Before `array[index]` is written: remembers what it holds.
     #[inline(always)]
     pub fn save<T: Saved>(&mut self, array: &[T], index: usize) {
-        self.0.push((index, array[index].to_f64()));
+        if !self.off {
+            self.items.push((index, array[index].to_f64()));
+        }
     }
 
     /// Undoes the last write remembered.
     #[inline(always)]
     pub fn restore<T: Saved>(&mut self, array: &mut [T]) {
-        let (index, old) = self.pop();
-        array[index] = T::from_f64(old);
+        if !self.off {
+            let (index, old) = self.pop();
+            array[index] = T::from_f64(old);
+        }
     }
 
     /// Undoes writes until `mark` remain: the array is back to how it was
     /// when `mark` was taken (with `len`).
     pub fn undo_to<T: Saved>(&mut self, array: &mut [T], mark: usize) {
-        while self.0.len() > mark {
+        while self.items.len() > mark {
             self.restore(array);
         }
     }
 
     /// Before a callee writes `array`: remembers all it holds.
     pub fn save_all<T: Saved>(&mut self, array: &[T]) {
-        for (i, &v) in array.iter().enumerate() {
-            self.0.push((i, v.to_f64()));
+        if !self.off {
+            self.items
+                .extend(array.iter().enumerate().map(|(i, &v)| (i, v.to_f64())));
         }
     }
 
     /// Undoes a `save_all`: `array` as it was before the callee wrote it.
     pub fn restore_all<T: Saved>(&mut self, array: &mut [T]) {
-        for _ in 0..array.len() {
-            self.restore(array);
+        if !self.off {
+            let start = self.items.len() - array.len();
+            for (k, (i, old)) in self.items.drain(start..).enumerate() {
+                debug_assert_eq!(i, k);
+                array[i] = T::from_f64(old);
+            }
         }
     }
 }
@@ -130,13 +165,13 @@ impl<T> Tape<T> {
     /// How many values it holds: a mark to undo back to.
     #[inline(always)]
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.items.len()
     }
 
     /// Whether it holds nothing.
     #[inline(always)]
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.items.is_empty()
     }
 }
 
