@@ -1,11 +1,18 @@
-//! Scratch arrays: a local array that a region (a loop iteration, the
-//! function) overwrites completely before reading it keeps no old values
-//! for the reverse sweep. Here: gradients where the array is scratch, and
-//! where it only looks like it (a partial cover, a read before the write, a
-//! write after a read, a callee that fills half, a longer buffer), each
-//! against central differences and the JVP; and the memory the mechanism
-//! saves, measured by a counting allocator.
-#![allow(clippy::needless_range_loop)]
+//! What the reverse sweep keeps of written arrays. Scratch arrays: a local
+//! array that a region (a loop iteration, the function) overwrites
+//! completely before reading it keeps no old values. Range snapshots: a
+//! loop that touches an array only at its index keeps the old values of
+//! the range once, before the loop. Here: gradients where the mechanisms
+//! apply, and where they only look like they do (a partial cover, a read
+//! before the write, a write after a read, a callee that fills half, a
+//! longer buffer, a loop reading another element), each against central
+//! differences and the JVP; and the memory scratch arrays save, measured by
+//! a counting allocator.
+#![allow(
+    clippy::needless_range_loop,
+    clippy::manual_memcpy,
+    clippy::assign_op_pattern
+)]
 
 mod common;
 
@@ -302,4 +309,71 @@ fn fills_constants() {
     assert_eq!(__qx_fills, [None, None, None, Some(2)]);
     // `half` does not fill its output.
     assert_eq!(__half_fills, [None, None]);
+}
+
+/// Loops that touch `y` and `t` only at their index, reading the old value
+/// first (`y[i] += ..`, `t[i] = t[i] * ..`): saved as ranges before each
+/// loop, read back by the reverse of the callee that reads them after.
+#[differentiable]
+fn updates_in_place(x: &[f64], y: &mut [f64]) {
+    let n = y.len();
+    let mut t = vec![1.0; n];
+    for r in 0..3 {
+        for i in 0..n {
+            let old = t[i];
+            t[i] = old * x[i].sin() + y[i];
+        }
+        let s = sqnorm(&t);
+        for i in 0..n {
+            y[i] += t[i] * s * 0.1 + (r as f64);
+        }
+    }
+}
+
+/// The same loop shape reading a neighbour: not a range snapshot.
+#[differentiable]
+fn neighbour(x: &[f64], y: &mut [f64]) {
+    let n = y.len();
+    for _ in 0..2 {
+        for i in 1..n {
+            y[i] = y[i - 1] * x[i] + y[i];
+        }
+    }
+}
+
+fn check_in_place(
+    name: &str,
+    f: impl Fn(&[f64], &mut [f64]),
+    vjp: impl Fn(&[f64], &mut [f64], &mut [f64]) -> Vec<f64>,
+) {
+    let n = 4;
+    let mut rng = Rng::new(5);
+    for _ in 0..10 {
+        let (x, y0, w) = (
+            params(&mut rng, n),
+            params(&mut rng, n),
+            params(&mut rng, n),
+        );
+        // The weighted sum of the final state, as a function of x and y0.
+        let objective = |z: &[f64]| {
+            let mut y = z[n..].to_vec();
+            f(&z[..n], &mut y);
+            y.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>()
+        };
+        let mut y = y0.clone();
+        let mut dy = w.clone();
+        let gx = vjp(&x, &mut y, &mut dy);
+        let mut expected_y = y0.clone();
+        f(&x, &mut expected_y);
+        assert_eq!(y, expected_y, "{name}: the state the function leaves");
+        let z: Vec<f64> = x.iter().chain(&y0).copied().collect();
+        let g: Vec<f64> = gx.iter().chain(&dy).copied().collect();
+        check::gradient(objective, &g, &z, FD).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
+#[test]
+fn loops_saved_as_ranges() {
+    check_in_place("updates_in_place", updates_in_place, updates_in_place_vjp);
+    check_in_place("neighbour", neighbour, neighbour_vjp);
 }

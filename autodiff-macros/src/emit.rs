@@ -892,6 +892,10 @@ impl<'a> FnEmitter<'a> {
                     let (t, arr) = (a(t), self.place(*arr));
                     quote_spanned!(span=> #t.restore_all(&mut #arr[..]);)
                 }
+                Op::SaveRange(t, arr, lo, hi) => {
+                    let (t, arr, lo, hi) = (a(t), self.place(*arr), a(lo), a(hi));
+                    quote_spanned!(span=> #t.save_range(&#arr, #lo, #hi);)
+                }
                 Op::SkipSavesIf(t, c, param, candidates) => {
                     let t = a(t);
                     let fills = sibling_ident(&c.name, Sibling::Fills);
@@ -1246,6 +1250,7 @@ impl<'a> FnEmitter<'a> {
             | Op::SaveAll(..)
             | Op::RestoreAll(..)
             | Op::SkipSavesIf(..)
+            | Op::SaveRange(..)
             | Op::AccumAll(..) => (quote!(_), quote!(())),
         }
     }

@@ -528,6 +528,9 @@ pub enum Op {
     /// completely (see [`crate::scratch`]). (tape, callee, parameter,
     /// candidate arguments)
     SkipSavesIf(Value, Callee, usize, Vec<usize>),
+    /// Before a loop that writes `array[i]` for each `i` of `lo..hi`: the
+    /// old values of that range onto the tape (tape, array, lo, hi).
+    SaveRange(Value, Value, Value, Value),
     /// A copy of an array: what a function returns when its reverse sweep
     /// will put the array back as it was.
     CloneArray(Value),
@@ -591,6 +594,7 @@ impl Op {
             Op::ZeroAt(a, b) => vec![*a, *b],
             Op::Own(a) | Op::OwnCopy(a) | Op::TapeLen(a) | Op::CloneArray(a) => vec![*a],
             Op::SkipSavesIf(t, ..) => vec![*t],
+            Op::SaveRange(t, a, lo, hi) => vec![*t, *a, *lo, *hi],
             Op::Save(t, a, i) | Op::UndoTo(t, a, i) => vec![*t, *a, *i],
             Op::Restore(t, a) | Op::AccumAll(t, a) | Op::SaveAll(t, a) | Op::RestoreAll(t, a) => {
                 vec![*t, *a]
@@ -668,6 +672,12 @@ impl Op {
             }
             Op::Own(a) | Op::OwnCopy(a) | Op::TapeLen(a) | Op::CloneArray(a) => *a = f(*a),
             Op::SkipSavesIf(t, ..) => *t = f(*t),
+            Op::SaveRange(t, a, lo, hi) => {
+                *t = f(*t);
+                *a = f(*a);
+                *lo = f(*lo);
+                *hi = f(*hi);
+            }
             Op::Save(t, a, i) | Op::UndoTo(t, a, i) => {
                 *t = f(*t);
                 *a = f(*a);
@@ -1003,6 +1013,7 @@ impl Function {
                 Op::CloneArray(a) => format!("clone {a}"),
                 Op::SaveAll(t, a) => format!("save {t} <- all of {a}"),
                 Op::RestoreAll(t, a) => format!("restore all of {a} <- {t}"),
+                Op::SaveRange(t, a, lo, hi) => format!("save {t} <- {a}[{lo}..{hi}]"),
                 Op::SkipSavesIf(t, c, p, cands) => {
                     format!("skip saves {t} if {c} fills param {p} by one of {cands:?}")
                 }

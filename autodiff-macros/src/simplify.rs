@@ -112,6 +112,7 @@ fn is_pure(f: &Function, op: &Op) -> bool {
             | Op::SaveAll(..)
             | Op::RestoreAll(..)
             | Op::SkipSavesIf(..)
+            | Op::SaveRange(..)
             | Op::CloneArray(_)
             | Op::AccumAll(..)
     ) && !matches!(op, Op::Index(x, _) | Op::Ref(x, _) | Op::SubSlice(x, ..)
@@ -192,6 +193,7 @@ fn has_live_effect(f: &Function, inst: Inst, live: &[bool]) -> bool {
         | Op::Restore(_, a)
         | Op::UndoTo(_, a, _)
         | Op::SaveAll(_, a)
+        | Op::SaveRange(_, a, ..)
         | Op::RestoreAll(_, a) => live[a.index()],
         Op::TapePush(tape, _) | Op::SkipSavesIf(tape, ..) => live[tape.index()],
         // A call writes the arrays lent to it mutably.

@@ -396,3 +396,68 @@ fn output_parameter() {
     };
     insta::assert_snapshot!("out_param_rust", expanded(quote!(), item));
 }
+
+/// A loop touching arrays only at its index saves their ranges before it:
+/// no save, mark or restore per iteration (`vjp.rs`, `snapshot_loops`).
+#[test]
+fn range_snapshots() {
+    let item = quote! {
+        fn step(x: &[f64], h: f64, y: &mut [f64]) {
+            let n = y.len();
+            let mut t = vec![0.0; n];
+            for i in 0..n {
+                t[i] = y[i] + h * x[i];
+            }
+            let s = sqnorm(&t);
+            for i in 0..n {
+                y[i] += t[i] * s;
+            }
+            for i in 0..n {
+                t[i] = y[i] * 2.0;
+            }
+            sink(&t, h);
+        }
+    };
+    let code = expanded(quote!(), item);
+    assert!(code.contains("old_t.save_range(&t, 0, n)"), "{code}");
+    assert!(code.contains("old_y.save_range(&y, 0, n)"), "{code}");
+    for per_element in [".save(&", ".restore(&", "marks_"] {
+        assert!(!code.contains(per_element), "{per_element} in {code}");
+    }
+}
+
+/// Scratch arrays keep no old values: `c` is rewritten by a loop, `q` by
+/// a callee (whose `fills` constant switches its tape off), `terms` by the
+/// loop over `k` (`scratch.rs`).
+#[test]
+fn scratch_arrays() {
+    let item = quote! {
+        fn mixture(x: &[f64], means: &[f64], k: usize) -> f64 {
+            let d = means.len() / k;
+            let n = x.len() / d;
+            let mut c = vec![0.0; d];
+            let mut q = vec![0.0; d];
+            let mut terms = vec![0.0; k];
+            let mut total = 0.0;
+            for ix in 0..n {
+                for ik in 0..k {
+                    for id in 0..d {
+                        c[id] = x[ix * d + id] - means[ik * d + id];
+                    }
+                    fill(&c, &mut q);
+                    terms[ik] = sqnorm(&q);
+                }
+                total += logsumexp(&terms);
+            }
+            total
+        }
+    };
+    let code = expanded(quote!(), item);
+    assert!(!code.contains("old_c"), "{code}");
+    assert!(!code.contains("old_terms"), "{code}");
+    let flat: String = code.split_whitespace().collect();
+    assert!(
+        flat.contains("old_q.skip_saves_if(::core::matches!(__fill_fills[1usize],::core::option::Option::Some(0usize)|::core::option::Option::Some(1usize))"),
+        "{code}"
+    );
+}

@@ -143,7 +143,8 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
         | Op::AccumAll(..)
         | Op::SaveAll(..)
         | Op::RestoreAll(..)
-        | Op::SkipSavesIf(..) => 0,
+        | Op::SkipSavesIf(..)
+        | Op::SaveRange(..) => 0,
         Op::Store(a, i, _) | Op::StoreAdd(a, i, _) | Op::Push(a, _, i) => {
             if !matches!(f.class(*a), Class::Array | Class::Ref) {
                 return Err(format!("{a} is not an array"));

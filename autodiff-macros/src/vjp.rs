@@ -112,6 +112,61 @@ fn call_writes(primal: &Function, op: &Op) -> Vec<Value> {
     }
 }
 
+/// The loops whose writes to a read-back array are saved all at once: a
+/// `for i in lo..hi` whose body touches the array only at index `i`, at
+/// its top level, reading `a[i]` (if at all) before writing it. Iteration
+/// `i` is then the only one to touch element `i`, so the old values of
+/// `a[lo..hi]`, saved before the loop and put back before its reverse,
+/// serve every reverse iteration: no save, mark or restore per iteration,
+/// and the reverse iteration does not write the array again (RK4's
+/// `y_tmp[i] = ..` and `y[i] += ..`). Scratch arrays need no saving at all
+/// and are left out.
+fn snapshot_loops(
+    primal: &Function,
+    read_back: &BTreeSet<Value>,
+    scratch: &HashMap<Value, Kill>,
+) -> BTreeSet<(Block, Value)> {
+    let mut out = BTreeSet::new();
+    primal.walk(primal.entry, &mut |inst| {
+        let Op::For(range, _, body) = &primal.inst(inst).op else {
+            return;
+        };
+        if range.inclusive || !range.adapters.is_empty() {
+            return;
+        }
+        let index = primal.block(*body).params[0];
+        for &a in read_back {
+            if scratch.contains_key(&a) {
+                continue;
+            }
+            // Every access at the top level, at index `i`, reads first.
+            let mut nested = false;
+            for &b in &primal.nested_blocks(*body)[1..] {
+                for &i in &primal.block(b).insts {
+                    nested |= primal.inst(i).op.operands().contains(&a);
+                }
+            }
+            let mut written = false;
+            let mut ok = !nested;
+            for &i in &primal.block(*body).insts {
+                let op = &primal.inst(i).op;
+                match op {
+                    Op::Index(x, j) if *x == a => ok &= *j == index && !written,
+                    Op::Store(x, j, v) | Op::StoreAdd(x, j, v) if *x == a => {
+                        ok &= *j == index && *v != a;
+                        written = true;
+                    }
+                    _ => ok &= !op.operands().contains(&a),
+                }
+            }
+            if ok && written {
+                out.insert((*body, a));
+            }
+        }
+    });
+    out
+}
+
 /// How a primal block is copied.
 #[derive(Clone, Copy, PartialEq)]
 enum Copy {
@@ -151,7 +206,11 @@ pub fn vjp(
         loop_marks: HashMap::new(),
         if_marks: HashMap::new(),
         scratch: crate::scratch::scratch_arrays(primal),
+        snapshots: BTreeSet::new(),
+        range_marks: HashMap::new(),
+        replaying: None,
     };
+    v.snapshots = snapshot_loops(primal, &v.read_back, &v.scratch);
     let read_back = v.read_back.clone();
     v.b.copy_params();
     let entry = v.b.f.entry;
@@ -305,6 +364,14 @@ struct Vjp<'a> {
     /// ([`crate::scratch`]): none saved when they kill themselves, their
     /// tape switched off when the callee that kills them says so.
     scratch: HashMap<Value, Kill>,
+    /// The (loop body, array) pairs whose writes are saved for the whole
+    /// index range before the loop ([`snapshot_loops`]).
+    snapshots: BTreeSet<(Block, Value)>,
+    /// The mark taken before each such loop, by (instruction, array).
+    range_marks: HashMap<(Inst, Value), Value>,
+    /// The loop body whose reverse iteration is being made: a recomputed
+    /// copy of it does not write again the arrays it snapshots.
+    replaying: Option<Block>,
 }
 
 impl Vjp<'_> {
@@ -327,12 +394,14 @@ impl Vjp<'_> {
                 continue;
             }
             // Recomputing writes only the arrays that are read back.
+            let snapshotted = |a: &Value| self.snapshots.contains(&(d.block, *a));
             let skip = match &d.op {
                 // An array read back that is made in a recomputed block is
                 // made again there.
                 Op::NewArray(..) => self.recomputing && !self.read_back.contains(&d.results[0]),
                 Op::Store(a, ..) | Op::StoreAdd(a, ..) => {
-                    self.recomputing && !self.read_back.contains(a)
+                    (self.recomputing && !self.read_back.contains(a))
+                        || (snapshotted(a) && self.replaying == Some(d.block))
                 }
                 // A push overwrites nothing: an array made before the
                 // recomputed block holds what it pushed already.
@@ -349,6 +418,7 @@ impl Vjp<'_> {
             }
             if let Op::Store(a, i, _) | Op::StoreAdd(a, i, _) = &d.op
                 && let Some(&tape) = self.saved.get(a)
+                && !snapshotted(a)
             {
                 let block = self.b.block;
                 self.b.f.push(
@@ -434,6 +504,22 @@ impl Vjp<'_> {
                         .copy_results(Op::If(self.b.get(*cond), blocks[0], blocks[1]), &d.results);
                 }
                 Op::For(range, init, body) => {
+                    // The old values of the arrays the loop snapshots.
+                    let arrays: Vec<Value> = self
+                        .snapshots
+                        .iter()
+                        .filter(|(b, a)| b == body && self.saved.contains_key(a))
+                        .map(|&(_, a)| a)
+                        .collect();
+                    for a in arrays {
+                        let tape = self.saved[&a];
+                        let block = self.b.block;
+                        let mark = self.b.f.push1(block, Op::TapeLen(tape), Class::Int, span);
+                        let r = self.b.mapped_range(range);
+                        let op = Op::SaveRange(tape, self.b.get(a), r.lo, r.hi);
+                        self.b.f.push(block, op, &[], span);
+                        self.range_marks.insert((inst, a), mark);
+                    }
                     let capacity = Some(self.b.mapped_range(range));
                     let nb = self.copy_loop_body(*body, 1, mode, capacity, span)?;
                     let init = init.iter().map(|&v| self.b.get(v)).collect();
@@ -603,6 +689,9 @@ impl Vjp<'_> {
         // iteration: the reverse iteration undoes back to there.
         if recording {
             for a in self.read_back_written(&[body]) {
+                if self.snapshots.contains(&(body, a)) {
+                    continue;
+                }
                 let marks = new_tape(self, format!("marks_{}", primal.name(a).unwrap_or("t")));
                 let mark = self
                     .b
@@ -780,6 +869,7 @@ impl Vjp<'_> {
                 // A read-back array gets its old element back.
                 if let Some(&tape) = self.saved.get(a)
                     && !matches!(d.op, Op::Push(..))
+                    && !self.snapshots.contains(&(d.block, *a))
                 {
                     let block = self.b.block;
                     self.b
@@ -1282,6 +1372,16 @@ impl Vjp<'_> {
             init_adj.push(self.b.materialize(g, span));
         }
 
+        // The arrays the loop snapshots, as they were before it: every
+        // reverse iteration reads its element as it was.
+        for a in self.read_back_written(&[body]) {
+            if let Some(&mark) = self.range_marks.get(&(inst, a))
+                && self.snapshots.contains(&(body, a))
+            {
+                let op = Op::UndoTo(self.saved[&a], self.b.get(a), mark);
+                self.b.f.push(current, op, &[], span);
+            }
+        }
         let nb = self.b.f.new_block();
         self.forget(body);
         let index = match index_param {
@@ -1338,6 +1438,9 @@ impl Vjp<'_> {
         }
         // The arrays as they were at the start of the iteration.
         for a in self.read_back_written(&[body]) {
+            if self.snapshots.contains(&(body, a)) {
+                continue;
+            }
             if let Some(&marks) = self.loop_marks.get(&(body, a)) {
                 let mark = self.b.f.push1(nb, Op::TapePop(marks), Class::Int, span);
                 self.b.f.push(
@@ -1364,7 +1467,9 @@ impl Vjp<'_> {
         }
         let outer_precomputed = std::mem::replace(&mut self.precomputed, read_back);
         let outer_recomputing = std::mem::replace(&mut self.recomputing, true);
+        let outer_replaying = self.replaying.replace(body);
         self.copy_block(body, nb, Copy::Recording)?;
+        self.replaying = outer_replaying;
         self.recomputing = outer_recomputing;
         self.precomputed = outer_precomputed;
         for (&o, &g) in outer.iter().zip(&g_outer) {

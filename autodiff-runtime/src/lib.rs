@@ -136,8 +136,12 @@ impl Tape<(usize, f64)> {
     /// Undoes writes until `mark` remain: the array is back to how it was
     /// when `mark` was taken (with `len`).
     pub fn undo_to<T: Saved>(&mut self, array: &mut [T], mark: usize) {
-        while self.items.len() > mark {
-            self.restore(array);
+        if mark < self.items.len() {
+            // Last saved first: an element saved twice gets its oldest
+            // value.
+            for (index, old) in self.items.drain(mark..).rev() {
+                array[index] = T::from_f64(old);
+            }
         }
     }
 
@@ -146,6 +150,19 @@ impl Tape<(usize, f64)> {
         if !self.off {
             self.items
                 .extend(array.iter().enumerate().map(|(i, &v)| (i, v.to_f64())));
+        }
+    }
+
+    /// Before a loop writes `array[i]` for each `i` in `lo..hi`: remembers
+    /// what that range holds (nothing when the range is empty).
+    pub fn save_range<T: Saved>(&mut self, array: &[T], lo: usize, hi: usize) {
+        if !self.off && lo < hi {
+            self.items.extend(
+                array[lo..hi]
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &v)| (lo + k, v.to_f64())),
+            );
         }
     }
 
