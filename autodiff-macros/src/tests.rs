@@ -461,3 +461,30 @@ fn scratch_arrays() {
         "{code}"
     );
 }
+
+/// A counter of index arithmetic (`idx += 1` in every iteration) is
+/// recomputed backwards, not taped (`vjp.rs`, `counters`).
+#[test]
+fn counters_need_no_tape() {
+    let item = quote! {
+        fn packed(l: &[f64], x: &[f64]) -> f64 {
+            let d = x.len();
+            let mut s = 0.0;
+            for i in 0..d {
+                let mut idx = i * d;
+                let mut down = d;
+                for j in 0..d {
+                    s += l[idx] * x[j] * x[down - 1];
+                    idx += 1;
+                    down -= 1;
+                }
+            }
+            s
+        }
+    };
+    let code = expanded(quote!(), item);
+    assert!(!code.contains("tape_idx"), "{code}");
+    assert!(!code.contains("tape_down"), "{code}");
+    assert!(code.contains("idx_next - 1"), "{code}");
+    assert!(code.contains("down_next + 1"), "{code}");
+}

@@ -167,6 +167,48 @@ fn snapshot_loops(
     out
 }
 
+/// The carried integers of a loop that change by the same amount in every
+/// iteration (`k += 1`, `idx -= step`, or not at all), by body parameter:
+/// the operation and the step (`None`: constant). The reverse loop
+/// recomputes them backwards from their final value (`k - 1`), so they
+/// need no tape: the counters of index arithmetic (`lparamsidx` in GMM's
+/// `qtimesx`) cost nothing.
+fn counters(primal: &Function, body: Block, skip: usize) -> HashMap<Value, Option<(BinOp, Value)>> {
+    let data = primal.block(body);
+    let inside = primal.nested_blocks(body);
+    let invariant = |v: Value| primal.literal(v).is_some() || !inside.contains(&primal.block_of(v));
+    let mut out = HashMap::new();
+    for (&p, &y) in data.params[skip..].iter().zip(&data.ret) {
+        if primal.class(p) != Class::Int {
+            continue;
+        }
+        if y == p {
+            out.insert(p, None);
+            continue;
+        }
+        // The update at the top level of the body: it runs every time.
+        let Some(Op::Binary(op, a, b)) = primal.def_op(y) else {
+            continue;
+        };
+        if primal.block_of(y) != body {
+            continue;
+        }
+        match (op, *a == p, *b == p) {
+            (BinOp::Add, true, false) if invariant(*b) => {
+                out.insert(p, Some((BinOp::Sub, *b)));
+            }
+            (BinOp::Add, false, true) if invariant(*a) => {
+                out.insert(p, Some((BinOp::Sub, *a)));
+            }
+            (BinOp::Sub, true, false) if invariant(*b) => {
+                out.insert(p, Some((BinOp::Add, *b)));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// How a primal block is copied.
 #[derive(Clone, Copy, PartialEq)]
 enum Copy {
@@ -657,8 +699,13 @@ impl Vjp<'_> {
             tape
         };
         let mut tapes = Vec::new();
+        let counters = counters(primal, body, skip);
         if recording {
             for &p in &params[skip..] {
+                // A counter is recomputed backwards from its final value.
+                if counters.contains_key(&p) {
+                    continue;
+                }
                 let tape = new_tape(
                     self,
                     format!(
@@ -680,7 +727,10 @@ impl Vjp<'_> {
             );
             self.b.map[p.index()] = Some(np);
         }
-        for (&tape, &p) in tapes.iter().zip(&params[skip..]) {
+        for (&tape, &p) in tapes
+            .iter()
+            .zip(params[skip..].iter().filter(|p| !counters.contains_key(p)))
+        {
             self.b
                 .f
                 .push(nb, Op::TapePush(tape, self.b.get(p)), &[], span);
@@ -1412,12 +1462,49 @@ impl Vjp<'_> {
                 derived_name("g", primal.name(o)),
             ));
         }
+        // The counters, carried backwards from their final values.
+        let counters = counters(primal, body, usize::from(index_param.is_some()));
+        let mut counter_params = Vec::new();
+        for (k, &p) in carried.iter().enumerate() {
+            if counters.contains_key(&p) {
+                init_adj.push(self.b.get(d.results[k]));
+                let next = self.b.f.add_param(
+                    nb,
+                    Class::Int,
+                    primal.span(p),
+                    primal.name(p).map(|n| format!("{n}_next")),
+                );
+                counter_params.push((p, next));
+            }
+        }
         self.b.block = nb;
         // The carried values of this iteration, from the tapes.
         if let Some(p) = index_param {
             self.b.map[p.index()] = Some(index);
         }
+        let mut counter_values = Vec::new();
+        for &(p, next) in &counter_params {
+            let value = match counters[&p] {
+                Some((op, step)) => {
+                    // (A literal step may be made inside the body.)
+                    let step = match primal.literal(step) {
+                        Some(lit) => self.b.f.push1(nb, Op::Lit(lit.clone()), Class::Int, span),
+                        None => self.b.get(step),
+                    };
+                    let op = Op::Binary(op, next, step);
+                    let v = self.b.f.push1(nb, op, Class::Int, primal.span(p));
+                    self.b.f.names[v.index()] = primal.name(p).map(str::to_string);
+                    v
+                }
+                None => next,
+            };
+            self.b.map[p.index()] = Some(value);
+            counter_values.push(value);
+        }
         for &p in carried {
+            if counters.contains_key(&p) {
+                continue;
+            }
             let popped = match self.tapes.get(&p) {
                 Some(&tape) => {
                     let v = self
@@ -1488,6 +1575,7 @@ impl Vjp<'_> {
             let g = self.adj[o.index()];
             next.push(self.b.materialize(g, span));
         }
+        next.extend(counter_values);
         self.b.f.block_mut(nb).ret = next;
         self.b.block = current;
 
@@ -1514,12 +1602,12 @@ impl Vjp<'_> {
                 }
             }
         };
-        let inst = self.b.f.push(
-            current,
-            Op::For(reversed, init_adj, nb),
-            &vec![Class::Float; active.len() + outer.len()],
-            span,
-        );
+        let mut classes = vec![Class::Float; active.len() + outer.len()];
+        classes.extend(counter_params.iter().map(|_| Class::Int));
+        let inst = self
+            .b
+            .f
+            .push(current, Op::For(reversed, init_adj, nb), &classes, span);
         let results = self.b.f.inst(inst).results.clone();
         // The outside values' adjoints first: they replace what the body
         // left in `adj`, and an initial value may be one of them (`let mut
