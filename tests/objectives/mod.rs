@@ -580,3 +580,5 @@ pub fn llsq(w: &[f64], x: &[f64], y: &[f64]) -> f64 {
     }
     0.5 * s
 }
+
+pub mod manual;
