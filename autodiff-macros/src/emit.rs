@@ -38,7 +38,8 @@ pub struct Derivatives {
 }
 
 pub fn emit(sig: &Signature, d: &Derivatives) -> TokenStream {
-    let e = SigEmitter { sig };
+    let mut e = SigEmitter { sig, wrap: false };
+    e.wrap = e.wraps() && d.vjp.pullback.is_some();
     let mut out = TokenStream::new();
     out.extend(e.jvp(&d.jvp, false));
     out.extend(e.jvp(&d.jvp, true));
@@ -55,9 +56,35 @@ pub fn emit(sig: &Signature, d: &Derivatives) -> TokenStream {
         out.extend(e.reverse(f, Reverse::ValueAndGrad));
     }
     if let Some(f) = &d.grad {
-        out.extend(e.reverse(f, Reverse::Grad));
+        // The gradient without the value is emitted on its own only where
+        // leaving the value out saves work at run time (a loop or a call
+        // that only computes it).
+        let saves_work = d
+            .value_and_grad
+            .as_ref()
+            .is_some_and(|vg| work(f) < work(vg));
+        if saves_work || !e.wrap {
+            out.extend(e.reverse(f, Reverse::Grad));
+        } else {
+            out.extend(e.grad_wrapper(f));
+        }
     }
     out
+}
+
+/// How much a function computes: its instructions, those in loops and
+/// calls counting more.
+fn work(f: &Function) -> usize {
+    let mut total = 0;
+    for region in f.regions() {
+        f.walk(region, &mut |i| {
+            total += match &f.inst(i).op {
+                Op::For(..) | Op::While(..) | Op::Call(..) | Op::CallPullback(..) => 100,
+                _ => 1,
+            }
+        });
+    }
+    total
 }
 
 enum Reverse {
@@ -69,6 +96,8 @@ enum Reverse {
 
 struct SigEmitter<'a> {
     sig: &'a Signature,
+    /// Whether the public siblings call the hidden ones ([`Self::wraps`]).
+    wrap: bool,
 }
 
 impl SigEmitter<'_> {
@@ -128,7 +157,7 @@ impl SigEmitter<'_> {
         quote! {
             #doc
             #(#attrs)*
-            #[allow(dead_code, clippy::too_many_arguments, clippy::type_complexity, clippy::let_and_return, clippy::ptr_arg, clippy::needless_range_loop, clippy::manual_memcpy, clippy::vec_init_then_push)]
+            #[allow(dead_code, clippy::all)]
             #vis fn #name #impl_generics (#params) #ret #where_clause {
                 #body
             }
@@ -163,14 +192,25 @@ impl SigEmitter<'_> {
         // of the output parameters.
         let offset = self.sig.params.len() + usize::from(self.sig.receiver.is_some());
         let mut tangents = entry.params[offset..].iter();
+        // What the public JVP passes the hidden one for each tangent.
+        let mut passed = Vec::new();
         for p in &self.sig.params {
             let ty = &p.tangent_ty;
             if p.active {
                 if let Some(&v) = tangents.next() {
                     let name = fe.atom(v);
                     params.push(quote!(#name: #ty));
+                    passed.push(name);
                 }
-            } else if for_calls && p.class.has_derivative_in_calls() {
+            } else if p.class.has_derivative_in_calls() {
+                // Outside `wrt`: ignored by the hidden JVP.
+                passed.push(match (&p.sink_ty, &p.array_len) {
+                    (Some(_), _) => quote!(&[]),
+                    (None, Some(n)) => quote!([0.0; #n]),
+                    (None, None) => quote!(0.0),
+                });
+            }
+            if !p.active && for_calls && p.class.has_derivative_in_calls() {
                 let name =
                     format_ident!("_{}_tangent", p.name.to_string().trim_start_matches("r#"));
                 params.push(quote!(#name: #ty));
@@ -207,6 +247,20 @@ impl SigEmitter<'_> {
             );
         }
         let doc = self.fix_doc(doc);
+        if self.wrap {
+            // The hidden JVP with zero tangents outside `wrt`: the same
+            // code once inlined.
+            let hidden = sibling_ident(&self.sig.ident, Sibling::CallJvp);
+            let args = self.arg_names(&fe, f);
+            let item = self.item(
+                doc,
+                self.sibling("jvp"),
+                quote!(#(#params),*),
+                ret,
+                quote!(#hidden(#(#args,)* #(#passed),*)),
+            );
+            return quote!(#[inline] #item);
+        }
         self.item(
             doc,
             self.sibling("jvp"),
@@ -300,7 +354,11 @@ impl SigEmitter<'_> {
         // back as it was; the VJP leaves it as the function does.
         let (keep, put_back) = self.keep_in_out(&fe, f);
         let reverse = quote!(#keep #reverse #put_back);
-        let (suffix, doc, ret, body) = match kind {
+        // Calling the hidden pullback costs nothing once inlined: the VJP,
+        // the value and gradient and the public pullback share its reverse
+        // sweep instead of repeating it.
+        let wrapped = self.wrap.then(|| self.through_pullback(&fe, f));
+        let (suffix, doc, ret, mut body) = match kind {
             Reverse::Pullback => (
                 "pullback",
                 format!(
@@ -348,8 +406,118 @@ impl SigEmitter<'_> {
                 quote!(#forward #reverse #grads),
             ),
         };
+        if let Some((call, apply, grads)) = wrapped.clone() {
+            let seed = quote!(dr);
+            body = match kind {
+                Reverse::Pullback => {
+                    quote!(let (value, pb) = #call; (value, move |#seed: #out_ty| { #apply #grads }))
+                }
+                Reverse::Vjp => quote!(let (value, pb) = #call; #apply (value, #grads)),
+                Reverse::ValueAndGrad => {
+                    let vjp = self.sibling("vjp");
+                    let args = self.arg_names(&fe, f);
+                    quote!(#vjp(#(#args,)* 1.0))
+                }
+                Reverse::Grad => body,
+            };
+            if let Reverse::Vjp = kind {
+                // The seed's name in the signature.
+                params.pop();
+                params.push(quote!(#seed: #out_ty));
+            }
+        }
         let doc = self.fix_doc(format!("{doc}\n\n Generated by `#[differentiable]`."));
-        self.item(doc, self.sibling(suffix), quote!(#(#params),*), ret, body)
+        let item = self.item(doc, self.sibling(suffix), quote!(#(#params),*), ret, body);
+        match (wrapped.is_some(), kind) {
+            (true, Reverse::Grad) | (false, _) => item,
+            (true, _) => quote!(#[inline] #item),
+        }
+    }
+
+    /// Whether the public reverse siblings call the hidden pullback: for a
+    /// free, non-generic function without output parameters (whose
+    /// siblings keep a calling convention of their own).
+    fn wraps(&self) -> bool {
+        self.sig.receiver.is_none()
+            && self.sig.generics.params.is_empty()
+            && self.sig.out_params().next().is_none()
+            && self.sig.params.iter().all(|p| !p.in_out && p.class != Class::Array)
+    }
+
+    /// The names of the primal parameters, as the sibling's signature has
+    /// them.
+    fn arg_names(&self, fe: &FnEmitter, f: &Function) -> Vec<TokenStream> {
+        let n = self.sig.params.len() + usize::from(self.sig.receiver.is_some());
+        f.block(f.entry).params[..n]
+            .iter()
+            .map(|&v| fe.atom(v))
+            .collect()
+    }
+
+    /// The call of the hidden pullback, the statements that apply it to
+    /// `dr` with fresh gradient buffers for the active slices, and the
+    /// gradients of the active parameters.
+    fn through_pullback(
+        &self,
+        fe: &FnEmitter,
+        f: &Function,
+    ) -> (TokenStream, TokenStream, TokenStream) {
+        let hidden = sibling_ident(&self.sig.ident, Sibling::CallPullback);
+        let args = self.arg_names(fe, f);
+        let call = quote!(#hidden(#(#args),*));
+        let (mut lent, mut sinks, mut buffers) = (Vec::new(), Vec::new(), TokenStream::new());
+        let (mut returned, mut grads) = (Vec::new(), Vec::new());
+        for (p, arg) in self.sig.params.iter().zip(&args) {
+            if p.class.is_lent() {
+                lent.push(arg.clone());
+            }
+            if !p.class.has_derivative_in_calls() {
+                continue;
+            }
+            let g = format_ident!("g_{}", p.name.to_string().trim_start_matches("r#"));
+            match (&p.sink_ty, p.active) {
+                (Some(_), true) => {
+                    buffers.extend(quote!(let mut #g = ::std::vec![0.0; #arg.len()];));
+                    sinks.push(quote!(&mut #g[..]));
+                    grads.push(quote!(#g));
+                }
+                // Outside `wrt`: the pullback does not touch its buffer.
+                (Some(_), false) => sinks.push(quote!(&mut [])),
+                (None, active) => {
+                    returned.push(quote!(#g));
+                    if active {
+                        grads.push(quote!(#g));
+                    }
+                }
+            }
+        }
+        let returned = match returned.is_empty() {
+            true => quote!(()),
+            false => tuple_or_single(&returned),
+        };
+        let apply = quote!(#buffers let #returned = pb(dr #(, #lent)* #(, #sinks)*););
+        (call, apply, tuple_or_single(&grads))
+    }
+
+    /// `f_grad` as the value and gradient without the value.
+    fn grad_wrapper(&self, f: &Function) -> TokenStream {
+        let fe = FnEmitter::new(f, self.sig);
+        let params = self.primal_params(&fe);
+        let args = self.arg_names(&fe, f);
+        let vg = self.sibling("value_and_grad");
+        let name = &self.sig.ident;
+        let doc = self.fix_doc(format!(
+            " The gradient of [`{name}`](Self::{name}) with respect to {}.\n\n Generated by `#[differentiable]`.",
+            self.active_names()
+        ));
+        let item = self.item(
+            doc,
+            self.sibling("grad"),
+            quote!(#(#params),*),
+            self.grads_ty(),
+            quote!(#vg(#(#args),*).1),
+        );
+        quote!(#[inline] #item)
     }
 
     /// Whether the function calls itself (`f(..)`, `Self::f(..)`,

@@ -488,3 +488,63 @@ fn counters_need_no_tape() {
     assert!(code.contains("idx_next - 1"), "{code}");
     assert!(code.contains("down_next + 1"), "{code}");
 }
+
+/// The size of the generated code: lines of the formatted expansion (what
+/// `cargo expand` shows) per line of the formatted source, over the
+/// ADBench objectives (`tests/objectives/mod.rs`). Writes the table to
+/// `target/generated-code-size.md` for `docs/benchmarks.sh`.
+#[test]
+fn generated_code_size() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let text = std::fs::read_to_string(format!("{root}/tests/objectives/mod.rs")).unwrap();
+    let file = syn::parse_file(&text).unwrap();
+    let lines = |item: syn::Item| {
+        prettyplease::unparse(&syn::File {
+            shebang: None,
+            attrs: vec![],
+            items: vec![item],
+        })
+        .lines()
+        .count()
+    };
+    let (mut source, mut generated) = (0, 0);
+    let mut table =
+        String::from("| function | source lines | generated lines | ratio |\n|---|---|---|---|\n");
+    for item in file.items {
+        let syn::Item::Fn(mut f) = item else { continue };
+        let Some(k) = f.attrs.iter().position(|a| a.path().is_ident("differentiable")) else {
+            continue;
+        };
+        let attr = f.attrs.remove(k);
+        let args = match attr.meta {
+            syn::Meta::List(l) => l.tokens,
+            _ => TokenStream::new(),
+        };
+        f.attrs.retain(|a| !a.path().is_ident("doc"));
+        let tokens = pipeline::derivatives(args, quote!(#f)).unwrap();
+        let expanded: syn::File = syn::parse2(tokens).unwrap();
+        let s = lines(syn::Item::Fn(f.clone()));
+        let g = prettyplease::unparse(&expanded).lines().count();
+        table += &format!("| `{}` | {s} | {g} | {:.1} |\n", f.sig.ident, g as f64 / s as f64);
+        source += s;
+        generated += g;
+    }
+    let ratio = generated as f64 / source as f64;
+    table += &format!("| all | {source} | {generated} | **{ratio:.1}** |\n");
+    println!("{table}");
+    let _ = std::fs::create_dir_all(format!("{root}/target"));
+    let _ = std::fs::write(format!("{root}/target/generated-code-size.md"), &table);
+    // A guard against regressions.
+    assert!(ratio <= 100.0, "generated code is {ratio:.1}x its source");
+}
+
+#[test]
+fn zz_debug() {
+    let src = std::fs::read_to_string("/tmp/dbg.rs").unwrap();
+    let item: TokenStream = src.parse().unwrap();
+    let args: TokenStream = std::fs::read_to_string("/tmp/dbg_args.txt")
+        .unwrap_or_default()
+        .parse()
+        .unwrap();
+    println!("{}", expanded(args, item));
+}
