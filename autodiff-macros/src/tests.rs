@@ -537,14 +537,3 @@ fn generated_code_size() {
     // A guard against regressions.
     assert!(ratio <= 100.0, "generated code is {ratio:.1}x its source");
 }
-
-#[test]
-fn zz_debug() {
-    let src = std::fs::read_to_string("/tmp/dbg.rs").unwrap();
-    let item: TokenStream = src.parse().unwrap();
-    let args: TokenStream = std::fs::read_to_string("/tmp/dbg_args.txt")
-        .unwrap_or_default()
-        .parse()
-        .unwrap();
-    println!("{}", expanded(args, item));
-}
