@@ -441,7 +441,11 @@ impl SigEmitter<'_> {
         self.sig.receiver.is_none()
             && self.sig.generics.params.is_empty()
             && self.sig.out_params().next().is_none()
-            && self.sig.params.iter().all(|p| !p.in_out && p.class != Class::Array)
+            && self
+                .sig
+                .params
+                .iter()
+                .all(|p| !p.in_out && p.class != Class::Array)
     }
 
     /// The names of the primal parameters, as the sibling's signature has

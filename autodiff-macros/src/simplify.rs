@@ -3,6 +3,8 @@
 //! left to fold are the identities that seeding with 1 creates (`1 * x`) and
 //! double negations. Only rewrites exact in IEEE arithmetic are made
 //! (`x * 1 = x`, `-(-x) = x`; not `x + 0 = x`, which is wrong for `x = -0`).
+//! One exception: adjoint loops whose iterations only add into gradient
+//! buffers run forwards, which sums the contributions in another order.
 
 use std::collections::HashMap;
 
@@ -11,6 +13,82 @@ use crate::ir::{BinOp, Block, Function, Inst, Op, UnOp, Value};
 pub fn simplify(f: &mut Function) {
     fold_and_cse(f);
     dce(f);
+    forward_order_free_loops(f);
+}
+
+/// Runs forwards the reversed loops whose iterations may run in any order
+/// ([`order_free`]) and carry nothing that changes: the adjoint loops that
+/// only add into gradient buffers, which LLVM vectorises better forwards (a
+/// reversed `gw[j] += x[j] * g` ran at half the speed). The sums come out
+/// in a different order: the same up to rounding.
+fn forward_order_free_loops(f: &mut Function) {
+    let mut flip = Vec::new();
+    for region in f.regions() {
+        f.walk(region, &mut |i| {
+            if let Op::For(range, _, body) = &f.inst(i).op {
+                let data = f.block(*body);
+                let constant = data.params[1..].iter().zip(&data.ret).all(|(p, y)| p == y);
+                if range.adapters.last() == Some(&crate::ir::Adapter::Rev)
+                    && constant
+                    && order_free(f, *body)
+                {
+                    flip.push(i);
+                }
+            }
+        });
+    }
+    for i in flip {
+        if let Op::For(range, ..) = &mut f.insts[i.index()].op {
+            range.adapters.pop();
+        }
+    }
+}
+
+/// Whether the iterations of a reverse loop body are independent of their
+/// order: they add into gradient buffers (`Accum`) but read none, pop
+/// nothing from a tape made outside them, write no array made outside
+/// them, and call nothing.
+pub fn order_free(f: &Function, body: Block) -> bool {
+    let inside: std::collections::BTreeSet<Value> = f
+        .nested_blocks(body)
+        .iter()
+        .flat_map(|&b| {
+            let data = f.block(b);
+            data.params
+                .iter()
+                .copied()
+                .chain(data.insts.iter().flat_map(|&i| f.inst(i).results.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let (mut free, mut adds) = (true, false);
+    f.walk(body, &mut |i| {
+        adds |= matches!(f.inst(i).op, Op::Accum(..));
+        free &= match &f.inst(i).op {
+            Op::Index(x, _) => f.class(*x) != crate::ir::Class::Buffer,
+            Op::TapePop(t) | Op::TapePush(t, _) => inside.contains(t),
+            Op::Store(a, ..) | Op::StoreAdd(a, ..) | Op::Push(a, ..) => inside.contains(a),
+            // (A call may have effects whose order shows.)
+            Op::Call(..) => false,
+            Op::ZeroAt(..)
+            | Op::UndoTo(..)
+            | Op::Save(..)
+            | Op::Restore(..)
+            | Op::SaveAll(..)
+            | Op::RestoreAll(..)
+            | Op::SaveRange(..)
+            | Op::SkipSavesIf(..)
+            | Op::AccumAll(..)
+            | Op::ApplyPullback(..)
+            | Op::CallPullback(..)
+            | Op::CallJvp(..)
+            | Op::Own(_)
+            | Op::OwnCopy(_)
+            | Op::TapeLen(_) => false,
+            _ => true,
+        };
+    });
+    free && adds
 }
 
 /// One pass in program order: rewrite each operand to its replacement, then

@@ -512,7 +512,11 @@ fn generated_code_size() {
         String::from("| function | source lines | generated lines | ratio |\n|---|---|---|---|\n");
     for item in file.items {
         let syn::Item::Fn(mut f) = item else { continue };
-        let Some(k) = f.attrs.iter().position(|a| a.path().is_ident("differentiable")) else {
+        let Some(k) = f
+            .attrs
+            .iter()
+            .position(|a| a.path().is_ident("differentiable"))
+        else {
             continue;
         };
         let attr = f.attrs.remove(k);
@@ -525,7 +529,11 @@ fn generated_code_size() {
         let expanded: syn::File = syn::parse2(tokens).unwrap();
         let s = lines(syn::Item::Fn(f.clone()));
         let g = prettyplease::unparse(&expanded).lines().count();
-        table += &format!("| `{}` | {s} | {g} | {:.1} |\n", f.sig.ident, g as f64 / s as f64);
+        table += &format!(
+            "| `{}` | {s} | {g} | {:.1} |\n",
+            f.sig.ident,
+            g as f64 / s as f64
+        );
         source += s;
         generated += g;
     }

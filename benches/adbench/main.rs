@@ -207,7 +207,12 @@ fn gmm(b: &mut Bench, r: &mut Lcg) {
     let sizes: &[(usize, usize, usize)] = if b.quick {
         &[(2, 5, 1000)]
     } else {
-        &[(2, 5, 1000), (10, 25, 1000), (20, 50, 1000), (64, 100, 1000)]
+        &[
+            (2, 5, 1000),
+            (10, 25, 1000),
+            (20, 50, 1000),
+            (64, 100, 1000),
+        ]
     };
     for (si, &(d, k, n)) in sizes.iter().enumerate() {
         let icf_sz = d * (d + 1) / 2;
@@ -222,16 +227,48 @@ fn gmm(b: &mut Bench, r: &mut Lcg) {
         let flat = |g: &(Vec<f64>, Vec<f64>, Vec<f64>)| -> Vec<f64> {
             g.0.iter().chain(&g.1).chain(&g.2).copied().collect()
         };
-        assert_agree("gmm: generated against hand-written", &flat(&ours), &flat(&manual), 1e-10);
+        assert_agree(
+            "gmm: generated against hand-written",
+            &flat(&ours),
+            &flat(&manual),
+            1e-10,
+        );
         let q = b.quick;
         let primal = time(q, || {
-            black_box(gmm_objective(d, k, black_box(&alphas), &means, &icf, &x, 1.5, 2));
+            black_box(gmm_objective(
+                d,
+                k,
+                black_box(&alphas),
+                &means,
+                &icf,
+                &x,
+                1.5,
+                2,
+            ));
         });
         let t_ours = time(q, || {
-            black_box(gmm_objective_grad(d, k, black_box(&alphas), &means, &icf, &x, 1.5, 2));
+            black_box(gmm_objective_grad(
+                d,
+                k,
+                black_box(&alphas),
+                &means,
+                &icf,
+                &x,
+                1.5,
+                2,
+            ));
         });
         let t_manual = time(q, || {
-            black_box(manual::gmm_objective_grad(d, k, black_box(&alphas), &means, &icf, &x, 1.5, 2));
+            black_box(manual::gmm_objective_grad(
+                d,
+                k,
+                black_box(&alphas),
+                &means,
+                &icf,
+                &x,
+                1.5,
+                2,
+            ));
         });
         // The peers at the second size, on 100 points (their cost grows
         // with the points like ours; one pass per input makes num-dual
@@ -247,19 +284,46 @@ fn gmm(b: &mut Bench, r: &mut Lcg) {
             let dual = peers::dual_vec_gradient(|p| peers::gmm(d, k, p, xs, 1.5, 2), &params);
             assert_agree("gmm: num-dual", &dual, &ours, 1e-8);
             let primal = time(q, || {
-                black_box(gmm_objective(d, k, black_box(&alphas), &means, &icf, xs, 1.5, 2));
+                black_box(gmm_objective(
+                    d,
+                    k,
+                    black_box(&alphas),
+                    &means,
+                    &icf,
+                    xs,
+                    1.5,
+                    2,
+                ));
             });
             let ours = time(q, || {
-                black_box(gmm_objective_grad(d, k, black_box(&alphas), &means, &icf, xs, 1.5, 2));
+                black_box(gmm_objective_grad(
+                    d,
+                    k,
+                    black_box(&alphas),
+                    &means,
+                    &icf,
+                    xs,
+                    1.5,
+                    2,
+                ));
             });
             let tape = time(q, || {
-                black_box(peers::tape_gradient(|p| peers::gmm(d, k, p, xs, 1.5, 2), &params));
+                black_box(peers::tape_gradient(
+                    |p| peers::gmm(d, k, p, xs, 1.5, 2),
+                    &params,
+                ));
             });
             let dual = time(true, || {
-                black_box(peers::dual_gradient(|p| peers::gmm(d, k, p, xs, 1.5, 2), &params));
+                black_box(peers::dual_gradient(
+                    |p| peers::gmm(d, k, p, xs, 1.5, 2),
+                    &params,
+                ));
             });
             let dual_vec = time(q, || {
-                black_box(peers::dual_vec_gradient(|p| peers::gmm(d, k, p, xs, 1.5, 2), &params));
+                black_box(peers::dual_vec_gradient(
+                    |p| peers::gmm(d, k, p, xs, 1.5, 2),
+                    &params,
+                ));
             });
             peer_times.push(PeerRow {
                 objective: "gmm",
@@ -294,7 +358,9 @@ fn gmm(b: &mut Bench, r: &mut Lcg) {
                     black_box(gmm_objective_grad(d, k, &alphas, &means, &icf, &x, 1.5, 2));
                 }),
                 manual: Some(peak_bytes(|| {
-                    black_box(manual::gmm_objective_grad(d, k, &alphas, &means, &icf, &x, 1.5, 2));
+                    black_box(manual::gmm_objective_grad(
+                        d, k, &alphas, &means, &icf, &x, 1.5, 2,
+                    ));
                 })),
                 gradient: 8 * (alphas.len() + means.len() + icf.len()),
                 inputs,
@@ -322,11 +388,20 @@ fn ode(b: &mut Bench, r: &mut Lcg) {
     if !b.wants("ode") {
         return;
     }
-    let sizes: &[usize] = if b.quick { &[1000] } else { &[1000, 10_000, 100_000] };
+    let sizes: &[usize] = if b.quick {
+        &[1000]
+    } else {
+        &[1000, 10_000, 100_000]
+    };
     let s = 100;
     for (si, &n) in sizes.iter().enumerate() {
         let x = r.vec(n, 0.5, 1.5);
-        assert_agree("ode", &ode_sum_grad(&x, s), &manual::ode_sum_grad(&x, s), 1e-10);
+        assert_agree(
+            "ode",
+            &ode_sum_grad(&x, s),
+            &manual::ode_sum_grad(&x, s),
+            1e-10,
+        );
         let q = b.quick;
         let primal = time(q, || {
             black_box(ode_sum(black_box(&x), s));
@@ -403,8 +478,16 @@ fn ba(b: &mut Bench, r: &mut Lcg) {
         let mut cams = Vec::new();
         for _ in 0..n_cams {
             cams.extend(r.vec(3, -0.3, 0.3));
-            cams.extend([r.uniform(-0.5, 0.5), r.uniform(-0.5, 0.5), r.uniform(-5.0, -4.0)]);
-            cams.extend([r.uniform(0.8, 1.2), r.uniform(-0.1, 0.1), r.uniform(-0.1, 0.1)]);
+            cams.extend([
+                r.uniform(-0.5, 0.5),
+                r.uniform(-0.5, 0.5),
+                r.uniform(-5.0, -4.0),
+            ]);
+            cams.extend([
+                r.uniform(0.8, 1.2),
+                r.uniform(-0.1, 0.1),
+                r.uniform(-0.1, 0.1),
+            ]);
             cams.extend(r.vec(2, -0.05, 0.05));
         }
         let points = r.vec(3 * n_points, -1.0, 1.0);
@@ -415,10 +498,22 @@ fn ba(b: &mut Bench, r: &mut Lcg) {
         let feats = r.vec(2 * n_obs, -0.5, 0.5);
         let q = b.quick;
         let primal = time(q, || {
-            black_box(ba_objective(black_box(&cams), &points, &weights, &obs, &feats));
+            black_box(ba_objective(
+                black_box(&cams),
+                &points,
+                &weights,
+                &obs,
+                &feats,
+            ));
         });
         let ours = time(q, || {
-            black_box(ba_objective_grad(black_box(&cams), &points, &weights, &obs, &feats));
+            black_box(ba_objective_grad(
+                black_box(&cams),
+                &points,
+                &weights,
+                &obs,
+                &feats,
+            ));
         });
         b.row(Row {
             objective: "ba",
@@ -445,15 +540,36 @@ fn hand(b: &mut Bench, r: &mut Lcg) {
             r.vec(12 * n_bones, -1.0, 1.0),
             r.vec(n_verts * n_bones, 0.0, 1.0),
         );
-        let (base_positions, points) = (r.vec(3 * n_verts, -1.0, 1.0), r.vec(3 * n_verts, -1.0, 1.0));
+        let (base_positions, points) =
+            (r.vec(3 * n_verts, -1.0, 1.0), r.vec(3 * n_verts, -1.0, 1.0));
         let theta = r.vec(3 * n_bones, -1.0, 1.0);
         let q = b.quick;
-        let args = (&parents, &base_relatives, &weights, &base_positions, &points);
+        let args = (
+            &parents,
+            &base_relatives,
+            &weights,
+            &base_positions,
+            &points,
+        );
         let primal = time(q, || {
-            black_box(hand_loss(black_box(&theta), args.0, args.1, args.2, args.3, args.4));
+            black_box(hand_loss(
+                black_box(&theta),
+                args.0,
+                args.1,
+                args.2,
+                args.3,
+                args.4,
+            ));
         });
         let ours = time(q, || {
-            black_box(hand_loss_grad(black_box(&theta), args.0, args.1, args.2, args.3, args.4));
+            black_box(hand_loss_grad(
+                black_box(&theta),
+                args.0,
+                args.1,
+                args.2,
+                args.3,
+                args.4,
+            ));
         });
         b.row(Row {
             objective: "hand",
@@ -482,10 +598,22 @@ fn lstm(b: &mut Bench, r: &mut Lcg) {
             .collect();
         let q = b.quick;
         let primal = time(q, || {
-            black_box(lstm_objective(l, c, black_box(&main_params), &extra_params, &sequence));
+            black_box(lstm_objective(
+                l,
+                c,
+                black_box(&main_params),
+                &extra_params,
+                &sequence,
+            ));
         });
         let ours = time(q, || {
-            black_box(lstm_objective_grad(l, c, black_box(&main_params), &extra_params, &sequence));
+            black_box(lstm_objective_grad(
+                l,
+                c,
+                black_box(&main_params),
+                &extra_params,
+                &sequence,
+            ));
         });
         b.row(Row {
             objective: "lstm",
@@ -501,10 +629,19 @@ fn lstm(b: &mut Bench, r: &mut Lcg) {
 fn logsumexp_and_llsq(b: &mut Bench, r: &mut Lcg) {
     let q = b.quick;
     if b.wants("logsumexp") {
-        let sizes: &[usize] = if q { &[1000] } else { &[1000, 100_000, 1_280_000] };
+        let sizes: &[usize] = if q {
+            &[1000]
+        } else {
+            &[1000, 100_000, 1_280_000]
+        };
         for &n in sizes {
             let v = r.vec(n, -3.0, 3.0);
-            assert_agree("logsumexp", &logsumexp_grad(&v), &manual::logsumexp_grad(&v), 1e-10);
+            assert_agree(
+                "logsumexp",
+                &logsumexp_grad(&v),
+                &manual::logsumexp_grad(&v),
+                1e-10,
+            );
             let mut peers = Vec::new();
             if n == 1000 {
                 let ours = logsumexp_grad(&v);
@@ -512,15 +649,24 @@ fn logsumexp_and_llsq(b: &mut Bench, r: &mut Lcg) {
                 assert_agree("logsumexp: echidna", &tape, &ours, 1e-8);
                 let dual = peers::dual_gradient(peers::logsumexp, &v);
                 assert_agree("logsumexp: num-dual", &dual, &ours, 1e-8);
-                peers.push(("echidna", time(q, || {
-                    black_box(peers::tape_gradient(peers::logsumexp, black_box(&v)));
-                })));
-                peers.push(("num-dual", time(q, || {
-                    black_box(peers::dual_gradient(peers::logsumexp, black_box(&v)));
-                })));
-                peers.push(("num-dual x8", time(q, || {
-                    black_box(peers::dual_vec_gradient(peers::logsumexp, black_box(&v)));
-                })));
+                peers.push((
+                    "echidna",
+                    time(q, || {
+                        black_box(peers::tape_gradient(peers::logsumexp, black_box(&v)));
+                    }),
+                ));
+                peers.push((
+                    "num-dual",
+                    time(q, || {
+                        black_box(peers::dual_gradient(peers::logsumexp, black_box(&v)));
+                    }),
+                ));
+                peers.push((
+                    "num-dual x8",
+                    time(q, || {
+                        black_box(peers::dual_vec_gradient(peers::logsumexp, black_box(&v)));
+                    }),
+                ));
             }
             let primal = time(q, || {
                 black_box(logsumexp(black_box(&v)));
@@ -542,10 +688,23 @@ fn logsumexp_and_llsq(b: &mut Bench, r: &mut Lcg) {
         }
     }
     if b.wants("llsq") {
-        let sizes: &[(usize, usize)] = if q { &[(32, 1024)] } else { &[(32, 4096), (1000, 1000), (128, 65_536)] };
+        let sizes: &[(usize, usize)] = if q {
+            &[(32, 1024)]
+        } else {
+            &[(32, 4096), (1000, 1000), (128, 65_536)]
+        };
         for &(m, n) in sizes {
-            let (w, x, y) = (r.vec(m, -1.0, 1.0), r.vec(m * n, -1.0, 1.0), r.vec(n, -1.0, 1.0));
-            assert_agree("llsq", &llsq_grad(&w, &x, &y), &manual::llsq_grad(&w, &x, &y), 1e-10);
+            let (w, x, y) = (
+                r.vec(m, -1.0, 1.0),
+                r.vec(m * n, -1.0, 1.0),
+                r.vec(n, -1.0, 1.0),
+            );
+            assert_agree(
+                "llsq",
+                &llsq_grad(&w, &x, &y),
+                &manual::llsq_grad(&w, &x, &y),
+                1e-10,
+            );
             let mut peers = Vec::new();
             if m == 1000 {
                 let ours = llsq_grad(&w, &x, &y);
@@ -553,15 +712,33 @@ fn logsumexp_and_llsq(b: &mut Bench, r: &mut Lcg) {
                 assert_agree("llsq: echidna", &tape, &ours, 1e-8);
                 let dual = peers::dual_vec_gradient(|w| peers::llsq(w, &x, &y), &w);
                 assert_agree("llsq: num-dual", &dual, &ours, 1e-8);
-                peers.push(("echidna", time(q, || {
-                    black_box(peers::tape_gradient(|w| peers::llsq(w, &x, &y), black_box(&w)));
-                })));
-                peers.push(("num-dual", time(true, || {
-                    black_box(peers::dual_gradient(|w| peers::llsq(w, &x, &y), black_box(&w)));
-                })));
-                peers.push(("num-dual x8", time(q, || {
-                    black_box(peers::dual_vec_gradient(|w| peers::llsq(w, &x, &y), black_box(&w)));
-                })));
+                peers.push((
+                    "echidna",
+                    time(q, || {
+                        black_box(peers::tape_gradient(
+                            |w| peers::llsq(w, &x, &y),
+                            black_box(&w),
+                        ));
+                    }),
+                ));
+                peers.push((
+                    "num-dual",
+                    time(true, || {
+                        black_box(peers::dual_gradient(
+                            |w| peers::llsq(w, &x, &y),
+                            black_box(&w),
+                        ));
+                    }),
+                ));
+                peers.push((
+                    "num-dual x8",
+                    time(q, || {
+                        black_box(peers::dual_vec_gradient(
+                            |w| peers::llsq(w, &x, &y),
+                            black_box(&w),
+                        ));
+                    }),
+                ));
             }
             let primal = time(q, || {
                 black_box(llsq(black_box(&w), &x, &y));
@@ -605,33 +782,67 @@ fn markdown(report: &Report, quick: bool) -> String {
     let w = &mut out;
     writeln!(w, "Generated by `bash docs/benchmarks.sh` (`cargo bench --bench adbench -- --write-docs docs/benchmarks.md`){}.", if quick { " with `--quick`: one sample of the smallest sizes, not a measurement" } else { "" }).ok();
     writeln!(w).ok();
-    writeln!(w, "Machine: {}, {} logical CPUs, one thread. {}. Peers: {}.", cpu_model(), std::thread::available_parallelism().map_or(1, |n| n.get()), rustc_version(), peer_versions()).ok();
+    writeln!(
+        w,
+        "Machine: {}, {} logical CPUs, one thread. {}. Peers: {}.",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        rustc_version(),
+        peer_versions()
+    )
+    .ok();
     writeln!(w).ok();
     writeln!(w, "### Gradient time / primal time").ok();
     writeln!(w).ok();
     writeln!(w, "Each time is the median of 5 samples (3 above half a second). \"sum\" is the sum of the gradient times over the sum of the primal times of an objective's sizes, the figure the targets are stated in.").ok();
     writeln!(w).ok();
-    writeln!(w, "| objective | size | primal | generated gradient | ratio | hand-written gradient | ratio |").ok();
+    writeln!(
+        w,
+        "| objective | size | primal | generated gradient | ratio | hand-written gradient | ratio |"
+    )
+    .ok();
     writeln!(w, "|---|---|---|---|---|---|---|").ok();
     for r in &report.rows {
         let (m, mr) = match r.manual {
             Some(m) => (seconds(m), format!("{:.2}", m / r.primal)),
             None => ("–".into(), "–".into()),
         };
-        writeln!(w, "| {} | {} | {} | {} | **{:.2}** | {} | {} |", r.objective, r.size, seconds(r.primal), seconds(r.ours), r.ours / r.primal, m, mr).ok();
+        writeln!(
+            w,
+            "| {} | {} | {} | {} | **{:.2}** | {} | {} |",
+            r.objective,
+            r.size,
+            seconds(r.primal),
+            seconds(r.ours),
+            r.ours / r.primal,
+            m,
+            mr
+        )
+        .ok();
     }
     writeln!(w).ok();
-    writeln!(w, "| objective | sum: generated / primal | target | sum: hand-written / primal |").ok();
+    writeln!(
+        w,
+        "| objective | sum: generated / primal | target | sum: hand-written / primal |"
+    )
+    .ok();
     writeln!(w, "|---|---|---|---|").ok();
     for &(objective, target) in TARGETS {
-        let rows: Vec<&Row> = report.rows.iter().filter(|r| r.objective == objective).collect();
+        let rows: Vec<&Row> = report
+            .rows
+            .iter()
+            .filter(|r| r.objective == objective)
+            .collect();
         if rows.is_empty() {
             continue;
         }
         let primal: f64 = rows.iter().map(|r| r.primal).sum();
         let ours: f64 = rows.iter().map(|r| r.ours).sum();
         let manual = if rows.iter().all(|r| r.manual.is_some()) {
-            format!("{:.2}", rows.iter().map(|r| r.manual.unwrap_or(0.0)).sum::<f64>() / primal)
+            format!(
+                "{:.2}",
+                rows.iter().map(|r| r.manual.unwrap_or(0.0)).sum::<f64>() / primal
+            )
         } else {
             "–".into()
         };
@@ -667,7 +878,20 @@ fn markdown(report: &Report, quick: bool) -> String {
         }
     }
     for p in &peer_rows {
-        writeln!(w, "| {} | {} | {} | {} | {} | {} | {} | **{:.1}** | **{:.0}** |", p.objective, p.size, seconds(p.primal), seconds(p.ours), seconds(p.tape), seconds(p.dual), seconds(p.dual_vec), p.tape / p.ours, p.dual / p.ours).ok();
+        writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {} | {} | **{:.1}** | **{:.0}** |",
+            p.objective,
+            p.size,
+            seconds(p.primal),
+            seconds(p.ours),
+            seconds(p.tape),
+            seconds(p.dual),
+            seconds(p.dual_vec),
+            p.tape / p.ours,
+            p.dual / p.ours
+        )
+        .ok();
     }
     writeln!(w).ok();
     writeln!(w, "### Peak heap memory at the largest size").ok();
@@ -677,7 +901,19 @@ fn markdown(report: &Report, quick: bool) -> String {
     writeln!(w, "| objective | size | inputs | primal | generated gradient | gradient itself | (generated - gradient) / primal | hand-written gradient |").ok();
     writeln!(w, "|---|---|---|---|---|---|---|---|").ok();
     for m in &report.memory {
-        writeln!(w, "| {} | {} | {} | {} | {} | {} | {:.1} | {} |", m.objective, m.size, bytes(m.inputs), bytes(m.primal), bytes(m.ours), bytes(m.gradient), (m.ours as f64 - m.gradient as f64) / m.primal.max(1) as f64, m.manual.map(bytes).unwrap_or_else(|| "–".into())).ok();
+        writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {} | {:.1} | {} |",
+            m.objective,
+            m.size,
+            bytes(m.inputs),
+            bytes(m.primal),
+            bytes(m.ours),
+            bytes(m.gradient),
+            (m.ours as f64 - m.gradient as f64) / m.primal.max(1) as f64,
+            m.manual.map(bytes).unwrap_or_else(|| "–".into())
+        )
+        .ok();
     }
     writeln!(w).ok();
     if let Ok(size) = std::fs::read_to_string("target/generated-code-size.md") {

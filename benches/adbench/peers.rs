@@ -201,7 +201,9 @@ pub fn dual_vec_gradient(f: impl Fn(&[DualSVec64<8>]) -> DualSVec64<8>, x: &[f64
                 }
             })
             .collect();
-        let eps = f(&xs).eps.unwrap_generic(nalgebra::Const::<8>, nalgebra::U1);
+        let eps = f(&xs)
+            .eps
+            .unwrap_generic(nalgebra::Const::<8>, nalgebra::U1);
         for (k, gi) in g[start..(start + 8).min(x.len())].iter_mut().enumerate() {
             *gi = eps[k];
         }
