@@ -26,10 +26,8 @@ fn forward_order_free_loops(f: &mut Function) {
     for region in f.regions() {
         f.walk(region, &mut |i| {
             if let Op::For(range, _, body) = &f.inst(i).op {
-                let data = f.block(*body);
-                let constant = data.params[1..].iter().zip(&data.ret).all(|(p, y)| p == y);
                 if range.adapters.last() == Some(&crate::ir::Adapter::Rev)
-                    && constant
+                    && carries_sums(f, *body)
                     && order_free(f, *body)
                 {
                     flip.push(i);
@@ -44,11 +42,65 @@ fn forward_order_free_loops(f: &mut Function) {
     }
 }
 
+/// Whether each value a loop carries is either the same in every
+/// iteration or a sum (`g + v`, `g` used nowhere else): in another order of
+/// iterations, the same up to rounding.
+fn carries_sums(f: &Function, body: Block) -> bool {
+    let data = f.block(body);
+    let mut uses = HashMap::new();
+    for b in f.nested_blocks(body) {
+        for &i in &f.block(b).insts {
+            for v in f.inst(i).op.operands() {
+                *uses.entry(v).or_insert(0) += 1;
+            }
+        }
+        for &v in &f.block(b).ret {
+            *uses.entry(v).or_insert(0) += 1;
+        }
+    }
+    data.params[1..].iter().zip(&data.ret).all(|(&p, &y)| {
+        if p == y {
+            return true;
+        }
+        let sum = matches!(f.def_op(y), Some(Op::Binary(BinOp::Add, a, b)) if *a == p || *b == p);
+        sum && f.block_of(y) == body && uses.get(&p) == Some(&1)
+    })
+}
+
 /// Whether the iterations of a reverse loop body are independent of their
-/// order: they add into gradient buffers (`Accum`) but read none, pop
-/// nothing from a tape made outside them, write no array made outside
-/// them, and call nothing.
+/// order: they add into gradient buffers (`Accum`), read or clear a buffer
+/// only at the loop's index when they touch it there alone, pop nothing
+/// from a tape made outside them, write no array made outside them, and
+/// call nothing.
 pub fn order_free(f: &Function, body: Block) -> bool {
+    let index = f.block(body).params[0];
+    // The buffers read or cleared (at the index, through no view): every
+    // access to them must be at the index.
+    let mut read = std::collections::BTreeSet::new();
+    let mut ok = true;
+    f.walk(body, &mut |i| match &f.inst(i).op {
+        Op::Index(x, j) | Op::ZeroAt(x, j) if f.class(*x) == crate::ir::Class::Buffer => {
+            ok &= *j == index && !matches!(f.def_op(*x), Some(Op::SubSlice(..)));
+            read.insert(*x);
+        }
+        _ => {}
+    });
+    let root = |mut x: Value| {
+        while let Some(Op::SubSlice(base, ..)) = f.def_op(x) {
+            x = *base;
+        }
+        x
+    };
+    f.walk(body, &mut |i| {
+        if let Op::Accum(b, j, _) = &f.inst(i).op
+            && read.contains(&root(*b))
+        {
+            ok &= *j == index && root(*b) == *b;
+        }
+    });
+    if !ok {
+        return false;
+    }
     let inside: std::collections::BTreeSet<Value> = f
         .nested_blocks(body)
         .iter()
@@ -65,13 +117,13 @@ pub fn order_free(f: &Function, body: Block) -> bool {
     f.walk(body, &mut |i| {
         adds |= matches!(f.inst(i).op, Op::Accum(..));
         free &= match &f.inst(i).op {
-            Op::Index(x, _) => f.class(*x) != crate::ir::Class::Buffer,
+            // (Checked above.)
+            Op::Index(..) | Op::ZeroAt(..) => true,
             Op::TapePop(t) | Op::TapePush(t, _) => inside.contains(t),
             Op::Store(a, ..) | Op::StoreAdd(a, ..) | Op::Push(a, ..) => inside.contains(a),
             // (A call may have effects whose order shows.)
             Op::Call(..) => false,
-            Op::ZeroAt(..)
-            | Op::UndoTo(..)
+            Op::UndoTo(..)
             | Op::Save(..)
             | Op::Restore(..)
             | Op::SaveAll(..)

@@ -542,6 +542,37 @@ fn generated_code_size() {
     println!("{table}");
     let _ = std::fs::create_dir_all(format!("{root}/target"));
     let _ = std::fs::write(format!("{root}/target/generated-code-size.md"), &table);
-    // A guard against regressions.
-    assert!(ratio <= 100.0, "generated code is {ratio:.1}x its source");
+    // A guard against regressions: 36.5 before the siblings shared one
+    // reverse sweep, 23.2 after.
+    assert!(ratio <= 25.0, "generated code is {ratio:.1}x its source");
+}
+
+/// Adjoint loops that only add into gradient buffers run forwards; one
+/// whose adjoint carries a product stays reversed (`simplify.rs`,
+/// `forward_order_free_loops`).
+#[test]
+fn order_free_adjoint_loops_run_forwards() {
+    let item = quote! {
+        fn llsq(w: &[f64], x: &[f64], y: &[f64]) -> f64 {
+            let m = w.len();
+            let mut s = 0.0;
+            for i in 0..y.len() {
+                let mut p = 0.0;
+                for j in 0..m {
+                    p += x[i * m + j] * w[j];
+                }
+                let r = y[i] - p;
+                s += r * r;
+            }
+            let mut q = 1.0;
+            for j in 0..m {
+                q = q * w[j];
+            }
+            0.5 * s + q
+        }
+    };
+    let code = expanded(quote!(wrt(w)), item);
+    let grad = &code[code.find("fn llsq_grad").unwrap()..];
+    // The sum's loops, outer and inner, forwards; the product's reversed.
+    assert_eq!(grad.matches(".rev()").count(), 1, "{grad}");
 }
