@@ -25,13 +25,12 @@ fn forward_order_free_loops(f: &mut Function) {
     let mut flip = Vec::new();
     for region in f.regions() {
         f.walk(region, &mut |i| {
-            if let Op::For(range, _, body) = &f.inst(i).op {
-                if range.adapters.last() == Some(&crate::ir::Adapter::Rev)
-                    && carries_sums(f, *body)
-                    && order_free(f, *body)
-                {
-                    flip.push(i);
-                }
+            if let Op::For(range, _, body) = &f.inst(i).op
+                && range.adapters.last() == Some(&crate::ir::Adapter::Rev)
+                && carries_sums(f, *body)
+                && order_free(f, *body)
+            {
+                flip.push(i);
             }
         });
     }
