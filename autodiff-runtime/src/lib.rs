@@ -116,10 +116,21 @@ impl Tape<(usize, f64)> {
         self.off = skip;
     }
 
+    /// Room for a few saves at once: a tape of old values grows by small
+    /// steps (a callee's whole array, one element), and starting at a
+    /// few dozen entries spares the first reallocations.
+    #[inline(always)]
+    fn room(&mut self, more: usize) {
+        if self.items.capacity() - self.items.len() < more {
+            self.items.reserve(more.max(64).max(self.items.len()));
+        }
+    }
+
     /// Before `array[index]` is written: remembers what it holds.
     #[inline(always)]
     pub fn save<T: Saved>(&mut self, array: &[T], index: usize) {
         if !self.off {
+            self.room(1);
             self.items.push((index, array[index].to_f64()));
         }
     }
@@ -148,6 +159,7 @@ impl Tape<(usize, f64)> {
     /// Before a callee writes `array`: remembers all it holds.
     pub fn save_all<T: Saved>(&mut self, array: &[T]) {
         if !self.off {
+            self.room(array.len());
             self.items
                 .extend(array.iter().enumerate().map(|(i, &v)| (i, v.to_f64())));
         }
@@ -157,6 +169,7 @@ impl Tape<(usize, f64)> {
     /// what that range holds (nothing when the range is empty).
     pub fn save_range<T: Saved>(&mut self, array: &[T], lo: usize, hi: usize) {
         if !self.off && lo < hi {
+            self.room(hi - lo);
             self.items.extend(
                 array[lo..hi]
                     .iter()
