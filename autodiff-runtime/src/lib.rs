@@ -24,11 +24,22 @@ pub fn cast_like<S: Float, T: Float>(_like: S, x: T) -> S {
 ///
 /// A tape of old elements can be switched off ([`Tape::skip_saves_if`]):
 /// its saves and restores then do nothing.
+///
+/// A tape of old elements keeps a whole array or range, saved at once, as
+/// one header item (the start, with the tag bit [`BULK`], and the length)
+/// and the values in `bulk`: 8 bytes an element, copied back in one go.
 #[derive(Clone, Debug)]
 pub struct Tape<T> {
     items: Vec<T>,
+    bulk: Vec<f64>,
     off: bool,
 }
+
+/// The tag bit of a header item of a bulk save, in its index.
+const BULK: usize = 1 << (usize::BITS - 1);
+
+/// Shorter saves at once go element by element.
+const SHORT: usize = 32;
 
 impl<T> Default for Tape<T> {
     fn default() -> Self {
@@ -40,6 +51,7 @@ impl<T> Tape<T> {
     pub fn new() -> Self {
         Tape {
             items: Vec::new(),
+            bulk: Vec::new(),
             off: false,
         }
     }
@@ -49,6 +61,7 @@ impl<T> Tape<T> {
     pub fn sized_for<I: Iterator>(iter: I) -> Self {
         Tape {
             items: Vec::with_capacity(iter.size_hint().0),
+            bulk: Vec::new(),
             off: false,
         }
     }
@@ -135,40 +148,44 @@ impl Tape<(usize, f64)> {
         }
     }
 
-    /// Undoes the last write remembered.
+    /// Undoes the last write remembered (a single one, or a bulk save).
     #[inline(always)]
     pub fn restore<T: Saved>(&mut self, array: &mut [T]) {
         if !self.off {
             let (index, old) = self.pop();
+            self.put_back(array, index, old);
+        }
+    }
+
+    /// Puts back what one item popped holds.
+    #[inline(always)]
+    fn put_back<T: Saved>(&mut self, array: &mut [T], index: usize, old: f64) {
+        if index & BULK == 0 {
             array[index] = T::from_f64(old);
+        } else {
+            let (lo, len) = (index & !BULK, old as usize);
+            let start = self.bulk.len() - len;
+            for (a, &v) in array[lo..lo + len].iter_mut().zip(&self.bulk[start..]) {
+                *a = T::from_f64(v);
+            }
+            self.bulk.truncate(start);
         }
     }
 
     /// Undoes writes until `mark` remain: the array is back to how it was
     /// when `mark` was taken (with `len`).
     pub fn undo_to<T: Saved>(&mut self, array: &mut [T], mark: usize) {
-        if mark < self.items.len() {
-            // Last saved first: an element saved twice gets its oldest
-            // value.
-            for (index, old) in self.items.drain(mark..).rev() {
-                array[index] = T::from_f64(old);
-            }
+        while self.items.len() > mark {
+            let (index, old) = self.pop();
+            self.put_back(array, index, old);
         }
     }
 
-    /// Before a callee writes `array`: remembers all it holds.
-    pub fn save_all<T: Saved>(&mut self, array: &[T]) {
-        if !self.off {
-            self.room(array.len());
-            self.items
-                .extend(array.iter().enumerate().map(|(i, &v)| (i, v.to_f64())));
-        }
-    }
-
-    /// Before a loop writes `array[i]` for each `i` in `lo..hi`: remembers
-    /// what that range holds (nothing when the range is empty).
-    pub fn save_range<T: Saved>(&mut self, array: &[T], lo: usize, hi: usize) {
-        if !self.off && lo < hi {
+    /// Remembers `array[lo..hi]` at once: element by element when it is
+    /// short (cheaper for a few), else as one bulk save.
+    #[inline]
+    fn save_bulk<T: Saved>(&mut self, array: &[T], lo: usize, hi: usize) {
+        if hi - lo < SHORT {
             self.room(hi - lo);
             self.items.extend(
                 array[lo..hi]
@@ -176,17 +193,36 @@ impl Tape<(usize, f64)> {
                     .enumerate()
                     .map(|(k, &v)| (lo + k, v.to_f64())),
             );
+            return;
+        }
+        self.room(1);
+        self.items.push((lo | BULK, (hi - lo) as f64));
+        if self.bulk.capacity() - self.bulk.len() < hi - lo {
+            self.bulk.reserve((hi - lo).max(256).max(self.bulk.len()));
+        }
+        self.bulk.extend(array[lo..hi].iter().map(|&v| v.to_f64()));
+    }
+
+    /// Before a callee writes `array`: remembers all it holds.
+    pub fn save_all<T: Saved>(&mut self, array: &[T]) {
+        if !self.off {
+            self.save_bulk(array, 0, array.len());
+        }
+    }
+
+    /// Before a loop writes `array[i]` for each `i` in `lo..hi`: remembers
+    /// what that range holds (nothing when the range is empty).
+    pub fn save_range<T: Saved>(&mut self, array: &[T], lo: usize, hi: usize) {
+        if !self.off && lo < hi {
+            self.save_bulk(array, lo, hi);
         }
     }
 
     /// Undoes a `save_all`: `array` as it was before the callee wrote it.
     pub fn restore_all<T: Saved>(&mut self, array: &mut [T]) {
-        if !self.off {
-            let start = self.items.len() - array.len();
-            for (k, (i, old)) in self.items.drain(start..).enumerate() {
-                debug_assert_eq!(i, k);
-                array[i] = T::from_f64(old);
-            }
+        let items = if array.len() < SHORT { array.len() } else { 1 };
+        for _ in 0..items {
+            self.restore(array);
         }
     }
 }
@@ -314,4 +350,66 @@ impl<T: Copy + core::ops::AddAssign> AddCotangent for Vec<T> {
 #[inline(always)]
 pub fn add_cotangents<X: AddCotangent>(a: X, b: X) -> X {
     a.add_cotangent(b)
+}
+
+#[cfg(test)]
+mod tape_tests {
+    use super::Tape;
+
+    /// Element saves, short and long bulk saves and ranges, mixed on one
+    /// tape, undo to each mark in turn: the array is back as it was there.
+    #[test]
+    fn old_values_come_back_in_order() {
+        for n in [3, 31, 32, 100] {
+            let mut a: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            let mut tape = Tape::new();
+            let mut states = vec![(tape.len(), a.clone())];
+            tape.save(&a, 1);
+            a[1] = -1.0;
+            states.push((tape.len(), a.clone()));
+            tape.save_all(&a);
+            a.iter_mut().for_each(|v| *v += 10.0);
+            states.push((tape.len(), a.clone()));
+            tape.save_range(&a, 1, n - 1);
+            a[1..n - 1].iter_mut().for_each(|v| *v *= 2.0);
+            states.push((tape.len(), a.clone()));
+            tape.save(&a, 0);
+            a[0] = 7.0;
+            while let Some((mark, state)) = states.pop() {
+                tape.undo_to(&mut a, mark);
+                assert_eq!(a, state, "n = {n}, mark {mark}");
+            }
+            assert!(tape.is_empty());
+        }
+    }
+
+    #[test]
+    fn restore_all_undoes_save_all() {
+        for n in [0, 5, 40] {
+            let mut r: Vec<usize> = (0..n).collect();
+            let before = r.clone();
+            let mut tape = Tape::new();
+            tape.save_all(&r);
+            r.iter_mut().for_each(|v| *v = 99);
+            tape.restore_all(&mut r);
+            assert_eq!(r, before);
+            assert!(tape.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_tape_switched_off_keeps_nothing() {
+        let mut a = vec![1.0; 50];
+        let mut tape = Tape::new();
+        tape.skip_saves_if(true);
+        tape.save_all(&a);
+        tape.save(&a, 3);
+        tape.save_range(&a, 0, 50);
+        assert!(tape.is_empty());
+        a[3] = 2.0;
+        tape.restore(&mut a);
+        tape.restore_all(&mut a);
+        tape.undo_to(&mut a, 0);
+        assert_eq!(a[3], 2.0);
+    }
 }
