@@ -806,6 +806,30 @@ impl Function {
         inst
     }
 
+    /// Inserts an instruction into `block` before the one at `position`.
+    pub fn insert(
+        &mut self,
+        block: Block,
+        position: usize,
+        op: Op,
+        classes: &[Class],
+        span: Span,
+    ) -> Inst {
+        let inst = self.push(block, op, classes, span);
+        let insts = &mut self.blocks[block.index()].insts;
+        insts.pop();
+        insts.insert(position, inst);
+        inst
+    }
+
+    /// Gives an instruction one more result.
+    pub fn add_result(&mut self, inst: Inst, class: Class, span: Span) -> Value {
+        let n = self.insts[inst.index()].results.len();
+        let v = self.new_value(ValueDef::Result(inst, n), class, span, None);
+        self.insts[inst.index()].results.push(v);
+        v
+    }
+
     /// Appends an instruction with a single result.
     pub fn push1(&mut self, block: Block, op: Op, class: Class, span: Span) -> Value {
         let inst = self.push(block, op, &[class], span);

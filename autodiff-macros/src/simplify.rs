@@ -13,7 +13,123 @@ use crate::ir::{BinOp, Block, Function, Inst, Op, UnOp, Value};
 pub fn simplify(f: &mut Function) {
     fold_and_cse(f);
     dce(f);
+    promote_accumulations(f);
     forward_order_free_loops(f);
+}
+
+/// Moves `g[k] += v` out of a loop when `k` is the same in every iteration
+/// and the loop reads no part of `g`: the loop sums `v` in a carried value,
+/// added into `g[k]` once after it. The matrix-vector adjoints of real code
+/// (`gx[i] += l[idx] * gout[j]` in a loop over `j`) otherwise load and
+/// store the same element in every iteration, a chain through memory that
+/// cost GMM's gradient half its time at d = 64.
+fn promote_accumulations(f: &mut Function) {
+    while let Some((lp, acc)) = promotable(f) {
+        let Op::For(_, _, body) = f.inst(lp).op.clone() else {
+            return;
+        };
+        let Op::Accum(buf, k, v) = f.inst(acc).op.clone() else {
+            return;
+        };
+        let span = f.span(v);
+        let outer = f.inst(lp).block;
+        let at = f
+            .block(outer)
+            .insts
+            .iter()
+            .position(|&i| i == lp)
+            .unwrap_or(0);
+        let zero = f.insert(
+            outer,
+            at,
+            Op::Lit(crate::ir::Lit::float(0.0)),
+            &[crate::ir::Class::Float],
+            span,
+        );
+        let zero = f.inst(zero).results[0];
+        let sum = f.add_param(body, crate::ir::Class::Float, span, None);
+        f.insts[acc.index()].op = Op::Binary(BinOp::Add, sum, v);
+        let next = f.add_result(acc, crate::ir::Class::Float, span);
+        f.block_mut(body).ret.push(next);
+        if let Op::For(_, init, _) = &mut f.insts[lp.index()].op {
+            init.push(zero);
+        }
+        let total = f.add_result(lp, crate::ir::Class::Float, span);
+        let at = f
+            .block(outer)
+            .insts
+            .iter()
+            .position(|&i| i == lp)
+            .unwrap_or(0);
+        f.insert(outer, at + 1, Op::Accum(buf, k, total), &[], span);
+    }
+}
+
+/// A loop and an accumulation at the top of its body that
+/// [`promote_accumulations`] can move out.
+pub(crate) fn promotable(f: &Function) -> Option<(Inst, Inst)> {
+    let mut found = None;
+    for region in f.regions() {
+        f.walk(region, &mut |i| {
+            if found.is_some() {
+                return;
+            }
+            let Op::For(_, _, body) = &f.inst(i).op else {
+                return;
+            };
+            let inside = defined_in(f, *body);
+            for &a in &f.block(*body).insts {
+                if let Op::Accum(buf, k, _) = &f.inst(a).op
+                    && !inside.contains(k)
+                    && !inside.contains(buf)
+                    && !reads_buffer(f, *body, root(f, *buf))
+                {
+                    found = Some((i, a));
+                    return;
+                }
+            }
+        });
+    }
+    found
+}
+
+/// The values defined in `block` and the blocks nested in it.
+fn defined_in(f: &Function, block: Block) -> std::collections::BTreeSet<Value> {
+    f.nested_blocks(block)
+        .iter()
+        .flat_map(|&b| {
+            let data = f.block(b);
+            data.params
+                .iter()
+                .copied()
+                .chain(data.insts.iter().flat_map(|&i| f.inst(i).results.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The buffer a view of a buffer is part of.
+fn root(f: &Function, mut x: Value) -> Value {
+    while let Some(Op::SubSlice(base, ..)) = f.def_op(x) {
+        x = *base;
+    }
+    x
+}
+
+/// Whether `block` reads, clears, lends or copies any part of the buffer
+/// `buf`.
+fn reads_buffer(f: &Function, block: Block, buf: Value) -> bool {
+    let mut reads = false;
+    f.walk(block, &mut |i| {
+        reads |= match &f.inst(i).op {
+            Op::Accum(..) => false,
+            op => op
+                .operands()
+                .iter()
+                .any(|&v| f.class(v) == crate::ir::Class::Buffer && root(f, v) == buf),
+        };
+    });
+    reads
 }
 
 /// Runs forwards the reversed loops whose iterations may run in any order

@@ -576,3 +576,31 @@ fn order_free_adjoint_loops_run_forwards() {
     // The sum's loops, outer and inner, forwards; the product's reversed.
     assert_eq!(grad.matches(".rev()").count(), 1, "{grad}");
 }
+
+/// `gx[i] += ..` in a loop over `j` is summed in a register and added once
+/// after the loop (`simplify.rs`, `promote_accumulations`).
+#[test]
+fn invariant_accumulations_leave_loops() {
+    let item = quote! {
+        fn quad(a: &[f64], x: &[f64]) -> f64 {
+            let n = x.len();
+            let mut s = 0.0;
+            for i in 0..n {
+                for j in 0..n {
+                    s += a[i * n + j] * x[j] * x[i];
+                }
+            }
+            s
+        }
+    };
+    let (_, d) = pipeline::differentiate(quote!(wrt(x)), item.clone()).unwrap();
+    assert!(crate::simplify::promotable(&d.vjp).is_none());
+    let code = expanded(quote!(wrt(x)), item);
+    let grad = &code[code.find("fn quad_grad").unwrap()..];
+    // The inner loop's sum of `x[i]`'s adjoint, added right after it.
+    let lines: Vec<&str> = grad.lines().map(str::trim).collect();
+    let after_loop = lines
+        .windows(2)
+        .any(|w| w[0] == "}" && w[1].starts_with("gx[i"));
+    assert!(after_loop, "{grad}");
+}
