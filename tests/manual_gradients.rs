@@ -6,23 +6,6 @@
 mod objectives;
 use objectives::*;
 
-/// A reproducible source of inputs.
-struct Lcg(u64);
-
-impl Lcg {
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        lo + (hi - lo) * ((self.0 >> 11) as f64 / (1u64 << 53) as f64)
-    }
-
-    fn vec(&mut self, n: usize, lo: f64, hi: f64) -> Vec<f64> {
-        (0..n).map(|_| self.uniform(lo, hi)).collect()
-    }
-}
-
 fn assert_agree(what: &str, got: &[f64], expected: &[f64]) {
     assert_eq!(got.len(), expected.len(), "{what}: length");
     let scale = expected.iter().fold(1.0f64, |m, v| m.max(v.abs()));

@@ -216,18 +216,7 @@ pub fn order_free(f: &Function, body: Block) -> bool {
     if !ok {
         return false;
     }
-    let inside: std::collections::BTreeSet<Value> = f
-        .nested_blocks(body)
-        .iter()
-        .flat_map(|&b| {
-            let data = f.block(b);
-            data.params
-                .iter()
-                .copied()
-                .chain(data.insts.iter().flat_map(|&i| f.inst(i).results.clone()))
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let inside = defined_in(f, body);
     let (mut free, mut adds) = (true, false);
     f.walk(body, &mut |i| {
         adds |= matches!(f.inst(i).op, Op::Accum(..));

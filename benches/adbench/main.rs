@@ -87,23 +87,6 @@ fn time(quick: bool, mut f: impl FnMut()) -> f64 {
     times[samples / 2]
 }
 
-/// A reproducible source of inputs.
-struct Lcg(u64);
-
-impl Lcg {
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        lo + (hi - lo) * ((self.0 >> 11) as f64 / (1u64 << 53) as f64)
-    }
-
-    fn vec(&mut self, n: usize, lo: f64, hi: f64) -> Vec<f64> {
-        (0..n).map(|_| self.uniform(lo, hi)).collect()
-    }
-}
-
 fn assert_agree(what: &str, got: &[f64], expected: &[f64], tol: f64) {
     assert_eq!(got.len(), expected.len(), "{what}: length");
     let scale = expected.iter().fold(1.0f64, |m, v| m.max(v.abs()));
@@ -140,6 +123,20 @@ struct Memory {
     gradient: usize,
     /// The inputs.
     inputs: usize,
+}
+
+impl Row {
+    /// A row with the primal and our gradient only.
+    fn timed(objective: &'static str, size: String, primal: f64, ours: f64) -> Row {
+        Row {
+            objective,
+            size,
+            primal,
+            ours,
+            manual: None,
+            peers: vec![],
+        }
+    }
 }
 
 #[derive(Default)]
@@ -454,14 +451,7 @@ fn det(b: &mut Bench, r: &mut Lcg) {
         let ours = time(q, || {
             black_box(det_by_minors_grad(black_box(&a), m));
         });
-        b.row(Row {
-            objective: "det",
-            size: format!("{m}x{m}"),
-            primal,
-            ours,
-            manual: None,
-            peers: vec![],
-        });
+        b.row(Row::timed("det", format!("{m}x{m}"), primal, ours));
     }
 }
 
@@ -515,14 +505,12 @@ fn ba(b: &mut Bench, r: &mut Lcg) {
                 &feats,
             ));
         });
-        b.row(Row {
-            objective: "ba",
-            size: format!("{n_cams} cams, {n_points} points, {n_obs} obs"),
+        b.row(Row::timed(
+            "ba",
+            format!("{n_cams} cams, {n_points} points, {n_obs} obs"),
             primal,
             ours,
-            manual: None,
-            peers: vec![],
-        });
+        ));
     }
 }
 
@@ -571,14 +559,12 @@ fn hand(b: &mut Bench, r: &mut Lcg) {
                 args.4,
             ));
         });
-        b.row(Row {
-            objective: "hand",
-            size: format!("{n_bones} bones, {n_verts} vertices"),
+        b.row(Row::timed(
+            "hand",
+            format!("{n_bones} bones, {n_verts} vertices"),
             primal,
             ours,
-            manual: None,
-            peers: vec![],
-        });
+        ));
     }
 }
 
@@ -615,14 +601,12 @@ fn lstm(b: &mut Bench, r: &mut Lcg) {
                 &sequence,
             ));
         });
-        b.row(Row {
-            objective: "lstm",
-            size: format!("l={l} c={c} len={len}"),
+        b.row(Row::timed(
+            "lstm",
+            format!("l={l} c={c} len={len}"),
             primal,
             ours,
-            manual: None,
-            peers: vec![],
-        });
+        ));
     }
 }
 

@@ -582,3 +582,21 @@ pub fn llsq(w: &[f64], x: &[f64], y: &[f64]) -> f64 {
 }
 
 pub mod manual;
+
+/// A reproducible source of inputs for the benchmarks and the tests that
+/// share their sizes.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        lo + (hi - lo) * ((self.0 >> 11) as f64 / (1u64 << 53) as f64)
+    }
+
+    pub fn vec(&mut self, n: usize, lo: f64, hi: f64) -> Vec<f64> {
+        (0..n).map(|_| self.uniform(lo, hi)).collect()
+    }
+}
