@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test -q -p autodiff-macros --lib generated_code_size -- --nocapture > /dev/null
-cargo bench --bench adbench -- --write-docs docs/benchmarks.md "$@"
+cargo bench --bench adbench -- --runs 3 --write-docs docs/benchmarks.md "$@"
