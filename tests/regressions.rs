@@ -363,3 +363,26 @@ fn old_values_of_a_loop_without_adjoint() {
         |x| rewritten_after_a_call_value_and_grad(x, &mut r0.clone()),
     );
 }
+
+/// Parameters named like the locals of the generated siblings.
+#[differentiable]
+fn named_like_locals(value: f64, pb: &[f64], dr: f64, g_pb: f64, __pb: f64) -> f64 {
+    value * pb[0] * dr + g_pb * pb[1] - __pb
+}
+
+#[test]
+fn parameters_named_like_generated_locals() {
+    let f = |x: &[f64]| named_like_locals(x[0], &x[1..3], x[3], x[4], x[5]);
+    let points = points(6, 5, -2.0, 2.0);
+    for x in &points {
+        let (v, (g0, g1, g2, g3, g4)) =
+            named_like_locals_value_and_grad(x[0], &x[1..3], x[3], x[4], x[5]);
+        assert_eq!(v, f(x));
+        let g: Vec<f64> = [g0].into_iter().chain(g1).chain([g2, g3, g4]).collect();
+        check::gradient(f, &g, x, FD).unwrap();
+        let (_, gv) = named_like_locals_vjp(x[0], &x[1..3], x[3], x[4], x[5], 2.0);
+        assert_eq!(gv.0, 2.0 * g0);
+        let (_, pb) = named_like_locals_pullback(x[0], &x[1..3], x[3], x[4], x[5]);
+        assert_eq!(pb(1.0).2, g2);
+    }
+}

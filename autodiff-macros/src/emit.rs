@@ -407,12 +407,13 @@ impl SigEmitter<'_> {
             ),
         };
         if let Some((call, apply, grads)) = wrapped.clone() {
-            let seed = quote!(dr);
+            let seed = self.seed_name();
             body = match kind {
-                Reverse::Pullback => {
-                    quote!(let (value, pb) = #call; (value, move |#seed: #out_ty| { #apply #grads }))
-                }
-                Reverse::Vjp => quote!(let (value, pb) = #call; #apply (value, #grads)),
+                Reverse::Pullback => quote! {
+                    let (__value, __pb) = #call;
+                    (__value, move |#seed: #out_ty| { #apply #grads })
+                },
+                Reverse::Vjp => quote!(let (__value, __pb) = #call; #apply (__value, #grads)),
                 Reverse::ValueAndGrad => {
                     let vjp = self.sibling("vjp");
                     let args = self.arg_names(&fe, f);
@@ -478,7 +479,7 @@ impl SigEmitter<'_> {
             if !p.class.has_derivative_in_calls() {
                 continue;
             }
-            let g = format_ident!("g_{}", p.name.to_string().trim_start_matches("r#"));
+            let g = format_ident!("__g_{}", p.name.to_string().trim_start_matches("r#"));
             match (&p.sink_ty, p.active) {
                 (Some(_), true) => {
                     buffers.extend(quote!(let mut #g = ::std::vec![0.0; #arg.len()];));
@@ -499,8 +500,19 @@ impl SigEmitter<'_> {
             true => quote!(()),
             false => tuple_or_single(&returned),
         };
-        let apply = quote!(#buffers let #returned = pb(dr #(, #lent)* #(, #sinks)*););
+        let seed = self.seed_name();
+        let apply = quote!(#buffers let #returned = __pb(#seed #(, #lent)* #(, #sinks)*););
         (call, apply, tuple_or_single(&grads))
+    }
+
+    /// The output cotangent's name in a wrapper: `dr`, unless a parameter
+    /// has that name. (The wrapper's locals start with `__`.)
+    fn seed_name(&self) -> Ident {
+        if self.sig.params.iter().any(|p| p.name == "dr") {
+            format_ident!("__dr")
+        } else {
+            format_ident!("dr")
+        }
     }
 
     /// `f_grad` as the value and gradient without the value.
