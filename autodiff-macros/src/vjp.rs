@@ -175,7 +175,16 @@ fn snapshot_loops(
 /// `qtimesx`) cost nothing.
 fn counters(primal: &Function, body: Block, skip: usize) -> HashMap<Value, Option<(BinOp, Value)>> {
     let data = primal.block(body);
-    let inside = primal.nested_blocks(body);
+    // Inside the loop: its body, and a `while`'s condition.
+    let inside: Vec<Block> = primal
+        .insts
+        .iter()
+        .find(|d| d.op.blocks().contains(&body))
+        .map(|d| d.op.blocks())
+        .unwrap_or_else(|| vec![body])
+        .into_iter()
+        .flat_map(|b| primal.nested_blocks(b))
+        .collect();
     let invariant = |v: Value| primal.literal(v).is_some() || !inside.contains(&primal.block_of(v));
     let mut out = HashMap::new();
     for (&p, &y) in data.params[skip..].iter().zip(&data.ret) {
