@@ -175,8 +175,11 @@ impl Tape<(usize, f64)> {
     /// Undoes writes until `mark` remain: the array is back to how it was
     /// when `mark` was taken (with `len`).
     pub fn undo_to<T: Saved>(&mut self, array: &mut [T], mark: usize) {
-        while self.items.len() > mark {
-            let (index, old) = self.pop();
+        let mut k = self.items.len();
+        while k > mark {
+            k -= 1;
+            let (index, old) = self.items[k];
+            self.items.truncate(k);
             self.put_back(array, index, old);
         }
     }
@@ -220,8 +223,17 @@ impl Tape<(usize, f64)> {
 
     /// Undoes a `save_all`: `array` as it was before the callee wrote it.
     pub fn restore_all<T: Saved>(&mut self, array: &mut [T]) {
-        let items = if array.len() < SHORT { array.len() } else { 1 };
-        for _ in 0..items {
+        if self.off {
+            return;
+        }
+        if array.len() < SHORT {
+            // The elements, saved in order: all at once.
+            let start = self.items.len() - array.len();
+            for (a, &(_, old)) in array.iter_mut().zip(&self.items[start..]) {
+                *a = T::from_f64(old);
+            }
+            self.items.truncate(start);
+        } else {
             self.restore(array);
         }
     }
