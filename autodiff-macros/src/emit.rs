@@ -45,6 +45,7 @@ pub fn emit(sig: &Signature, d: &Derivatives) -> TokenStream {
     out.extend(e.jvp(&d.jvp, true));
     out.extend(e.wrt_const());
     out.extend(e.fills_const(&d.fills));
+    out.extend(e.restores_const());
     // A closure cannot take the cotangent of an output parameter as the
     // contract's pullback does: functions with one have no pullback.
     if sig.out_params().next().is_none() {
@@ -319,6 +320,28 @@ impl SigEmitter<'_> {
             #(#attrs)*
             #[allow(non_upper_case_globals, dead_code)]
             #vis const #name: [::core::option::Option<usize>; #n] = [#(#items),*];
+        }
+    }
+
+    /// `__f_restores`: for each parameter (the receiver aside), whether the
+    /// hidden pullback leaves the `&mut` array lent to it as it was before
+    /// the call: those the function reads (or, for `&mut` data, writes) are
+    /// read back, so every write is saved and undone by the reverse sweep.
+    fn restores_const(&self) -> TokenStream {
+        let flags: Vec<bool> = self
+            .sig
+            .params
+            .iter()
+            .map(|p| p.in_out && matches!(p.class, Class::Array | Class::Ref))
+            .collect();
+        let n = flags.len();
+        let name = sibling_ident(&self.sig.ident, Sibling::Restores);
+        let Signature { attrs, vis, .. } = self.sig;
+        quote! {
+            #[doc(hidden)]
+            #(#attrs)*
+            #[allow(non_upper_case_globals, dead_code)]
+            #vis const #name: [bool; #n] = [#(#flags),*];
         }
     }
 
@@ -1068,13 +1091,13 @@ impl<'a> FnEmitter<'a> {
                     let (t, arr) = (a(t), a(arr));
                     quote_spanned!(span=> #t.restore(&mut #arr[..]);)
                 }
-                Op::SaveAll(t, arr) => {
+                Op::SaveAll(t, arr, unless) => {
                     let (t, arr) = (a(t), self.place(*arr));
-                    quote_spanned!(span=> #t.save_all(&#arr);)
+                    unless_restores(unless, quote_spanned!(span=> #t.save_all(&#arr);))
                 }
-                Op::RestoreAll(t, arr) => {
+                Op::RestoreAll(t, arr, unless) => {
                     let (t, arr) = (a(t), self.place(*arr));
-                    quote_spanned!(span=> #t.restore_all(&mut #arr[..]);)
+                    unless_restores(unless, quote_spanned!(span=> #t.restore_all(&mut #arr[..]);))
                 }
                 Op::SaveRange(t, arr, lo, hi) => {
                     let (t, arr, lo, hi) = (a(t), self.place(*arr), a(lo), a(hi));
@@ -1527,6 +1550,9 @@ enum Sibling {
     /// `__f_fills`: for each parameter, when a call overwrites it
     /// completely before reading it (see [`crate::scratch`]).
     Fills,
+    /// `__f_restores`: for each parameter, whether the pullback puts the
+    /// `&mut` array lent to it back as it was before the call.
+    Restores,
 }
 
 fn sibling_ident(name: &Ident, sibling: Sibling) -> Ident {
@@ -1539,6 +1565,21 @@ fn sibling_ident(name: &Ident, sibling: Sibling) -> Ident {
         Sibling::CallPullback => format_ident!("__{}_pullback", base, span = span),
         Sibling::Wrt => format_ident!("__{}_wrt", base, span = span),
         Sibling::Fills => format_ident!("__{}_fills", base, span = span),
+        Sibling::Restores => format_ident!("__{}_restores", base, span = span),
+    }
+}
+
+/// `statement`, unless the callee's pullback restores the array itself
+/// (a test of constants).
+fn unless_restores(unless: &Option<crate::ir::Restores>, statement: TokenStream) -> TokenStream {
+    match unless {
+        None => statement,
+        Some(r) => {
+            let restores = sibling_ident(&r.callee.name, Sibling::Restores);
+            let prefix = &r.callee.prefix.tokens;
+            let param = r.param;
+            quote!(if !#prefix #restores[#param] { #statement })
+        }
     }
 }
 

@@ -518,10 +518,10 @@ pub enum Op {
     UndoTo(Value, Value, Value),
     /// Before a callee writes an array: all its old values onto the tape
     /// (tape, array).
-    SaveAll(Value, Value),
+    SaveAll(Value, Value, Option<Restores>),
     /// The reverse of `SaveAll`: the array's old values back from the
     /// tape (tape, array).
-    RestoreAll(Value, Value),
+    RestoreAll(Value, Value, Option<Restores>),
     /// Switches a tape of old values off (its saves and restores do
     /// nothing) when the callee's `fills` constant names one of the
     /// candidates for the parameter: the call overwrites a scratch array
@@ -550,6 +550,24 @@ pub enum Op {
     /// `&x[lo..hi]` (either bound may be absent): a part of a slice. Of a
     /// gradient buffer, the part of the buffer.
     SubSlice(Value, Option<Value>, Option<Value>),
+}
+
+/// A call's pullback puts back the array lent to parameter `param` itself
+/// when the callee's `__f_restores[param]` says so (it reads the array,
+/// so its reverse sweep restores every write): then the caller need not
+/// save the array around the call (`save all` / `restore all` are skipped,
+/// on a test of constants).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Restores {
+    pub callee: Callee,
+    pub param: usize,
+}
+
+fn unless_text(unless: &Option<Restores>) -> String {
+    match unless {
+        Some(r) => format!(" unless {} restores param {}", r.callee, r.param),
+        None => String::new(),
+    }
 }
 
 /// How a written array is made.
@@ -596,7 +614,10 @@ impl Op {
             Op::SkipSavesIf(t, ..) => vec![*t],
             Op::SaveRange(t, a, lo, hi) => vec![*t, *a, *lo, *hi],
             Op::Save(t, a, i) | Op::UndoTo(t, a, i) => vec![*t, *a, *i],
-            Op::Restore(t, a) | Op::AccumAll(t, a) | Op::SaveAll(t, a) | Op::RestoreAll(t, a) => {
+            Op::Restore(t, a)
+            | Op::AccumAll(t, a)
+            | Op::SaveAll(t, a, _)
+            | Op::RestoreAll(t, a, _) => {
                 vec![*t, *a]
             }
             Op::NewArray(init, ArrayShape::Vec(n) | ArrayShape::Empty(n)) => vec![*init, *n],
@@ -683,7 +704,10 @@ impl Op {
                 *a = f(*a);
                 *i = f(*i);
             }
-            Op::Restore(t, a) | Op::AccumAll(t, a) | Op::SaveAll(t, a) | Op::RestoreAll(t, a) => {
+            Op::Restore(t, a)
+            | Op::AccumAll(t, a)
+            | Op::SaveAll(t, a, _)
+            | Op::RestoreAll(t, a, _) => {
                 *t = f(*t);
                 *a = f(*a);
             }
@@ -1035,8 +1059,12 @@ impl Function {
                 Op::TapeLen(t) => format!("len {t}"),
                 Op::UndoTo(t, a, m) => format!("undo {a} <- {t} to {m}"),
                 Op::CloneArray(a) => format!("clone {a}"),
-                Op::SaveAll(t, a) => format!("save {t} <- all of {a}"),
-                Op::RestoreAll(t, a) => format!("restore all of {a} <- {t}"),
+                Op::SaveAll(t, a, unless) => {
+                    format!("save {t} <- all of {a}{}", unless_text(unless))
+                }
+                Op::RestoreAll(t, a, unless) => {
+                    format!("restore all of {a} <- {t}{}", unless_text(unless))
+                }
                 Op::SaveRange(t, a, lo, hi) => format!("save {t} <- {a}[{lo}..{hi}]"),
                 Op::SkipSavesIf(t, c, p, cands) => {
                     format!("skip saves {t} if {c} fills param {p} by one of {cands:?}")

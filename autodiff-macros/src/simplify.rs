@@ -426,9 +426,9 @@ fn has_live_effect(f: &Function, inst: Inst, live: &[bool]) -> bool {
         Op::Save(_, a, _)
         | Op::Restore(_, a)
         | Op::UndoTo(_, a, _)
-        | Op::SaveAll(_, a)
+        | Op::SaveAll(_, a, _)
         | Op::SaveRange(_, a, ..)
-        | Op::RestoreAll(_, a) => live[a.index()],
+        | Op::RestoreAll(_, a, _) => live[a.index()],
         Op::TapePush(tape, _) | Op::SkipSavesIf(tape, ..) => live[tape.index()],
         // A call writes the arrays lent to it mutably.
         Op::Call(_, args) | Op::CallPullback(_, args) | Op::CallJvp(_, args, _) => f

@@ -604,3 +604,28 @@ fn invariant_accumulations_leave_loops() {
         .any(|w| w[0] == "}" && w[1].starts_with("gx[i"));
     assert!(after_loop, "{grad}");
 }
+
+/// A caller does not save an array around a callee's pullback when the
+/// callee's `__f_restores` says the pullback puts it back itself.
+#[test]
+fn arrays_a_callee_restores_are_not_saved_around_its_pullback() {
+    let item = quote! {
+        fn steps(x: &[f64], n: usize) -> f64 {
+            let mut y = vec![0.0; x.len()];
+            for _ in 0..n {
+                step(x, &mut y);
+            }
+            y[0]
+        }
+    };
+    let code = expanded(quote!(), item);
+    let flat: String = code.split_whitespace().collect();
+    assert!(
+        flat.contains("if!__step_restores[1usize]{old_y.save_all(&y);}"),
+        "{code}"
+    );
+    assert!(
+        flat.contains("if!__step_restores[1usize]{old_y.restore_all(&mut"),
+        "{code}"
+    );
+}

@@ -218,6 +218,28 @@ fn counters(primal: &Function, body: Block, skip: usize) -> HashMap<Value, Optio
     out
 }
 
+/// When the pullback of a call puts the array `a` it writes back itself:
+/// the callee's `__f_restores` for the parameter `a` is lent to (a free or
+/// associated function's; a method's is not reached).
+fn restores(
+    primal: &Function,
+    callee: &crate::ir::Callee,
+    args: &[Value],
+    a: Value,
+) -> Option<crate::ir::Restores> {
+    if callee.method {
+        return None;
+    }
+    let param = callee
+        .active_args(args)
+        .iter()
+        .position(|&v| primal.lent_mutably(v) == Some(a))?;
+    Some(crate::ir::Restores {
+        callee: callee.clone(),
+        param,
+    })
+}
+
 /// How a primal block is copied.
 #[derive(Clone, Copy, PartialEq)]
 enum Copy {
@@ -479,14 +501,21 @@ impl Vjp<'_> {
                     span,
                 );
             }
-            // A callee writing a read-back array: its old values first.
-            if let Op::Call(..) = &d.op {
+            // A callee writing a read-back array: its old values first,
+            // unless the callee's pullback, which this copy asks for, puts
+            // them back itself.
+            if let Op::Call(callee, args) = &d.op {
+                let recorded = mode == Copy::Recording
+                    && (d.results.iter().any(|&r| self.act.is_active(r))
+                        || self.act.writes_active(primal, &d.op));
                 for a in call_writes(primal, &d.op) {
                     if let Some(&tape) = self.saved.get(&a) {
+                        let unless = recorded
+                            .then(|| restores(primal, callee, args, a))
+                            .flatten();
                         let block = self.b.block;
-                        self.b
-                            .f
-                            .push(block, Op::SaveAll(tape, self.b.get(a)), &[], span);
+                        let op = Op::SaveAll(tape, self.b.get(a), unless);
+                        self.b.f.push(block, op, &[], span);
                     }
                 }
             }
@@ -1060,7 +1089,12 @@ impl Vjp<'_> {
             return Ok(());
         };
         let writes_buffers = writes.iter().any(|a| self.array_buffers.contains_key(a));
-        if !d.results.iter().any(|&r| self.has_adjoint(r)) && !writes_buffers {
+        // An array whose old values the callee's pullback puts back: it is
+        // applied even with zero cotangents.
+        let restored = writes
+            .iter()
+            .any(|&a| self.saved.contains_key(&a) && restores(primal, callee, args, a).is_some());
+        if !d.results.iter().any(|&r| self.has_adjoint(r)) && !writes_buffers && !restored {
             // Nothing flows back; the arrays still get their old values.
             self.restore_written(&writes, span);
             return Ok(());
@@ -1160,7 +1194,13 @@ impl Vjp<'_> {
                 self.accumulate(a, Some(g), span);
             }
         }
-        self.restore_written(&writes, span);
+        for a in &writes {
+            if let Some(&tape) = self.saved.get(a) {
+                let unless = restores(primal, callee, args, *a);
+                let op = Op::RestoreAll(tape, self.b.get(*a), unless);
+                self.b.f.push(block, op, &[], span);
+            }
+        }
         Ok(())
     }
 
@@ -1172,7 +1212,7 @@ impl Vjp<'_> {
                 let block = self.b.block;
                 self.b
                     .f
-                    .push(block, Op::RestoreAll(tape, self.b.get(*a)), &[], span);
+                    .push(block, Op::RestoreAll(tape, self.b.get(*a), None), &[], span);
             }
         }
     }
