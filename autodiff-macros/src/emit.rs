@@ -283,24 +283,38 @@ impl SigEmitter<'_> {
         quote!(#[doc(hidden)] #[allow(unused_variables, non_snake_case)] #item)
     }
 
-    /// `__f_wrt`: whether each float or slice parameter is in `wrt`.
-    fn wrt_const(&self) -> TokenStream {
-        let flags = self
-            .sig
-            .params
-            .iter()
-            .filter(|p| p.class.has_derivative_in_calls())
-            .map(|p| p.active)
-            .collect::<Vec<bool>>();
-        let n = flags.len();
-        let name = sibling_ident(&self.sig.ident, Sibling::Wrt);
+    /// A hidden constant array next to the function, `[elem; items.len()]`.
+    fn hidden_const(
+        &self,
+        sibling: Sibling,
+        elem: TokenStream,
+        items: Vec<TokenStream>,
+    ) -> TokenStream {
+        let n = items.len();
+        let name = sibling_ident(&self.sig.ident, sibling);
         let Signature { attrs, vis, .. } = self.sig;
         quote! {
             #[doc(hidden)]
             #(#attrs)*
             #[allow(non_upper_case_globals, dead_code)]
-            #vis const #name: [bool; #n] = [#(#flags),*];
+            #vis const #name: [#elem; #n] = [#(#items),*];
         }
+    }
+
+    /// `__f_wrt`: whether each float or slice parameter is in `wrt`.
+    fn wrt_const(&self) -> TokenStream {
+        let params = self.sig.params.iter();
+        let flags = params
+            .filter(|p| p.class.has_derivative_in_calls())
+            .map(|p| {
+                if p.active {
+                    quote!(true)
+                } else {
+                    quote!(false)
+                }
+            })
+            .collect();
+        self.hidden_const(Sibling::Wrt, quote!(bool), flags)
     }
 
     /// `__f_fills`: for each parameter (the receiver aside), `Some(m)`
@@ -308,19 +322,14 @@ impl SigEmitter<'_> {
     /// that it is as long as the measure of parameter `m` (a slice's
     /// length, an integer's value).
     fn fills_const(&self, fills: &[Option<usize>]) -> TokenStream {
-        let n = fills.len();
-        let items = fills.iter().map(|f| match f {
-            Some(m) => quote!(::core::option::Option::Some(#m)),
-            None => quote!(::core::option::Option::None),
-        });
-        let name = sibling_ident(&self.sig.ident, Sibling::Fills);
-        let Signature { attrs, vis, .. } = self.sig;
-        quote! {
-            #[doc(hidden)]
-            #(#attrs)*
-            #[allow(non_upper_case_globals, dead_code)]
-            #vis const #name: [::core::option::Option<usize>; #n] = [#(#items),*];
-        }
+        let items = fills
+            .iter()
+            .map(|f| match f {
+                Some(m) => quote!(::core::option::Option::Some(#m)),
+                None => quote!(::core::option::Option::None),
+            })
+            .collect();
+        self.hidden_const(Sibling::Fills, quote!(::core::option::Option<usize>), items)
     }
 
     /// `__f_restores`: for each parameter (the receiver aside), whether the
@@ -328,21 +337,20 @@ impl SigEmitter<'_> {
     /// the call: those the function reads (or, for `&mut` data, writes) are
     /// read back, so every write is saved and undone by the reverse sweep.
     fn restores_const(&self) -> TokenStream {
-        let flags: Vec<bool> = self
+        let flags = self
             .sig
             .params
             .iter()
-            .map(|p| p.in_out && matches!(p.class, Class::Array | Class::Ref))
+            .map(|p| {
+                let restores = p.in_out && matches!(p.class, Class::Array | Class::Ref);
+                if restores {
+                    quote!(true)
+                } else {
+                    quote!(false)
+                }
+            })
             .collect();
-        let n = flags.len();
-        let name = sibling_ident(&self.sig.ident, Sibling::Restores);
-        let Signature { attrs, vis, .. } = self.sig;
-        quote! {
-            #[doc(hidden)]
-            #(#attrs)*
-            #[allow(non_upper_case_globals, dead_code)]
-            #vis const #name: [bool; #n] = [#(#flags),*];
-        }
+        self.hidden_const(Sibling::Restores, quote!(bool), flags)
     }
 
     /// A reverse-mode sibling: the VJP function emitted as a closure
