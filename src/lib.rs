@@ -35,12 +35,18 @@
 //! supported Rust subset and the conventions at singular points.
 
 pub use autodiff_macros::differentiable;
-pub use autodiff_runtime::{Dual, Float, check};
+#[doc(hidden)]
+pub use autodiff_runtime::{__stop_gradient_jvp, __stop_gradient_pullback, __stop_gradient_wrt};
+pub use autodiff_runtime::{Dual, Float, check, stop_gradient};
 
 /// Everything a user needs: `use autodiff::prelude::*;`.
 pub mod prelude {
     pub use autodiff_macros::differentiable;
-    pub use autodiff_runtime::{Dual, Float, check};
+    #[doc(hidden)]
+    pub use autodiff_runtime::{
+        __stop_gradient_jvp, __stop_gradient_pullback, __stop_gradient_wrt,
+    };
+    pub use autodiff_runtime::{Dual, Float, check, stop_gradient};
 }
 
 /// What generated code calls. Not a public API: it changes with the macro.

@@ -364,6 +364,43 @@ pub fn add_cotangents<X: AddCotangent>(a: X, b: X) -> X {
     a.add_cotangent(b)
 }
 
+/// `x` itself, with a derivative of zero: the value flows on, its
+/// derivative does not (a target held fixed, a normalisation not
+/// differentiated through). Works in `#[differentiable]` code like any
+/// differentiable call, through its hidden siblings below (tested in the
+/// `autodiff` crate's `tests/boundaries.rs`):
+///
+/// ```ignore
+/// use autodiff::prelude::*;
+///
+/// #[differentiable]
+/// fn f(x: f64) -> f64 {
+///     x * stop_gradient(x)
+/// }
+///
+/// assert_eq!(f_grad(3.0), 3.0); // d/dx of x * c with c = x held fixed
+/// ```
+#[inline(always)]
+pub fn stop_gradient<T: Float>(x: T) -> T {
+    x
+}
+
+#[doc(hidden)]
+#[inline(always)]
+pub fn __stop_gradient_jvp<T: Float>(x: T, _dx: T) -> (T, T) {
+    (x, T::zero())
+}
+
+#[doc(hidden)]
+#[inline(always)]
+pub fn __stop_gradient_pullback<T: Float>(x: T) -> (T, impl FnOnce(T) -> T) {
+    (x, |_dr: T| T::zero())
+}
+
+#[doc(hidden)]
+#[allow(non_upper_case_globals)]
+pub const __stop_gradient_wrt: [bool; 1] = [true];
+
 #[cfg(test)]
 mod tape_tests {
     use super::Tape;
