@@ -6,6 +6,7 @@
 
 mod activity;
 mod builder;
+mod custom;
 mod emit;
 mod error;
 mod ir;
@@ -34,4 +35,17 @@ pub fn differentiable(
     item: proc_macro::TokenStream,
 ) -> proc_macro::TokenStream {
     pipeline::expand(args.into(), item.into()).into()
+}
+
+/// The derivatives of a function from a rule instead of its body:
+/// `#[custom_vjp(f_rule)]` with `fn f_rule(inputs.., output, output
+/// cotangent) -> input cotangents`. The same siblings as
+/// `#[differentiable]` (forward mode too, from the rule), so that
+/// differentiable callers go through the rule; the body may be any Rust.
+#[proc_macro_attribute]
+pub fn custom_vjp(
+    args: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
+    custom::expand(args.into(), item.into()).into()
 }

@@ -128,6 +128,57 @@ pub fn dot_product(
     compare("dot-product test <J v, w> = <v, Jᵀ w>", &[rhs], &[lhs], tol)
 }
 
+/// Checks a custom reverse rule of a scalar function, the way
+/// `#[custom_vjp]` calls it: `rule(x, y, dy)` with `y = f(x)` must be `dy`
+/// times the gradient. At `x` it compares
+///
+/// - `rule(x, y, 1)` with central differences of `f`;
+/// - `rule(x, y, dy)` with `dy * rule(x, y, 1)` for a `dy` other than 1 (a
+///   rule that forgets the cotangent is a classic silent bug);
+/// - the dot-product test: `<rule(x, y, dy), v>` with `dy` times the
+///   central difference of `f` along `v`, for a direction `v` mixing every
+///   component.
+///
+/// A rule for several arguments is checked through a closure that packs
+/// them into one slice (see `tests/custom_rules.rs`).
+pub fn vjp_rule(
+    mut f: impl FnMut(&[f64]) -> f64,
+    mut rule: impl FnMut(&[f64], f64, f64) -> Vec<f64>,
+    x: &[f64],
+    tol: Tolerance,
+) -> Result<(), Mismatch> {
+    let y = f(x);
+    let g = rule(x, y, 1.0);
+    assert_eq!(
+        g.len(),
+        x.len(),
+        "the rule's cotangent and the point differ in length"
+    );
+    let fd = central_difference(&mut f, x);
+    compare("rule(x, f(x), 1) against central differences", &g, &fd, tol)?;
+    let dy = -1.75;
+    let scaled: Vec<f64> = g.iter().map(|v| dy * v).collect();
+    compare(
+        "rule(x, f(x), dy) against dy * rule(x, f(x), 1)",
+        &rule(x, y, dy),
+        &scaled,
+        tol,
+    )?;
+    // A direction with every component, and a step along it.
+    let v: Vec<f64> = (0..x.len()).map(|i| 1.0 - 0.37 * i as f64).collect();
+    let scale = x.iter().fold(1.0f64, |m, xi| m.max(xi.abs()));
+    let h = step(scale);
+    let along = |t: f64| -> Vec<f64> { x.iter().zip(&v).map(|(xi, vi)| xi + t * vi).collect() };
+    let directional = (f(&along(h)) - f(&along(-h))) / (2.0 * h);
+    let lhs: f64 = rule(x, y, dy).iter().zip(&v).map(|(a, b)| a * b).sum();
+    compare(
+        "dot-product test <rule(x, f(x), dy), v> = dy <grad f, v>",
+        &[lhs],
+        &[dy * directional],
+        tol,
+    )
+}
+
 /// Compares two vectors component by component.
 pub fn compare(
     what: &'static str,

@@ -253,6 +253,13 @@ impl<T> Tape<T> {
     }
 }
 
+/// `a · b`: a gradient applied to a tangent (forward mode from a custom
+/// reverse rule).
+#[inline]
+pub fn dot<T: Float>(a: &[T], b: &[T]) -> T {
+    a.iter().zip(b).fold(T::zero(), |s, (&x, &y)| s + x * y)
+}
+
 /// `into[i] += from[i]`: a callee's gradient for a slice argument, added to
 /// the caller's.
 #[inline]

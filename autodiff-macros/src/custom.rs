@@ -1,0 +1,300 @@
+//! `#[custom_vjp(rule)]`: a function's derivatives from a rule instead of
+//! its body, which may then be any Rust.
+//!
+//! The rule takes the function's inputs, its output and the output's
+//! cotangent, and returns the cotangents of the inputs that carry
+//! derivatives (floats, slices, arrays; in order, a tuple for several) in
+//! the shapes of `f_vjp`: `fn(x: &[f64], y: f64, dy: f64) -> Vec<f64>` for
+//! `fn f(x: &[f64]) -> f64`. Every sibling of `#[differentiable]` is
+//! generated from it (the hidden ones too, so that differentiable callers
+//! go through the rule), including forward mode: for a scalar output the
+//! directional derivative is the rule's gradient (the rule seeded with 1)
+//! dotted with the tangents, one rule call. The rule's type is checked
+//! where it is named: a mismatch is an error there that shows the expected
+//! function pointer type.
+//!
+//! This first version takes free, non-generic functions with one float
+//! output and parameters that are floats, slices, arrays of floats, or
+//! data without floats (integers, `&[usize]`, references).
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::ir::Class;
+use crate::parse::{self, Output};
+
+pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let input = item.clone();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| siblings(args, input)));
+    match result {
+        Ok(Ok(generated)) => quote!(#item #generated),
+        Ok(Err(error)) => {
+            let error = error.to_compile_error();
+            quote!(#item #error)
+        }
+        Err(_) => {
+            let error = syn::Error::new(
+                proc_macro2::Span::call_site(),
+                "internal error in #[custom_vjp] (it panicked); please report this function",
+            )
+            .to_compile_error();
+            quote!(#item #error)
+        }
+    }
+}
+
+fn siblings(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let item_fn: syn::ItemFn = syn::parse2(item)
+        .map_err(|e| syn::Error::new(e.span(), "#[custom_vjp] applies to a function"))?;
+    let rule: syn::Path = syn::parse2(args.clone()).map_err(|_| {
+        syn::Error::new(
+            if args.is_empty() {
+                item_fn.sig.ident.span()
+            } else {
+                args.span()
+            },
+            "#[custom_vjp] names its rule, a function from the inputs, the output and its \
+             cotangent to the inputs' cotangents: `#[custom_vjp(f_rule)]`",
+        )
+    })?;
+    let sig = parse::parse(TokenStream::new(), &item_fn)?.sig;
+    let name = &sig.ident;
+    let unsupported = |what: &str| {
+        Err(syn::Error::new(
+            name.span(),
+            format!(
+                "#[custom_vjp] does not support {what} yet; write the rule for a free function"
+            ),
+        ))
+    };
+    if sig.receiver.is_some() {
+        return unsupported("methods");
+    }
+    if !sig.generics.params.is_empty() {
+        return unsupported("generic functions");
+    }
+    for p in &sig.params {
+        if matches!(p.class, Class::Array | Class::SliceMut | Class::Other)
+            || (p.class == Class::Ref && p.ty.to_string().contains("mut"))
+        {
+            return Err(syn::Error::new(
+                p.name.span(),
+                "#[custom_vjp] takes floats, slices, arrays of floats and data without floats \
+                 by value or shared reference; pass this parameter so",
+            ));
+        }
+    }
+
+    let out_ty = match &sig.output {
+        Output::Scalar(t) if sig.scalar_output => t.clone(),
+        _ => return unsupported("outputs other than one float"),
+    };
+    let params: Vec<TokenStream> = sig
+        .params
+        .iter()
+        .map(|p| {
+            let (n, t) = (&p.name, &p.ty);
+            quote!(#n: #t)
+        })
+        .collect();
+    let args: Vec<&syn::Ident> = sig.params.iter().map(|p| &p.name).collect();
+    let derivative: Vec<&parse::Param> = sig
+        .params
+        .iter()
+        .filter(|p| p.class.has_derivative_in_calls())
+        .collect();
+    let grad_tys: Vec<&TokenStream> = derivative.iter().map(|p| &p.grad_ty).collect();
+    let grads_ty = tuple_or_single(&grad_tys);
+    let grads: Vec<syn::Ident> = derivative
+        .iter()
+        .map(|p| format_ident!("__g_{}", p.name))
+        .collect();
+    let grads_pattern = tuple_or_single(&grads);
+    let tangents: Vec<syn::Ident> = derivative
+        .iter()
+        .map(|p| format_ident!("d{}", p.name))
+        .collect();
+    let tangent_params: Vec<TokenStream> = derivative
+        .iter()
+        .zip(&tangents)
+        .map(|(p, t)| {
+            let ty = &p.tangent_ty;
+            quote!(#t: #ty)
+        })
+        .collect();
+    let vis = &item_fn.vis;
+    let attrs: Vec<&syn::Attribute> = sig.attrs.iter().collect();
+    let rt = quote!(::autodiff::__private);
+
+    // The rule's type, checked where it is named; the siblings call it
+    // through this constant, so a mismatch is one error.
+    let param_tys = sig.params.iter().map(|p| &p.ty);
+    let rule_const = format_ident!("__{}_rule", name);
+    let check = quote_spanned! {rule.span()=>
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
+        const #rule_const: fn(#(#param_tys,)* #out_ty, #out_ty) -> #grads_ty = #rule;
+    };
+    let call_rule = |y: TokenStream, dy: TokenStream| quote!(#rule_const(#(#args,)* #y, #dy));
+
+    // The directional derivative: the gradient dotted with the tangents.
+    let dots: Vec<TokenStream> = derivative
+        .iter()
+        .zip(&grads)
+        .zip(&tangents)
+        .map(|((p, g), t)| match p.class {
+            Class::Float | Class::Unknown => quote!(#g * #t),
+            _ => quote!(#rt::dot(&#g[..], &#t[..])),
+        })
+        .collect();
+    let one_rule = call_rule(quote!(__y), quote!(1.0));
+    let jvp_body = quote! {
+        let __y = #name(#(#args),*);
+        let #grads_pattern = #one_rule;
+        (__y, #(#dots)+*)
+    };
+
+    // The hidden pullback: slices take their cotangents into the caller's
+    // buffers, the rest are returned; slices and references are lent again.
+    let lent: Vec<&parse::Param> = sig.params.iter().filter(|p| p.class.is_lent()).collect();
+    let lent_params: Vec<TokenStream> = lent
+        .iter()
+        .map(|p| {
+            let (n, t) = (&p.name, without_lifetime(&p.ty));
+            quote!(#n: #t)
+        })
+        .collect();
+    let lent_tys: Vec<TokenStream> = lent.iter().map(|p| without_lifetime(&p.ty)).collect();
+    let mut sinks = Vec::new();
+    let mut sink_tys = Vec::new();
+    let mut adds = TokenStream::new();
+    let mut returned = Vec::new();
+    let mut returned_tys = Vec::new();
+    for (p, g) in derivative.iter().zip(&grads) {
+        match &p.sink_ty {
+            Some(ty) => {
+                let sink = format_ident!("__sink_{}", p.name);
+                sinks.push(quote!(#sink: #ty));
+                sink_tys.push(ty.clone());
+                adds.extend(quote!(#rt::add_assign(#sink, &#g);));
+            }
+            None => {
+                returned.push(quote!(#g));
+                returned_tys.push(p.grad_ty.clone());
+            }
+        }
+    }
+    let returned = match returned.is_empty() {
+        true => quote!(()),
+        false => tuple_or_single(&returned),
+    };
+    let returned_ty = match returned_tys.is_empty() {
+        true => quote!(()),
+        false => tuple_or_single(&returned_tys),
+    };
+    let pb_rule = call_rule(quote!(__y), quote!(__dy));
+    let all_true = derivative.iter().map(|_| quote!(true));
+    let k = derivative.len();
+    let p_count = sig.params.len();
+    let nones = sig
+        .params
+        .iter()
+        .map(|_| quote!(::core::option::Option::None));
+    let falses = sig.params.iter().map(|_| quote!(false));
+
+    let jvp = format_ident!("{}_jvp", name);
+    let vjp = format_ident!("{}_vjp", name);
+    let pullback = format_ident!("{}_pullback", name);
+    let grad = format_ident!("{}_grad", name);
+    let value_and_grad = format_ident!("{}_value_and_grad", name);
+    let h_jvp = format_ident!("__{}_jvp", name);
+    let h_pullback = format_ident!("__{}_pullback", name);
+    let h_wrt = format_ident!("__{}_wrt", name);
+    let h_fills = format_ident!("__{}_fills", name);
+    let h_restores = format_ident!("__{}_restores", name);
+    let doc = |what: &str| {
+        format!(
+            " {what} of [`{name}`]({name}), from its rule `{}`.\n\n Generated by `#[custom_vjp]`.",
+            quote!(#rule).to_string().replace(' ', "")
+        )
+    };
+    let (d_jvp, d_vjp, d_pb, d_grad, d_vg) = (
+        doc("Forward mode (JVP)"),
+        doc("Reverse mode (VJP)"),
+        doc("The value and the pullback"),
+        doc("The gradient"),
+        doc("The value and the gradient"),
+    );
+    let allow = quote!(#[allow(dead_code, clippy::all)]);
+    Ok(quote! {
+        #check
+
+        #[doc = #d_jvp] #(#attrs)* #allow #[inline]
+        #vis fn #jvp(#(#params,)* #(#tangent_params),*) -> (#out_ty, #out_ty) { #jvp_body }
+
+        #[doc(hidden)] #(#attrs)* #allow #[inline]
+        #vis fn #h_jvp(#(#params,)* #(#tangent_params),*) -> (#out_ty, #out_ty) { #jvp_body }
+
+        #[doc = #d_vjp] #(#attrs)* #allow #[inline]
+        #vis fn #vjp(#(#params,)* __dy: #out_ty) -> (#out_ty, #grads_ty) {
+            let __y = #name(#(#args),*);
+            (__y, #pb_rule)
+        }
+
+        #[doc = #d_pb] #(#attrs)* #allow #[inline]
+        #vis fn #pullback(#(#params),*) -> (#out_ty, impl ::core::ops::FnOnce(#out_ty) -> #grads_ty) {
+            let __y = #name(#(#args),*);
+            (__y, move |__dy: #out_ty| #pb_rule)
+        }
+
+        #[doc = #d_vg] #(#attrs)* #allow #[inline]
+        #vis fn #value_and_grad(#(#params),*) -> (#out_ty, #grads_ty) {
+            let __y = #name(#(#args),*);
+            (__y, #one_rule)
+        }
+
+        #[doc = #d_grad] #(#attrs)* #allow #[inline]
+        #vis fn #grad(#(#params),*) -> #grads_ty {
+            #value_and_grad(#(#args),*).1
+        }
+
+        #[doc(hidden)] #(#attrs)* #allow #[inline]
+        #vis fn #h_pullback(#(#params),*) -> (
+            #out_ty,
+            impl ::core::ops::FnOnce(#out_ty #(, #lent_tys)* #(, #sink_tys)*) -> #returned_ty + use<>,
+        ) {
+            let __y = #name(#(#args),*);
+            (__y, move |__dy: #out_ty #(, #lent_params)* #(, #sinks)*| {
+                let #grads_pattern = #pb_rule;
+                #adds
+                #returned
+            })
+        }
+
+        #[doc(hidden)] #(#attrs)* #[allow(non_upper_case_globals, dead_code)]
+        #vis const #h_wrt: [bool; #k] = [#(#all_true),*];
+        #[doc(hidden)] #(#attrs)* #[allow(non_upper_case_globals, dead_code)]
+        #vis const #h_fills: [::core::option::Option<usize>; #p_count] = [#(#nones),*];
+        #[doc(hidden)] #(#attrs)* #[allow(non_upper_case_globals, dead_code)]
+        #vis const #h_restores: [bool; #p_count] = [#(#falses),*];
+    })
+}
+
+fn tuple_or_single<T: quote::ToTokens>(items: &[T]) -> TokenStream {
+    match items {
+        [one] => quote!(#one),
+        many => quote!((#(#many),*)),
+    }
+}
+
+/// A reference type without its lifetime: a closure parameter's type.
+fn without_lifetime(ty: &TokenStream) -> TokenStream {
+    match syn::parse2::<syn::Type>(ty.clone()) {
+        Ok(syn::Type::Reference(mut r)) => {
+            r.lifetime = None;
+            quote!(#r)
+        }
+        _ => ty.clone(),
+    }
+}
