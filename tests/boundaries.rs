@@ -72,3 +72,16 @@ fn untaken_branches_leak_no_nan() {
         check::gradient(|v: &[f64]| guarded_sqrt(v[0]), &[g], &[x], FD).unwrap();
     }
 }
+
+/// `strict` accepts a function whose every parameter in `wrt` reaches the
+/// output (the error case is a trybuild test, `tests/ui/args`).
+#[differentiable(strict, wrt(a, x))]
+fn strict_ok(a: f64, b: f64, x: &[f64]) -> f64 {
+    if b > 0.0 { a * x[0] } else { a + x[1] }
+}
+
+#[test]
+fn strict_accepts_parameters_that_reach_the_output() {
+    let (ga, gx) = strict_ok_grad(2.0, 1.0, &[3.0, 4.0]);
+    assert_eq!((ga, gx), (3.0, vec![2.0, 0.0]));
+}

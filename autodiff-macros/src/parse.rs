@@ -18,9 +18,12 @@ struct Args {
     /// parameters when absent.
     #[darling(default)]
     wrt: Option<PathList>,
+    /// A parameter in `wrt` that cannot influence the output is an error.
+    #[darling(default)]
+    strict: bool,
 }
 
-const VALID_ARGS: &[&str] = &["wrt"];
+const VALID_ARGS: &[&str] = &["wrt", "strict"];
 
 /// A parameter of the differentiated function.
 pub struct Param {
@@ -77,6 +80,9 @@ pub struct Signature {
     pub scalar_output: bool,
     pub params: Vec<Param>,
     pub output: Output,
+    /// `#[differentiable(strict)]`: a parameter differentiated with
+    /// respect to that cannot influence the output is an error.
+    pub strict: bool,
 }
 
 impl Signature {
@@ -238,6 +244,7 @@ pub fn parse(args: TokenStream, item: &syn::ItemFn) -> syn::Result<Parsed> {
             scalar_output: !has_out
                 && matches!(&item.sig.output, syn::ReturnType::Type(_, t) if class_of_type(t) == Some(Class::Float)),
             output,
+            strict: args.strict,
         },
         body: (*item.block).clone(),
     })
@@ -263,11 +270,7 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> Args {
                 &meta,
                 format_args!(
                     "unknown argument of #[differentiable]; valid arguments: {}",
-                    VALID_ARGS
-                        .iter()
-                        .map(|a| format!("`{a}(...)`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "`wrt(...)`, `strict`"
                 ),
             ),
         }

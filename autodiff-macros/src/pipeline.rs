@@ -77,6 +77,9 @@ pub fn differentiate(
 
     let active = active_params(&parsed.sig, &primal);
     let act = activity::activity(&primal, &active);
+    if parsed.sig.strict {
+        strict(&parsed.sig, &primal, &act)?;
+    }
 
     let jvp = optimized(jvp::jvp(&primal, &active, &act)?, "jvp")?;
     let array_lens: Vec<Option<TokenStream>> = parsed
@@ -114,6 +117,32 @@ pub fn differentiate(
             fills,
         },
     ))
+}
+
+/// `#[differentiable(strict)]`: each parameter differentiated with respect
+/// to must be able to influence an output, or its gradient is a structural
+/// zero the user probably did not mean.
+fn strict(sig: &parse::Signature, primal: &Function, act: &activity::Activity) -> syn::Result<()> {
+    let params = &primal.block(primal.entry).params;
+    let offset = usize::from(sig.receiver.is_some());
+    let mut errors: Option<syn::Error> = None;
+    for (p, &v) in sig.params.iter().zip(params.iter().skip(offset)) {
+        if p.active && !act.is_useful(v) {
+            let e = syn::Error::new(
+                p.name.span(),
+                format!(
+                    "`{}` cannot influence the output of `{}`: its gradient is always zero \
+                     (#[differentiable(strict)]); use it, or leave it out of `wrt(...)`",
+                    p.name, sig.ident
+                ),
+            );
+            match &mut errors {
+                Some(all) => all.combine(e),
+                None => errors = Some(e),
+            }
+        }
+    }
+    errors.map_or(Ok(()), Err)
 }
 
 /// The entry parameters of `primal` that are active: the receiver, if any,
