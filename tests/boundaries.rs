@@ -82,6 +82,7 @@ fn strict_ok(a: f64, b: f64, x: &[f64]) -> f64 {
 
 #[test]
 fn strict_accepts_parameters_that_reach_the_output() {
-    let (ga, gx) = strict_ok_grad(2.0, 1.0, &[3.0, 4.0]);
+    let (v, (ga, gx)) = strict_ok_value_and_grad(2.0, 1.0, &[3.0, 4.0]);
+    assert_eq!(v, strict_ok(2.0, 1.0, &[3.0, 4.0]));
     assert_eq!((ga, gx), (3.0, vec![2.0, 0.0]));
 }
