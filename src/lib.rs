@@ -34,14 +34,14 @@
 //! argument and a tuple in argument order for several. See `docs/` for the
 //! supported Rust subset and the conventions at singular points.
 
-pub use autodiff_macros::{custom_vjp, differentiable};
+pub use autodiff_macros::{custom_jvp, custom_vjp, differentiable};
 #[doc(hidden)]
 pub use autodiff_runtime::{__stop_gradient_jvp, __stop_gradient_pullback, __stop_gradient_wrt};
 pub use autodiff_runtime::{Dual, Float, check, stop_gradient};
 
 /// Everything a user needs: `use autodiff::prelude::*;`.
 pub mod prelude {
-    pub use autodiff_macros::{custom_vjp, differentiable};
+    pub use autodiff_macros::{custom_jvp, custom_vjp, differentiable};
     #[doc(hidden)]
     pub use autodiff_runtime::{
         __stop_gradient_jvp, __stop_gradient_pullback, __stop_gradient_wrt,

@@ -159,3 +159,61 @@ fn the_rule_checker_passes_right_rules_and_catches_wrong_ones() {
     };
     assert!(check::vjp_rule(logsumexp, swapped, &x, FD).is_err());
 }
+
+fn cube_jvp_rule(x: f64, dx: f64) -> (f64, f64) {
+    (x * x * x, 3.0 * x * x * dx)
+}
+
+/// A forward rule: reverse mode from it, one call per input.
+#[custom_jvp(cube_jvp_rule)]
+fn cube(x: f64) -> f64 {
+    x.powi(3)
+}
+
+fn dot_jvp_rule(w: [f64; 2], x: &[f64], dw: [f64; 2], dx: &[f64]) -> (f64, f64) {
+    let y = w[0] * x[0] + w[1] * x[1];
+    (y, dw[0] * x[0] + dw[1] * x[1] + w[0] * dx[0] + w[1] * dx[1])
+}
+
+/// An array and a slice.
+#[custom_jvp(dot_jvp_rule)]
+fn dot2(w: [f64; 2], x: &[f64]) -> f64 {
+    w.iter().zip(x).map(|(a, b)| a * b).sum()
+}
+
+#[differentiable]
+fn through_forward_rules(w: [f64; 2], x: &[f64], a: f64) -> f64 {
+    cube(a) * dot2(w, x) + cube(x[1])
+}
+
+#[test]
+fn forward_rules_give_reverse_mode_too() {
+    let mut rng = Rng::new(5);
+    for _ in 0..10 {
+        let a = rng.uniform(-2.0, 2.0);
+        assert_close("cube grad", cube_grad(a), 3.0 * a * a, EXACT);
+        let w = [rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)];
+        let x: Vec<f64> = (0..2).map(|_| rng.uniform(-2.0, 2.0)).collect();
+        let (gw, gx) = dot2_grad(w, &x);
+        assert_eq!((gw, gx), ([x[0], x[1]], vec![w[0], w[1]]));
+        let (y, (gw, gx, ga)) = through_forward_rules_value_and_grad(w, &x, a);
+        assert_eq!(y, through_forward_rules(w, &x, a));
+        check::gradient(
+            |w: &[f64]| through_forward_rules([w[0], w[1]], &x, a),
+            &gw,
+            &w,
+            FD,
+        )
+        .unwrap();
+        check::gradient(|x: &[f64]| through_forward_rules(w, x, a), &gx, &x, FD).unwrap();
+        check::gradient(
+            |a: &[f64]| through_forward_rules(w, &x, a[0]),
+            &[ga],
+            &[a],
+            FD,
+        )
+        .unwrap();
+        let (_, t) = through_forward_rules_jvp(w, &x, a, [0.0; 2], &[0.0, 0.0], 1.0);
+        assert_close("JVP through forward rules", t, ga, EXACT);
+    }
+}

@@ -1,5 +1,9 @@
-//! `#[custom_vjp(rule)]`: a function's derivatives from a rule instead of
-//! its body, which may then be any Rust.
+//! `#[custom_vjp(rule)]` and `#[custom_jvp(rule)]`: a function's
+//! derivatives from a rule instead of its body, which may then be any Rust.
+//!
+//! A forward rule has the signature of `f_jvp`: `fn(inputs.., tangents..)
+//! -> (output, tangent)`. Reverse mode comes from it one call per input
+//! component (a unit tangent each), which suits functions of a few inputs.
 //!
 //! The rule takes the function's inputs, its output and the output's
 //! cotangent, and returns the cotangents of the inputs that carry
@@ -24,9 +28,30 @@ use syn::spanned::Spanned;
 use crate::ir::Class;
 use crate::parse::{self, Output};
 
-pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+/// Which rule a function comes with.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// `#[custom_vjp(rule)]`: `rule(inputs.., output, cotangent) -> input
+    /// cotangents`.
+    Vjp,
+    /// `#[custom_jvp(rule)]`: `rule(inputs.., tangents..) -> (output,
+    /// tangent)`, the signature of `f_jvp`.
+    Jvp,
+}
+
+impl Kind {
+    fn attribute(self) -> &'static str {
+        match self {
+            Kind::Vjp => "#[custom_vjp]",
+            Kind::Jvp => "#[custom_jvp]",
+        }
+    }
+}
+
+pub fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     let input = item.clone();
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| siblings(args, input)));
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| siblings(kind, args, input)));
     match result {
         Ok(Ok(generated)) => quote!(#item #generated),
         Ok(Err(error)) => {
@@ -36,7 +61,10 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         Err(_) => {
             let error = syn::Error::new(
                 proc_macro2::Span::call_site(),
-                "internal error in #[custom_vjp] (it panicked); please report this function",
+                format!(
+                    "internal error in {} (it panicked); please report this function",
+                    kind.attribute()
+                ),
             )
             .to_compile_error();
             quote!(#item #error)
@@ -44,28 +72,34 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-fn siblings(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let attribute = kind.attribute();
     let item_fn: syn::ItemFn = syn::parse2(item)
-        .map_err(|e| syn::Error::new(e.span(), "#[custom_vjp] applies to a function"))?;
+        .map_err(|e| syn::Error::new(e.span(), format!("{attribute} applies to a function")))?;
     let rule: syn::Path = syn::parse2(args.clone()).map_err(|_| {
-        syn::Error::new(
-            if args.is_empty() {
-                item_fn.sig.ident.span()
-            } else {
-                args.span()
-            },
-            "#[custom_vjp] names its rule, a function from the inputs, the output and its \
-             cotangent to the inputs' cotangents: `#[custom_vjp(f_rule)]`",
-        )
+        let (what, example) = match kind {
+            Kind::Vjp => (
+                "a function from the inputs, the output and its cotangent to the inputs' cotangents",
+                "#[custom_vjp(f_rule)]",
+            ),
+            Kind::Jvp => (
+                "a function from the inputs and their tangents to the output and its tangent",
+                "#[custom_jvp(f_rule)]",
+            ),
+        };
+        let span = if args.is_empty() {
+            item_fn.sig.ident.span()
+        } else {
+            args.span()
+        };
+        syn::Error::new(span, format!("{attribute} names its rule, {what}: `{example}`"))
     })?;
     let sig = parse::parse(TokenStream::new(), &item_fn)?.sig;
     let name = &sig.ident;
     let unsupported = |what: &str| {
         Err(syn::Error::new(
             name.span(),
-            format!(
-                "#[custom_vjp] does not support {what} yet; write the rule for a free function"
-            ),
+            format!("{attribute} does not support {what} yet; write the rule for a free function"),
         ))
     };
     if sig.receiver.is_some() {
@@ -80,8 +114,10 @@ fn siblings(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
         {
             return Err(syn::Error::new(
                 p.name.span(),
-                "#[custom_vjp] takes floats, slices, arrays of floats and data without floats \
-                 by value or shared reference; pass this parameter so",
+                format!(
+                    "{attribute} takes floats, slices, arrays of floats and data without floats \
+                     by value or shared reference; pass this parameter so"
+                ),
             ));
         }
     }
@@ -131,14 +167,77 @@ fn siblings(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     // through this constant, so a mismatch is one error.
     let param_tys = sig.params.iter().map(|p| &p.ty);
     let rule_const = format_ident!("__{}_rule", name);
+    let rule_ty = match kind {
+        Kind::Vjp => quote!(fn(#(#param_tys,)* #out_ty, #out_ty) -> #grads_ty),
+        Kind::Jvp => {
+            let tangent_tys = derivative.iter().map(|p| &p.tangent_ty);
+            quote!(fn(#(#param_tys,)* #(#tangent_tys),*) -> (#out_ty, #out_ty))
+        }
+    };
     let check = quote_spanned! {rule.span()=>
         #[doc(hidden)]
         #[allow(non_upper_case_globals)]
-        const #rule_const: fn(#(#param_tys,)* #out_ty, #out_ty) -> #grads_ty = #rule;
+        const #rule_const: #rule_ty = #rule;
     };
-    let call_rule = |y: TokenStream, dy: TokenStream| quote!(#rule_const(#(#args,)* #y, #dy));
+    // The cotangents of the inputs for the output cotangent `dy` (the
+    // output is `__y` where this is used): the reverse rule, or, from a
+    // forward rule, one call per input component with a unit tangent.
+    let cotangents = |dy: TokenStream| -> TokenStream {
+        match kind {
+            Kind::Vjp => quote!(#rule_const(#(#args,)* __y, #dy)),
+            Kind::Jvp => {
+                let zeros: Vec<TokenStream> = derivative
+                    .iter()
+                    .map(|p| match (&p.sink_ty, &p.array_len) {
+                        (Some(_), _) => {
+                            let n = &p.name;
+                            quote!(&::std::vec![0.0; #n.len()][..])
+                        }
+                        (None, Some(len)) => quote!([0.0; #len]),
+                        (None, None) => quote!(0.0),
+                    })
+                    .collect();
+                let each = derivative.iter().enumerate().map(|(k, p)| {
+                    let n = &p.name;
+                    let mut with = zeros.clone();
+                    let g = &grads[k];
+                    match (&p.sink_ty, &p.array_len) {
+                        (Some(_), _) => {
+                            with[k] = quote!(&__e[..]);
+                            quote! {
+                                let #g: ::std::vec::Vec<_> = (0..#n.len())
+                                    .map(|__i| {
+                                        let mut __e = ::std::vec![0.0; #n.len()];
+                                        __e[__i] = 1.0;
+                                        #dy * #rule_const(#(#args,)* #(#with),*).1
+                                    })
+                                    .collect();
+                            }
+                        }
+                        (None, Some(_)) => {
+                            let zero = &zeros[k];
+                            with[k] = quote!(__e);
+                            quote! {
+                                let #g = ::core::array::from_fn(|__i| {
+                                    let mut __e = #zero;
+                                    __e[__i] = 1.0;
+                                    #dy * #rule_const(#(#args,)* #(#with),*).1
+                                });
+                            }
+                        }
+                        (None, None) => {
+                            with[k] = quote!(1.0);
+                            quote!(let #g = #dy * #rule_const(#(#args,)* #(#with),*).1;)
+                        }
+                    }
+                });
+                quote!({ #(#each)* #grads_pattern })
+            }
+        }
+    };
 
-    // The directional derivative: the gradient dotted with the tangents.
+    // The directional derivative: the reverse rule's gradient dotted with
+    // the tangents, or the forward rule itself.
     let dots: Vec<TokenStream> = derivative
         .iter()
         .zip(&grads)
@@ -148,11 +247,14 @@ fn siblings(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
             _ => quote!(#rt::dot(&#g[..], &#t[..])),
         })
         .collect();
-    let one_rule = call_rule(quote!(__y), quote!(1.0));
-    let jvp_body = quote! {
-        let __y = #name(#(#args),*);
-        let #grads_pattern = #one_rule;
-        (__y, #(#dots)+*)
+    let one_rule = cotangents(quote!(1.0));
+    let jvp_body = match kind {
+        Kind::Vjp => quote! {
+            let __y = #name(#(#args),*);
+            let #grads_pattern = #one_rule;
+            (__y, #(#dots)+*)
+        },
+        Kind::Jvp => quote!(#rule_const(#(#args,)* #(#tangents),*)),
     };
 
     // The hidden pullback: slices take their cotangents into the caller's
@@ -193,7 +295,7 @@ fn siblings(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
         true => quote!(()),
         false => tuple_or_single(&returned_tys),
     };
-    let pb_rule = call_rule(quote!(__y), quote!(__dy));
+    let pb_rule = cotangents(quote!(__dy));
     let all_true = derivative.iter().map(|_| quote!(true));
     let k = derivative.len();
     let p_count = sig.params.len();

@@ -47,5 +47,17 @@ pub fn custom_vjp(
     args: proc_macro::TokenStream,
     item: proc_macro::TokenStream,
 ) -> proc_macro::TokenStream {
-    custom::expand(args.into(), item.into()).into()
+    custom::expand(custom::Kind::Vjp, args.into(), item.into()).into()
+}
+
+/// The derivatives of a function from a forward rule instead of its body:
+/// `#[custom_jvp(f_rule)]` with `fn f_rule(inputs.., tangents..) ->
+/// (output, output tangent)`, the signature of `f_jvp`. Reverse mode comes
+/// from the same rule, one call per input component.
+#[proc_macro_attribute]
+pub fn custom_jvp(
+    args: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
+    custom::expand(custom::Kind::Jvp, args.into(), item.into()).into()
 }
