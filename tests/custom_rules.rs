@@ -217,3 +217,60 @@ fn forward_rules_give_reverse_mode_too() {
         assert_close("JVP through forward rules", t, ga, EXACT);
     }
 }
+
+fn polar_rule(r: f64, t: f64, _y: (f64, f64), dy: (f64, f64)) -> (f64, f64) {
+    let (c, s) = (t.cos(), t.sin());
+    (dy.0 * c + dy.1 * s, -dy.0 * r * s + dy.1 * r * c)
+}
+
+/// A tuple of outputs, by a reverse rule.
+#[custom_vjp(polar_rule)]
+fn polar(r: f64, t: f64) -> (f64, f64) {
+    (r * t.cos(), r * t.sin())
+}
+
+fn polar_jvp_rule(r: f64, t: f64, dr: f64, dt: f64) -> ((f64, f64), (f64, f64)) {
+    let (c, s) = (t.cos(), t.sin());
+    ((r * c, r * s), (dr * c - r * s * dt, dr * s + r * c * dt))
+}
+
+/// The same by a forward rule.
+#[custom_jvp(polar_jvp_rule)]
+fn polar_fwd(r: f64, t: f64) -> (f64, f64) {
+    (r * t.cos(), r * t.sin())
+}
+
+#[differentiable]
+fn through_tuples(r: f64, t: f64) -> f64 {
+    let (x, y) = polar(r, t);
+    let (u, v) = polar_fwd(t, r);
+    x * v + y * y - u
+}
+
+#[test]
+fn rules_of_tuple_outputs() {
+    let mut rng = Rng::new(9);
+    for _ in 0..10 {
+        let (r, t) = (rng.uniform(0.5, 2.0), rng.uniform(-2.0, 2.0));
+        // Forward mode of the reverse rule, reverse mode of the forward
+        // rule: both against the closed form.
+        let (_, (dx, dy)) = polar_jvp(r, t, 0.3, -0.7);
+        let (c, s) = (t.cos(), t.sin());
+        assert_close("polar JVP x", dx, 0.3 * c + 0.7 * r * s, EXACT);
+        assert_close("polar JVP y", dy, 0.3 * s - 0.7 * r * c, EXACT);
+        let (_, (gr, gt)) = polar_fwd_vjp(r, t, (1.0, 2.0));
+        assert_close("polar_fwd VJP r", gr, c + 2.0 * s, EXACT);
+        assert_close("polar_fwd VJP t", gt, -r * s + 2.0 * r * c, EXACT);
+        let (_, pb) = polar_pullback(r, t);
+        let (pr, pt) = pb((1.0, 2.0));
+        assert_close("polar pullback r", pr, gr, EXACT);
+        assert_close("polar pullback t", pt, gt, EXACT);
+        // Through a caller.
+        let (v, (g_r, g_t)) = through_tuples_value_and_grad(r, t);
+        assert_eq!(v, through_tuples(r, t));
+        let f = |p: &[f64]| through_tuples(p[0], p[1]);
+        check::gradient(f, &[g_r, g_t], &[r, t], FD).unwrap();
+        let (_, tan) = through_tuples_jvp(r, t, 1.0, 0.0);
+        assert_close("through_tuples JVP", tan, g_r, EXACT);
+    }
+}

@@ -122,9 +122,41 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
         }
     }
 
-    let out_ty = match &sig.output {
-        Output::Scalar(t) if sig.scalar_output => t.clone(),
-        _ => return unsupported("outputs other than one float"),
+    // One float, or a tuple of floats.
+    let (out_ty, outputs) = match &sig.output {
+        Output::Scalar(t) if sig.scalar_output => (t.clone(), 1),
+        Output::Tuple(ts)
+            if !ts.is_empty()
+                && sig.out_params().next().is_none()
+                && ts.iter().all(|t| {
+                    syn::parse2::<syn::Type>(t.clone())
+                        .ok()
+                        .and_then(|t| parse::class_of_type(&t))
+                        == Some(Class::Float)
+                }) =>
+        {
+            (quote!((#(#ts),*)), ts.len())
+        }
+        _ => return unsupported("outputs other than a float or a tuple of floats"),
+    };
+    // `dy · t`, output by output.
+    let contract = |dy: &TokenStream, t: TokenStream| -> TokenStream {
+        if outputs == 1 {
+            return quote!(#dy * #t);
+        }
+        let terms = (0..outputs).map(|j| {
+            let j = syn::Index::from(j);
+            quote!(#dy.#j * __t.#j)
+        });
+        quote!({ let __t = #t; #(#terms)+* })
+    };
+    // The unit cotangent of output `j`.
+    let unit = |j: usize| -> TokenStream {
+        if outputs == 1 {
+            return quote!(1.0);
+        }
+        let items = (0..outputs).map(|k| if k == j { quote!(1.0) } else { quote!(0.0) });
+        quote!((#(#items),*))
     };
     let params: Vec<TokenStream> = sig
         .params
@@ -204,12 +236,13 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
                     match (&p.sink_ty, &p.array_len) {
                         (Some(_), _) => {
                             with[k] = quote!(&__e[..]);
+                            let call = contract(&dy, quote!(#rule_const(#(#args,)* #(#with),*).1));
                             quote! {
                                 let #g: ::std::vec::Vec<_> = (0..#n.len())
                                     .map(|__i| {
                                         let mut __e = ::std::vec![0.0; #n.len()];
                                         __e[__i] = 1.0;
-                                        #dy * #rule_const(#(#args,)* #(#with),*).1
+                                        #call
                                     })
                                     .collect();
                             }
@@ -217,17 +250,19 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
                         (None, Some(_)) => {
                             let zero = &zeros[k];
                             with[k] = quote!(__e);
+                            let call = contract(&dy, quote!(#rule_const(#(#args,)* #(#with),*).1));
                             quote! {
                                 let #g = ::core::array::from_fn(|__i| {
                                     let mut __e = #zero;
                                     __e[__i] = 1.0;
-                                    #dy * #rule_const(#(#args,)* #(#with),*).1
+                                    #call
                                 });
                             }
                         }
                         (None, None) => {
                             with[k] = quote!(1.0);
-                            quote!(let #g = #dy * #rule_const(#(#args,)* #(#with),*).1;)
+                            let call = contract(&dy, quote!(#rule_const(#(#args,)* #(#with),*).1));
+                            quote!(let #g = #call;)
                         }
                     }
                 });
@@ -249,11 +284,22 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
         .collect();
     let one_rule = cotangents(quote!(1.0));
     let jvp_body = match kind {
-        Kind::Vjp => quote! {
-            let __y = #name(#(#args),*);
-            let #grads_pattern = #one_rule;
-            (__y, #(#dots)+*)
-        },
+        // One rule call per output, its unit cotangent.
+        Kind::Vjp => {
+            let per_output = (0..outputs).map(|j| {
+                let rule = cotangents(unit(j));
+                quote!({ let #grads_pattern = #rule; #(#dots)+* })
+            });
+            let tangent = if outputs == 1 {
+                quote!(#(#per_output)*)
+            } else {
+                quote!((#(#per_output),*))
+            };
+            quote! {
+                let __y = #name(#(#args),*);
+                (__y, #tangent)
+            }
+        }
         Kind::Jvp => quote!(#rule_const(#(#args,)* #(#tangents),*)),
     };
 
@@ -329,6 +375,24 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
         doc("The value and the gradient"),
     );
     let allow = quote!(#[allow(dead_code, clippy::all)]);
+    // The gradient, for a scalar output only.
+    let gradients = if outputs == 1 {
+        quote! {
+            #[doc = #d_vg] #(#attrs)* #allow #[inline]
+            #vis fn #value_and_grad(#(#params),*) -> (#out_ty, #grads_ty) {
+                let __y = #name(#(#args),*);
+                (__y, #one_rule)
+            }
+
+            #[doc = #d_grad] #(#attrs)* #allow #[inline]
+            #vis fn #grad(#(#params),*) -> #grads_ty {
+                #value_and_grad(#(#args),*).1
+            }
+
+        }
+    } else {
+        TokenStream::new()
+    };
     Ok(quote! {
         #check
 
@@ -350,16 +414,7 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
             (__y, move |__dy: #out_ty| #pb_rule)
         }
 
-        #[doc = #d_vg] #(#attrs)* #allow #[inline]
-        #vis fn #value_and_grad(#(#params),*) -> (#out_ty, #grads_ty) {
-            let __y = #name(#(#args),*);
-            (__y, #one_rule)
-        }
-
-        #[doc = #d_grad] #(#attrs)* #allow #[inline]
-        #vis fn #grad(#(#params),*) -> #grads_ty {
-            #value_and_grad(#(#args),*).1
-        }
+        #gradients
 
         #[doc(hidden)] #(#attrs)* #allow #[inline]
         #vis fn #h_pullback(#(#params),*) -> (
