@@ -36,7 +36,10 @@
 
 pub use autodiff_macros::{custom_jvp, custom_vjp, differentiable};
 #[doc(hidden)]
-pub use autodiff_runtime::{__stop_gradient_jvp, __stop_gradient_pullback, __stop_gradient_wrt};
+pub use autodiff_runtime::{
+    __annotate_stop_gradient_with_differentiable_or_custom_vjp, __stop_gradient_jvp,
+    __stop_gradient_pullback, __stop_gradient_wrt,
+};
 pub use autodiff_runtime::{Dual, Float, check, stop_gradient};
 
 /// Everything a user needs: `use autodiff::prelude::*;`.
@@ -44,7 +47,8 @@ pub mod prelude {
     pub use autodiff_macros::{custom_jvp, custom_vjp, differentiable};
     #[doc(hidden)]
     pub use autodiff_runtime::{
-        __stop_gradient_jvp, __stop_gradient_pullback, __stop_gradient_wrt,
+        __annotate_stop_gradient_with_differentiable_or_custom_vjp, __stop_gradient_jvp,
+        __stop_gradient_pullback, __stop_gradient_wrt,
     };
     pub use autodiff_runtime::{Dual, Float, check, stop_gradient};
 }

@@ -136,6 +136,8 @@ fn __leaf_pullback(x: f64) -> (f64, impl FnOnce(f64) -> f64) {
 
 #[allow(non_upper_case_globals, dead_code)]
 const __leaf_wrt: [bool; 1] = [true];
+#[allow(non_upper_case_globals)]
+const __annotate_leaf_with_differentiable_or_custom_vjp: () = ();
 
 #[differentiable]
 fn level1(x: f64) -> f64 {

@@ -46,6 +46,7 @@ pub fn emit(sig: &Signature, d: &Derivatives) -> TokenStream {
     out.extend(e.wrt_const());
     out.extend(e.fills_const(&d.fills));
     out.extend(e.restores_const());
+    out.extend(e.marker());
     // A closure cannot take the cotangent of an output parameter as the
     // contract's pullback does: functions with one have no pullback.
     if sig.out_params().next().is_none() {
@@ -298,6 +299,18 @@ impl SigEmitter<'_> {
             #(#attrs)*
             #[allow(non_upper_case_globals, dead_code)]
             #vis const #name: [#elem; #n] = [#(#items),*];
+        }
+    }
+
+    /// The marker a caller names before it reaches the other siblings.
+    fn marker(&self) -> TokenStream {
+        let name = sibling_ident(&self.sig.ident, Sibling::Marker);
+        let Signature { attrs, vis, .. } = self.sig;
+        quote! {
+            #[doc(hidden)]
+            #(#attrs)*
+            #[allow(non_upper_case_globals, dead_code)]
+            #vis const #name: () = ();
         }
     }
 
@@ -1482,13 +1495,17 @@ impl<'a> FnEmitter<'a> {
             return TokenStream::new();
         }
         let wrt = sibling_ident(&c.name, Sibling::Wrt);
+        let marker = sibling_ident(&c.name, Sibling::Marker);
         let through_self = c.method || c.prefix.text.starts_with("Self");
-        let path = if c.method {
-            quote!(Self::#wrt)
+        let (path, marker) = if c.method {
+            (quote!(Self::#wrt), quote!(Self::#marker))
         } else {
             let prefix = &c.prefix.tokens;
-            quote!(#prefix #wrt)
+            (quote!(#prefix #wrt), quote!(#prefix #marker))
         };
+        // Named first: a callee without derivatives fails here, with the
+        // advice in the name.
+        let marker = quote_spanned!(span=> let () = #marker;);
         let message = format!(
             "this call passes a derivative to a parameter of `{0}` that `{0}` is not \
              differentiated with respect to; add the parameter to the `wrt(...)` of `{0}`",
@@ -1501,10 +1518,10 @@ impl<'a> FnEmitter<'a> {
             // An array length cannot name `Self` in a generic `impl`: an
             // inline constant, which rustc evaluates when it builds the
             // function (`cargo build`, not `cargo check`).
-            quote_spanned!(span=> const { #check };)
+            quote_spanned!(span=> #marker const { #check };)
         } else {
             // An array length is evaluated while type-checking.
-            quote_spanned!(span=> let _: [(); #check] = [];)
+            quote_spanned!(span=> #marker let _: [(); #check] = [];)
         }
     }
 
@@ -1561,6 +1578,12 @@ enum Sibling {
     /// `__f_restores`: for each parameter, whether the pullback puts the
     /// `&mut` array lent to it back as it was before the call.
     Restores,
+    /// `__annotate_f_with_differentiable_or_custom_vjp`: a `()` every
+    /// differentiable function has. A caller names it first, so that a
+    /// call of a function without derivatives fails with its name as the
+    /// first error: "cannot find value
+    /// `__annotate_g_with_differentiable_or_custom_vjp`".
+    Marker,
 }
 
 fn sibling_ident(name: &Ident, sibling: Sibling) -> Ident {
@@ -1574,6 +1597,11 @@ fn sibling_ident(name: &Ident, sibling: Sibling) -> Ident {
         Sibling::Wrt => format_ident!("__{}_wrt", base, span = span),
         Sibling::Fills => format_ident!("__{}_fills", base, span = span),
         Sibling::Restores => format_ident!("__{}_restores", base, span = span),
+        Sibling::Marker => format_ident!(
+            "__annotate_{}_with_differentiable_or_custom_vjp",
+            base,
+            span = span
+        ),
     }
 }
 

@@ -408,6 +408,10 @@ pub fn __stop_gradient_pullback<T: Float>(x: T) -> (T, impl FnOnce(T) -> T) {
 #[allow(non_upper_case_globals)]
 pub const __stop_gradient_wrt: [bool; 1] = [true];
 
+#[doc(hidden)]
+#[allow(non_upper_case_globals)]
+pub const __annotate_stop_gradient_with_differentiable_or_custom_vjp: () = ();
+
 #[cfg(test)]
 mod tape_tests {
     use super::Tape;
