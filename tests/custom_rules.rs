@@ -274,3 +274,24 @@ fn rules_of_tuple_outputs() {
         assert_close("through_tuples JVP", tan, g_r, EXACT);
     }
 }
+
+#[test]
+fn the_forward_rule_checker_catches_a_wrong_rule() {
+    let x = [0.4, -1.1];
+    let rule = |x: &[f64], dx: &[f64]| {
+        dot_jvp_rule([x[0], 2.0], &[1.5, x[1]], [dx[0], 0.0], &[0.0, dx[1]])
+    };
+    let f = |x: &[f64]| dot2([x[0], 2.0], &[1.5, x[1]]);
+    check::jvp_rule(f, rule, &x, FD).unwrap();
+    // Forgets the second tangent.
+    let wrong =
+        |x: &[f64], dx: &[f64]| dot_jvp_rule([x[0], 2.0], &[1.5, x[1]], [dx[0], 0.0], &[0.0, 0.0]);
+    let e = check::jvp_rule(f, wrong, &x, FD).unwrap_err();
+    assert!(e.to_string().contains("central differences"), "{e}");
+    // Not linear in the tangent.
+    let squared = |x: &[f64], dx: &[f64]| {
+        let (y, t) = rule(x, dx);
+        (y, t * t.abs().max(1.0))
+    };
+    assert!(check::jvp_rule(f, squared, &x, FD).is_err());
+}

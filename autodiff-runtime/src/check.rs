@@ -179,6 +179,44 @@ pub fn vjp_rule(
     )
 }
 
+/// Checks a custom forward rule of a scalar function, the way
+/// `#[custom_jvp]` calls it: `rule(x, dx)` must return `(f(x), ∇f · dx)`.
+/// At `x` it compares the value with `f(x)`, the tangent along each unit
+/// direction with central differences, and the tangent along a direction
+/// mixing every component with the sum of those (linearity, the forward
+/// counterpart of the dot-product test).
+pub fn jvp_rule(
+    mut f: impl FnMut(&[f64]) -> f64,
+    mut rule: impl FnMut(&[f64], &[f64]) -> (f64, f64),
+    x: &[f64],
+    tol: Tolerance,
+) -> Result<(), Mismatch> {
+    let (y, _) = rule(x, &vec![0.0; x.len()]);
+    compare("rule(x, dx).0 against f(x)", &[y], &[f(x)], tol)?;
+    let columns: Vec<f64> = (0..x.len())
+        .map(|i| {
+            let mut e = vec![0.0; x.len()];
+            e[i] = 1.0;
+            rule(x, &e).1
+        })
+        .collect();
+    let fd = central_difference(&mut f, x);
+    compare(
+        "rule(x, e_i).1 against central differences",
+        &columns,
+        &fd,
+        tol,
+    )?;
+    let v: Vec<f64> = (0..x.len()).map(|i| 1.0 - 0.37 * i as f64).collect();
+    let combined: f64 = columns.iter().zip(&v).map(|(c, vi)| c * vi).sum();
+    compare(
+        "rule(x, v).1 against the sum of v_i rule(x, e_i).1",
+        &[rule(x, &v).1],
+        &[combined],
+        tol,
+    )
+}
+
 /// Compares two vectors component by component.
 pub fn compare(
     what: &'static str,
