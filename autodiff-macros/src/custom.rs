@@ -94,7 +94,24 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
         };
         syn::Error::new(span, format!("{attribute} names its rule, {what}: `{example}`"))
     })?;
-    let sig = parse::parse(TokenStream::new(), &item_fn)?.sig;
+    // The signature's errors, worded for this attribute.
+    let sig = parse::parse(TokenStream::new(), &item_fn)
+        .map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        e.to_string().replace("#[differentiable]", attribute),
+                    )
+                })
+                .reduce(|mut all, e| {
+                    all.combine(e);
+                    all
+                })
+                .unwrap_or(errors_fallback(attribute))
+        })?
+        .sig;
     let name = &sig.ident;
     let unsupported = |what: &str| {
         Err(syn::Error::new(
@@ -439,6 +456,13 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
         #[doc(hidden)] #(#attrs)* #[allow(non_upper_case_globals, dead_code)]
         #vis const #h_marker: () = ();
     })
+}
+
+fn errors_fallback(attribute: &str) -> syn::Error {
+    syn::Error::new(
+        proc_macro2::Span::call_site(),
+        format!("{attribute}: the signature is not supported"),
+    )
 }
 
 fn tuple_or_single<T: quote::ToTokens>(items: &[T]) -> TokenStream {
