@@ -25,6 +25,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use crate::emit::{tuple_or_single, without_lifetime};
 use crate::ir::Class;
 use crate::parse::{self, Output};
 
@@ -50,26 +51,7 @@ impl Kind {
 
 pub fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     let input = item.clone();
-    let result =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| siblings(kind, args, input)));
-    match result {
-        Ok(Ok(generated)) => quote!(#item #generated),
-        Ok(Err(error)) => {
-            let error = error.to_compile_error();
-            quote!(#item #error)
-        }
-        Err(_) => {
-            let error = syn::Error::new(
-                proc_macro2::Span::call_site(),
-                format!(
-                    "internal error in {} (it panicked); please report this function",
-                    kind.attribute()
-                ),
-            )
-            .to_compile_error();
-            quote!(#item #error)
-        }
-    }
+    crate::pipeline::guarded(kind.attribute(), item, || siblings(kind, args, input))
 }
 
 fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
@@ -463,22 +445,4 @@ fn errors_fallback(attribute: &str) -> syn::Error {
         proc_macro2::Span::call_site(),
         format!("{attribute}: the signature is not supported"),
     )
-}
-
-fn tuple_or_single<T: quote::ToTokens>(items: &[T]) -> TokenStream {
-    match items {
-        [one] => quote!(#one),
-        many => quote!((#(#many),*)),
-    }
-}
-
-/// A reference type without its lifetime: a closure parameter's type.
-fn without_lifetime(ty: &TokenStream) -> TokenStream {
-    match syn::parse2::<syn::Type>(ty.clone()) {
-        Ok(syn::Type::Reference(mut r)) => {
-            r.lifetime = None;
-            quote!(#r)
-        }
-        _ => ty.clone(),
-    }
 }

@@ -771,7 +771,7 @@ impl SigEmitter<'_> {
 
 /// A reference type without its lifetime (`&'a [f64]` is `&[f64]`): the
 /// type of a closure parameter, for any lifetime.
-fn without_lifetime(ty: &TokenStream) -> TokenStream {
+pub(crate) fn without_lifetime(ty: &TokenStream) -> TokenStream {
     match syn::parse2::<syn::Type>(ty.clone()) {
         Ok(syn::Type::Reference(mut r)) => {
             r.lifetime = None;
@@ -781,7 +781,7 @@ fn without_lifetime(ty: &TokenStream) -> TokenStream {
     }
 }
 
-fn tuple_or_single<T: quote::ToTokens>(items: &[T]) -> TokenStream {
+pub(crate) fn tuple_or_single<T: quote::ToTokens>(items: &[T]) -> TokenStream {
     match items {
         [one] => quote!(#one),
         many => quote!((#(#many),*)),

@@ -24,9 +24,18 @@ use crate::{activity, emit, jvp, lower, parse, scratch, simplify, verify, vjp};
 /// becomes a compile error that asks to report it.
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let input = item.clone();
-    let result =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| derivatives(args, input)));
-    match result {
+    guarded("#[differentiable]", item, || derivatives(args, input))
+}
+
+/// `item` and what `generate` makes of it; on an error, `item` unchanged
+/// next to the error, so that one mistake does not turn into "cannot find"
+/// errors elsewhere; on a panic, an error that asks to report it.
+pub fn guarded(
+    attribute: &str,
+    item: TokenStream,
+    generate: impl FnOnce() -> syn::Result<TokenStream>,
+) -> TokenStream {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(generate)) {
         Ok(Ok(generated)) => quote!(#item #generated),
         Ok(Err(error)) => {
             let error = error.to_compile_error();
@@ -35,7 +44,7 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         Err(_) => {
             let error = syn::Error::new(
                 proc_macro2::Span::call_site(),
-                "internal error in #[differentiable] (it panicked); please report this function",
+                format!("internal error in {attribute} (it panicked); please report this function"),
             )
             .to_compile_error();
             quote!(#item #error)
