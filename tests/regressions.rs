@@ -333,38 +333,8 @@ fn call_writing_a_part_of_a_buffer() {
     assert_eq!(write_through_part_jvp(&x, &[1.0, 1.0, 1.0]), (7.0, 2.0));
 }
 
-#[differentiable]
-fn first_two(x: &[f64], r: &[usize]) -> f64 {
-    x[r[0]] * x[r[1]]
-}
-
-/// Index data written after a callee read it, by a loop whose reverse has
-/// no adjoint to carry: its old values must still come back before the
-/// callee's pullback reads the data again.
-#[differentiable]
-fn rewritten_after_a_call(x: &[f64], r: &mut [usize]) -> f64 {
-    let a = first_two(x, r);
-    r[0] = 2;
-    for i in 1..r.len() {
-        r[i] = 0;
-    }
-    a * x[r[0]]
-}
-
-#[test]
-fn old_values_of_a_loop_without_adjoint() {
-    let r0 = vec![0usize, 1, 3];
-    let f = |x: &[f64]| rewritten_after_a_call(x, &mut r0.clone());
-    check_fn(
-        "rewritten_after_a_call",
-        &points(4, 10, -2.0, 2.0),
-        f,
-        |x, v| rewritten_after_a_call_jvp(x, &mut r0.clone(), v),
-        |x| rewritten_after_a_call_value_and_grad(x, &mut r0.clone()),
-    );
-}
-
-/// Parameters named like the locals of the generated siblings.
+/// Parameters named like the locals of the generated siblings (found in
+/// review: the wrappers' `pb` shadowed a parameter `pb`).
 #[differentiable]
 fn named_like_locals(value: f64, pb: &[f64], dr: f64, g_pb: f64, __pb: f64) -> f64 {
     value * pb[0] * dr + g_pb * pb[1] - __pb

@@ -377,3 +377,34 @@ fn loops_saved_as_ranges() {
     check_in_place("updates_in_place", updates_in_place, updates_in_place_vjp);
     check_in_place("neighbour", neighbour, neighbour_vjp);
 }
+
+#[differentiable]
+fn first_two(x: &[f64], r: &[usize]) -> f64 {
+    x[r[0]] * x[r[1]]
+}
+
+/// Index data written after a callee read it, by a loop whose reverse has
+/// no adjoint to carry: its old values must still come back before the
+/// callee's pullback reads the data again.
+#[differentiable]
+fn rewritten_after_a_call(x: &[f64], r: &mut [usize]) -> f64 {
+    let a = first_two(x, r);
+    r[0] = 2;
+    for i in 1..r.len() {
+        r[i] = 0;
+    }
+    a * x[r[0]]
+}
+
+#[test]
+fn old_values_of_a_loop_without_adjoint() {
+    let r0 = vec![0usize, 1, 3];
+    let f = |x: &[f64]| rewritten_after_a_call(x, &mut r0.clone());
+    check_1d(
+        "rewritten_after_a_call",
+        f,
+        |x, v| rewritten_after_a_call_jvp(x, &mut r0.clone(), v),
+        |x| rewritten_after_a_call_value_and_grad(x, &mut r0.clone()),
+        4,
+    );
+}

@@ -39,35 +39,27 @@ impl Real for f64 {
     }
 }
 
-impl Real for Dual64 {
-    fn cst(x: f64) -> Self {
-        Dual64::from_re(x)
-    }
-    fn re(self) -> f64 {
-        self.re
-    }
-    fn exp(self) -> Self {
-        DualNum::exp(&self)
-    }
-    fn ln(self) -> Self {
-        DualNum::ln(&self)
-    }
+/// `num-dual`'s numbers: the same methods through `DualNum`.
+macro_rules! real_for_dual {
+    ($($t:ty),*) => {$(
+        impl Real for $t {
+            fn cst(x: f64) -> Self {
+                <$t>::from_re(x)
+            }
+            fn re(self) -> f64 {
+                self.re
+            }
+            fn exp(self) -> Self {
+                DualNum::exp(&self)
+            }
+            fn ln(self) -> Self {
+                DualNum::ln(&self)
+            }
+        }
+    )*};
 }
 
-impl Real for DualSVec64<8> {
-    fn cst(x: f64) -> Self {
-        DualSVec64::from_re(x)
-    }
-    fn re(self) -> f64 {
-        self.re
-    }
-    fn exp(self) -> Self {
-        DualNum::exp(&self)
-    }
-    fn ln(self) -> Self {
-        DualNum::ln(&self)
-    }
-}
+real_for_dual!(Dual64, DualSVec64<8>);
 
 impl Real for Reverse<f64> {
     fn cst(x: f64) -> Self {
