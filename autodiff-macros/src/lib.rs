@@ -9,6 +9,7 @@ mod builder;
 mod custom;
 mod emit;
 mod error;
+mod gpu;
 mod ir;
 mod jvp;
 mod lower;
@@ -60,4 +61,22 @@ pub fn custom_jvp(
     item: proc_macro::TokenStream,
 ) -> proc_macro::TokenStream {
     custom::expand(custom::Kind::Jvp, args.into(), item.into()).into()
+}
+
+/// The derivative rules of the primitives (`rules/partials.rs`), as items:
+/// `autodiff_runtime::partials` is this expansion. The same file is
+/// translated to WGSL for the GPU kernels, so there is one table of rules.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __partials(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    gpu::rules::expand_rust(input.into()).into()
+}
+
+/// The element-wise primitive kernels of `autodiff-gpu`: for each float
+/// method and operator, its WGSL value, JVP and VJP map kernels, generated
+/// through the same pipeline and WGSL emitter as `#[differentiable(gpu)]`.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __gpu_primitives(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    gpu::primitives(input.into()).into()
 }

@@ -21,9 +21,12 @@ struct Args {
     /// A parameter in `wrt` that cannot influence the output is an error.
     #[darling(default)]
     strict: bool,
+    /// Also emit WGSL kernels and host functions that run them.
+    #[darling(default)]
+    gpu: bool,
 }
 
-const VALID_ARGS: &[&str] = &["wrt", "strict"];
+const VALID_ARGS: &[&str] = &["wrt", "strict", "gpu"];
 
 /// A parameter of the differentiated function.
 pub struct Param {
@@ -83,6 +86,10 @@ pub struct Signature {
     /// `#[differentiable(strict)]`: a parameter differentiated with
     /// respect to that cannot influence the output is an error.
     pub strict: bool,
+    /// `#[differentiable(gpu)]`: WGSL kernels and host functions too.
+    pub gpu: bool,
+    /// Whether `wrt(...)` was given.
+    pub wrt_given: bool,
 }
 
 impl Signature {
@@ -245,6 +252,8 @@ pub fn parse(args: TokenStream, item: &syn::ItemFn) -> syn::Result<Parsed> {
                 && matches!(&item.sig.output, syn::ReturnType::Type(_, t) if class_of_type(t) == Some(Class::Float)),
             output,
             strict: args.strict,
+            gpu: args.gpu,
+            wrt_given: args.wrt.is_some(),
         },
         body: (*item.block).clone(),
     })

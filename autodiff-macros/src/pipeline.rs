@@ -7,7 +7,8 @@
 //! 4. [`activity`]: which values carry derivatives.
 //! 5. [`jvp`] and [`vjp`]: the derivative functions, as IR.
 //! 6. [`simplify`]: identities, common subexpressions, dead code.
-//! 7. [`emit`]: IR to Rust.
+//! 7. [`emit`]: IR to Rust; with `gpu`, [`crate::gpu`] also emits WGSL
+//!    from the same IR and the host functions that run it.
 //!
 //! On any error the user's function is emitted unchanged next to the
 //! `compile_error!`s, so that one mistake does not turn into "cannot find
@@ -54,8 +55,12 @@ pub fn guarded(
 
 /// The generated siblings of the function `item`.
 pub fn derivatives(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let (sig, d) = differentiate(args, item)?;
-    Ok(emit::emit(&sig, &d))
+    let (sig, d) = differentiate(args.clone(), item.clone())?;
+    let mut out = emit::emit(&sig, &d);
+    if sig.gpu {
+        out.extend(crate::gpu::expand(args, item)?);
+    }
+    Ok(out)
 }
 
 /// Phases 1 to 6: the derivative functions as IR.
@@ -168,7 +173,7 @@ pub fn active_params(sig: &parse::Signature, primal: &Function) -> Vec<Value> {
 }
 
 /// Simplifies `f`, verifying before and after.
-fn optimized(mut f: Function, what: &str) -> syn::Result<Function> {
+pub fn optimized(mut f: Function, what: &str) -> syn::Result<Function> {
     check(&f, what)?;
     simplify::simplify(&mut f);
     check(&f, &format!("simplify ({what})"))?;

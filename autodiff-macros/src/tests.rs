@@ -629,3 +629,41 @@ fn arrays_a_callee_restores_are_not_saved_around_its_pullback() {
         "{code}"
     );
 }
+
+/// The WGSL module of a GPU function: the prelude, then its pieces.
+fn wgsl(item: TokenStream) -> String {
+    let item_fn: syn::ItemFn = syn::parse2(item).unwrap();
+    let parsed = parse::parse(quote!(gpu), &item_fn).unwrap_or_else(|e| panic!("{e}"));
+    let k = crate::gpu::kernels(&parsed).unwrap_or_else(|e| panic!("{e}"));
+    format!("{}{}", crate::gpu::prims::prelude(), k.pieces.concat())
+}
+
+/// Parses and validates WGSL with naga, as wgpu does before compiling it.
+fn validate_wgsl(source: &str) {
+    let module = naga::front::wgsl::parse_str(source)
+        .unwrap_or_else(|e| panic!("{}\n{source}", e.emit_to_string(source)));
+    naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::empty(),
+    )
+    .validate(&module)
+    .unwrap_or_else(|e| panic!("{}\n{source}", e.emit_to_string(source)));
+}
+
+#[test]
+fn zz_gpu_debug() {
+    let item = quote! {
+        fn f(x: f32, y: f32) -> f32 {
+            let mut s = x.sin() * y;
+            for i in 0..3 {
+                s = s * x + (i as f32);
+            }
+            if s > 0.0 { s.sqrt() } else { -s }
+        }
+    };
+    let (_, d) = pipeline::differentiate(quote!(), item.clone()).unwrap();
+    println!("{}", d.vjp);
+    let w = wgsl(item);
+    println!("{w}");
+    validate_wgsl(&w);
+}
