@@ -53,6 +53,35 @@ pub mod prelude {
     pub use autodiff_runtime::{Dual, Float, check, stop_gradient};
 }
 
+/// GPU kernels (feature `gpu`): the context, device buffers, the kernels
+/// with their derivatives, and what `#[differentiable(gpu)]` generates
+/// calls. See `docs/gpu.md`.
+#[cfg(feature = "gpu")]
+pub mod gpu {
+    pub use autodiff_gpu::*;
+}
+
+/// `#[differentiable(gpu)]` expands to a call of this macro, which says
+/// what to do when the `gpu` feature is off.
+#[doc(hidden)]
+#[cfg(feature = "gpu")]
+#[macro_export]
+macro_rules! __require_gpu {
+    () => {};
+}
+
+#[doc(hidden)]
+#[cfg(not(feature = "gpu"))]
+#[macro_export]
+macro_rules! __require_gpu {
+    () => {
+        ::core::compile_error!(
+            "#[differentiable(gpu)] needs the `gpu` feature of autodiff: \
+             autodiff = { version = \"0.1\", features = [\"gpu\"] }"
+        );
+    };
+}
+
 /// What generated code calls. Not a public API: it changes with the macro.
 #[doc(hidden)]
 pub mod __private {

@@ -630,12 +630,13 @@ fn arrays_a_callee_restores_are_not_saved_around_its_pullback() {
     );
 }
 
-/// The WGSL module of a GPU function: the prelude, then its pieces.
+/// The WGSL of a GPU function: the rules it needs and its own functions
+/// (a module starts with the prelude too).
 fn wgsl(item: TokenStream) -> String {
     let item_fn: syn::ItemFn = syn::parse2(item).unwrap();
     let parsed = parse::parse(quote!(gpu), &item_fn).unwrap_or_else(|e| panic!("{e}"));
     let k = crate::gpu::kernels(&parsed).unwrap_or_else(|e| panic!("{e}"));
-    format!("{}{}", crate::gpu::prims::prelude(), k.pieces.concat())
+    k.pieces.concat()
 }
 
 /// Parses and validates WGSL with naga, as wgpu does before compiling it.
@@ -650,20 +651,136 @@ fn validate_wgsl(source: &str) {
     .unwrap_or_else(|e| panic!("{}\n{source}", e.emit_to_string(source)));
 }
 
+/// The WGSL of `#[differentiable(gpu)]` functions, validated by naga and
+/// read before it was accepted: a branch, a call (its pullback applied by
+/// calling the callee's VJP), an unrolled loop.
 #[test]
-fn zz_gpu_debug() {
-    let item = quote! {
+fn gpu_wgsl() {
+    let branch = quote! {
         fn f(x: f32, y: f32) -> f32 {
-            let mut s = x.sin() * y;
-            for i in 0..3 {
-                s = s * x + (i as f32);
-            }
+            let s = x.sin() * y;
             if s > 0.0 { s.sqrt() } else { -s }
         }
     };
-    let (_, d) = pipeline::differentiate(quote!(), item.clone()).unwrap();
-    println!("{}", d.vjp);
-    let w = wgsl(item);
-    println!("{w}");
-    validate_wgsl(&w);
+    let call = quote! {
+        fn g(x: f32, y: f32) -> f32 {
+            h(x * y) + x
+        }
+    };
+    let looped = quote! {
+        fn p(x: f32) -> f32 {
+            let mut s = 0.0;
+            for k in 0..3 {
+                s = s * x + (k as f32);
+            }
+            s
+        }
+    };
+    for (name, item) in [("branch", branch), ("call", call), ("loop", looped)] {
+        let pieces = wgsl(item);
+        // The callee of `g` is another GPU function: declare it for naga.
+        let with_callee = format!(
+            "{}{pieces}fn u_h(x: f32) -> f32 {{ return x; }}\n\
+             fn u_h_jvp(x: f32, dx: f32) -> AdTuple2 {{ return AdTuple2(x, dx); }}\n\
+             fn u_h_vjp(x: f32, dr: f32) -> f32 {{ return dr; }}\n",
+            crate::gpu::prims::prelude()
+        );
+        validate_wgsl(&with_callee);
+        insta::assert_snapshot!(format!("gpu_{name}"), pieces);
+    }
+}
+
+/// Every rule of `rules/partials.rs` translates to WGSL that naga accepts,
+/// and every primitive has one.
+#[test]
+fn every_rule_translates_to_wgsl() {
+    let mut module = crate::gpu::prims::prelude();
+    for p in crate::primitives::PRIMS {
+        for piece in crate::gpu::rules::wgsl_rule(p.name).unwrap_or_else(|e| panic!("{e}")) {
+            if !module.contains(&piece) {
+                module.push_str(&piece);
+            }
+        }
+    }
+    for (name, rule) in crate::gpu::rules::translated() {
+        assert!(rule.is_ok(), "{name}: {rule:?}");
+    }
+    validate_wgsl(&module);
+}
+
+#[test]
+fn gpu_errors_point_at_the_construct() {
+    let cases = [
+        (
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x
+                }
+            ),
+            "takes `f32` parameters only",
+        ),
+        (
+            quote!(
+                fn f(x: f32) -> (f32, f32) {
+                    (x, x)
+                }
+            ),
+            "returns one `f32`",
+        ),
+        (
+            quote!(
+                fn f(x: f32, n: usize) -> f32 {
+                    let mut s = x;
+                    for _ in 0..n {
+                        s = s * x;
+                    }
+                    s
+                }
+            ),
+            "takes `f32` parameters only",
+        ),
+        (
+            quote!(
+                fn f(x: f32) -> f32 {
+                    let mut s = x;
+                    while s < 10.0 {
+                        s = s * 2.0;
+                    }
+                    s
+                }
+            ),
+            "does not support `while`",
+        ),
+        (
+            quote!(
+                fn f(x: f32) -> f32 {
+                    x * SCALE
+                }
+            ),
+            "cannot read `SCALE`",
+        ),
+        (
+            quote!(
+                fn f(x: f32) -> f32 {
+                    let mut s = x;
+                    for _ in 0..2000 {
+                        s = s.sin();
+                    }
+                    s
+                }
+            ),
+            "more than 1024 iterations",
+        ),
+    ];
+    for (item, message) in cases {
+        let e = gpu_error(item.clone());
+        assert!(e.contains(message), "{item}: {e}");
+    }
+}
+
+fn gpu_error(item: TokenStream) -> String {
+    match pipeline::derivatives(quote!(gpu), item) {
+        Ok(t) => panic!("expected an error, got {t}"),
+        Err(e) => e.to_string(),
+    }
 }

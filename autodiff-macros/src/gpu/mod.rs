@@ -66,6 +66,12 @@ fn check_signature(parsed: &Parsed, item: &syn::ItemFn) -> syn::Result<()> {
             "differentiates with respect to every parameter; remove `wrt(...)`",
         );
     }
+    if sig.params.len() > prims::MAX_TUPLE {
+        return fail(
+            &item.sig.inputs,
+            &format!("takes at most {} parameters", prims::MAX_TUPLE),
+        );
+    }
     for (p, input) in sig.params.iter().zip(&item.sig.inputs) {
         if p.ty.to_string() != "f32" {
             return fail(

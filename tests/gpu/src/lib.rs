@@ -1,0 +1,61 @@
+//! Shared by the GPU tests: the adapter, or a skip.
+//!
+//! Without an adapter the tests skip with a message that says how to get a
+//! software one, so that `cargo test --workspace` passes on a laptop
+//! without a GPU; with `AUTODIFF_REQUIRE_GPU=1` (CI) they fail instead.
+
+use autodiff::gpu::Gpu;
+
+/// The shared GPU context, or `None` (after saying why) when there is no
+/// adapter and `AUTODIFF_REQUIRE_GPU` is not set.
+pub fn gpu() -> Option<&'static Gpu> {
+    match Gpu::shared() {
+        Ok(gpu) => Some(gpu),
+        Err(e) => {
+            if std::env::var_os("AUTODIFF_REQUIRE_GPU").is_some_and(|v| v != "0") {
+                panic!("AUTODIFF_REQUIRE_GPU is set and there is no GPU: {e}");
+            }
+            eprintln!(
+                "skipping a GPU test: {e}. Set AUTODIFF_REQUIRE_GPU=1 to make this an error."
+            );
+            None
+        }
+    }
+}
+
+/// A small generator of test inputs (no dependency): uniform in `lo..hi`.
+pub struct Lcg(u64);
+
+impl Lcg {
+    pub fn new(seed: u64) -> Self {
+        Lcg(seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407))
+    }
+
+    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let u = (self.0 >> 11) as f64 / (1u64 << 53) as f64;
+        lo + (hi - lo) * u
+    }
+
+    pub fn vec(&mut self, n: usize, lo: f64, hi: f64) -> Vec<f32> {
+        (0..n).map(|_| self.uniform(lo, hi) as f32).collect()
+    }
+}
+
+/// Asserts `|got - want| <= tol (1 + |want|)` element by element.
+#[track_caller]
+pub fn assert_close(what: &str, got: &[f32], want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let err = (f64::from(g) - w).abs();
+        assert!(
+            err <= tol * (1.0 + w.abs()),
+            "{what}[{i}]: GPU {g}, CPU {w} (error {err:e}, tolerance {tol:e} (1 + |CPU|))"
+        );
+    }
+}
