@@ -1,7 +1,8 @@
 //! The primitives in WGSL: how each float method of Rust is computed on the
 //! GPU (with Rust's meaning where WGSL's builtin differs: `signum(0) = 1`,
 //! `round` half away from zero, `fract = x - trunc(x)`, `max`/`min` that
-//! ignore a NaN, `powf`/`powi` of negative bases), and the helpers and
+//! ignore a NaN, `powf`/`powi` of negative bases, `asin`/`acos` accurate
+//! on every driver), and the helpers and
 //! tuple structs every module starts with. Their derivatives are not here:
 //! they are the rules of `rules/partials.rs`, translated by
 //! [`super::rules`].
@@ -38,9 +39,8 @@ pub fn method(name: &str, r: &str, args: &[String]) -> Option<String> {
     let a = |i: usize| args.get(i).cloned().unwrap_or_default();
     Some(match (name, args.len()) {
         (
-            "sin" | "cos" | "tan" | "asin" | "acos" | "atan" | "sinh" | "cosh" | "tanh" | "asinh"
-            | "acosh" | "atanh" | "exp" | "exp2" | "log2" | "sqrt" | "abs" | "floor" | "ceil"
-            | "trunc",
+            "sin" | "cos" | "tan" | "atan" | "sinh" | "cosh" | "tanh" | "asinh" | "acosh" | "atanh"
+            | "exp" | "exp2" | "log2" | "sqrt" | "abs" | "floor" | "ceil" | "trunc",
             0,
         ) => format!("{name}({r})"),
         ("ln", 0) => format!("log({r})"),
@@ -54,8 +54,8 @@ pub fn method(name: &str, r: &str, args: &[String]) -> Option<String> {
         ("mul_add", 2) => format!("fma({r}, {}, {})", a(0), a(1)),
         ("rem", 1) => format!("({r} % {})", a(0)),
         (
-            "exp_m1" | "ln_1p" | "cbrt" | "signum" | "round" | "is_nan" | "hypot" | "powi" | "powf"
-            | "max" | "min" | "clamp",
+            "asin" | "acos" | "exp_m1" | "ln_1p" | "cbrt" | "signum" | "round" | "is_nan" | "hypot"
+            | "powi" | "powf" | "max" | "min" | "clamp",
             _,
         ) => {
             let all: Vec<String> = std::iter::once(r.to_string())
@@ -92,6 +92,13 @@ fn ad_nan() -> f32 {
 }
 fn ad_inf() -> f32 {
     return bitcast<f32>(0x7f800000u);
+}
+// Through atan2: some drivers' asin and acos are accurate to 1e-4 only.
+fn ad_asin(x: f32) -> f32 {
+    return atan2(x, sqrt((1.0 - x) * (1.0 + x)));
+}
+fn ad_acos(x: f32) -> f32 {
+    return atan2(sqrt((1.0 - x) * (1.0 + x)), x);
 }
 fn ad_exp_m1(x: f32) -> f32 {
     if abs(x) < 0.01 {

@@ -47,6 +47,14 @@ impl Lcg {
     }
 }
 
+/// The largest `|got - want| / (1 + |want|)`.
+pub fn max_error(got: &[f32], want: &[f64]) -> f64 {
+    got.iter()
+        .zip(want)
+        .map(|(&g, &w)| (f64::from(g) - w).abs() / (1.0 + w.abs()))
+        .fold(0.0, f64::max)
+}
+
 /// Asserts `|got - want| <= tol (1 + |want|)` element by element.
 #[track_caller]
 pub fn assert_close(what: &str, got: &[f32], want: &[f64], tol: f64) {
