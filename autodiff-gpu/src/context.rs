@@ -56,7 +56,12 @@ pub struct Gpu {
     pub(crate) queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
     pipelines: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
+    /// Map kernels' pipelines by kernel (its pieces' address), mode and
+    /// shared arguments: no WGSL text is built for a kernel run before.
+    map_pipelines: Mutex<HashMap<MapKey, Arc<wgpu::ComputePipeline>>>,
 }
+
+type MapKey = (usize, usize, crate::Mode, Vec<bool>);
 
 impl fmt::Debug for Gpu {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -99,6 +104,7 @@ impl Gpu {
             queue,
             info,
             pipelines: Mutex::new(HashMap::new()),
+            map_pipelines: Mutex::new(HashMap::new()),
         })
     }
 
@@ -178,6 +184,55 @@ impl Gpu {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<wgpu::ComputePipeline>>> {
         // A panic while holding the lock leaves a valid map.
         self.pipelines.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The pipeline of a map kernel.
+    pub(crate) fn map_pipeline(
+        &self,
+        kernel: &crate::Kernel,
+        mode: crate::Mode,
+        shared: &[bool],
+    ) -> Result<Arc<wgpu::ComputePipeline>, GpuError> {
+        // Two constants with the same pieces are the same kernel; one
+        // kernel may have several addresses, which only costs a lookup.
+        let key = (
+            kernel.pieces.as_ptr() as usize,
+            kernel.name.as_ptr() as usize,
+            mode,
+            shared.to_vec(),
+        );
+        let cached = self
+            .map_pipelines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        if let Some(p) = cached {
+            return Ok(p);
+        }
+        let p = self.pipeline(&kernel.module(mode, shared), "main")?;
+        self.map_pipelines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, p.clone());
+        Ok(p)
+    }
+
+    /// Runs the entry point `entry` of a WGSL module of the caller's over
+    /// `workgroups` workgroups (spread over `x` and `y` of
+    /// `@builtin(workgroup_id)`: the linear index is `id.x + id.y *
+    /// num_workgroups.x`), with `buffers` bound at `@group(0)` in order:
+    /// a hand-written kernel next to the generated ones.
+    pub fn run_wgsl(
+        &self,
+        source: &str,
+        entry: &str,
+        buffers: &[&crate::GpuBuffer],
+        workgroups: u64,
+    ) -> Result<(), GpuError> {
+        let pipeline = self.pipeline(source, entry)?;
+        let raw: Vec<&wgpu::Buffer> = buffers.iter().map(|b| &b.buffer).collect();
+        self.dispatch_linear(&pipeline, &raw, workgroups)
     }
 
     /// Runs `pipeline` over a `(x, y)` grid of workgroups with `buffers`

@@ -203,6 +203,103 @@ impl Kernel {
         mode: Mode,
         args: &[MapArg<'_>],
     ) -> Result<Vec<GpuBuffer>, GpuError> {
+        self.check_args(mode, args)?;
+        let n = elements(self.name, args)?;
+        let outputs: Vec<GpuBuffer> = (0..mode.outputs(self.inputs))
+            .map(|j| gpu.zeros(if reduced(mode, args, n, j) { 1 } else { n }))
+            .collect::<Result<_, _>>()?;
+        let refs: Vec<&GpuBuffer> = outputs.iter().collect();
+        self.run_into(gpu, mode, args, &refs)?;
+        Ok(outputs)
+    }
+
+    /// [`Kernel::run`] into buffers the caller keeps (of the lengths `run`
+    /// returns): no allocation, and no clearing of new buffers, per call.
+    pub fn run_into(
+        &self,
+        gpu: &Gpu,
+        mode: Mode,
+        args: &[MapArg<'_>],
+        outputs: &[&GpuBuffer],
+    ) -> Result<(), GpuError> {
+        self.check_args(mode, args)?;
+        let n = elements(self.name, args)?;
+        let nout = mode.outputs(self.inputs);
+        if outputs.len() != nout {
+            return Err(GpuError::Length(format!(
+                "`{}` ({mode:?}) writes {nout} arrays, not {}",
+                self.name,
+                outputs.len()
+            )));
+        }
+        for (j, out) in outputs.iter().enumerate() {
+            let want = if reduced(mode, args, n, j) { 1 } else { n };
+            if out.len() != want {
+                return Err(GpuError::Length(format!(
+                    "output {j} of `{}` ({mode:?}) has {} elements, not {want}",
+                    self.name,
+                    out.len()
+                )));
+            }
+        }
+        if n == 0 {
+            for (j, out) in outputs.iter().enumerate() {
+                if reduced(mode, args, n, j) {
+                    gpu.queue.write_buffer(&out.buffer, 0, &[0; 4]);
+                }
+            }
+            return Ok(());
+        }
+        let shared: Vec<bool> = args.iter().map(|a| a.len() == 1 && n != 1).collect();
+        let uploaded: Vec<Option<GpuBuffer>> = args
+            .iter()
+            .map(|a| match a {
+                MapArg::Host(x) => gpu.upload(x).map(Some),
+                MapArg::Device(_) => Ok(None),
+            })
+            .collect::<Result<_, _>>()?;
+        let mut buffers: Vec<&wgpu::Buffer> = Vec::new();
+        for (a, u) in args.iter().zip(&uploaded) {
+            match (a, u) {
+                (MapArg::Device(b), _) => buffers.push(&b.buffer),
+                (MapArg::Host(_), Some(b)) => buffers.push(&b.buffer),
+                (MapArg::Host(_), None) => {
+                    return Err(GpuError::Wgpu("an argument was not uploaded".into()));
+                }
+            }
+        }
+        let groups = (n as u64).div_ceil(WORKGROUP);
+        let grid = crate::context::grid(groups, gpu.limits().max_compute_workgroups_per_dimension)?;
+        // Reduced outputs: one partial sum per workgroup, summed after.
+        let partials: Vec<Option<GpuBuffer>> = (0..nout)
+            .map(|j| {
+                if reduced(mode, args, n, j) {
+                    gpu.zeros((u64::from(grid.0) * u64::from(grid.1)) as usize)
+                        .map(Some)
+                } else {
+                    Ok(None)
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        for (out, partial) in outputs.iter().zip(&partials) {
+            buffers.push(match partial {
+                Some(p) => &p.buffer,
+                None => &out.buffer,
+            });
+        }
+        let shape = gpu.uniform(&[n as u32]);
+        buffers.push(&shape);
+        let pipeline = gpu.map_pipeline(self, mode, &shared)?;
+        gpu.dispatch(&pipeline, &buffers, grid)?;
+        for (out, partial) in outputs.iter().zip(&partials) {
+            if let Some(p) = partial {
+                gpu.copy(&gpu.sum(p)?, out);
+            }
+        }
+        Ok(())
+    }
+
+    fn check_args(&self, mode: Mode, args: &[MapArg<'_>]) -> Result<(), GpuError> {
         let nargs = mode.args(self.inputs);
         if args.len() != nargs {
             return Err(GpuError::Length(format!(
@@ -211,50 +308,14 @@ impl Kernel {
                 args.len()
             )));
         }
-        let n = elements(self.name, args)?;
-        let shared: Vec<bool> = args.iter().map(|a| a.len() == 1 && n != 1).collect();
-        let nout = mode.outputs(self.inputs);
-        let reduced = |j: usize| mode == Mode::Vjp && shared[j];
-        if n == 0 {
-            return (0..nout)
-                .map(|j| gpu.zeros(usize::from(reduced(j))))
-                .collect();
-        }
-        let groups = (n as u64).div_ceil(WORKGROUP);
-        let uploaded: Vec<Option<GpuBuffer>> = args
-            .iter()
-            .map(|a| match a {
-                MapArg::Host(x) => gpu.upload(x).map(Some),
-                MapArg::Device(_) => Ok(None),
-            })
-            .collect::<Result<_, _>>()?;
-        let inputs: Vec<&GpuBuffer> = args
-            .iter()
-            .zip(&uploaded)
-            .map(|(a, u)| match (a, u) {
-                (MapArg::Device(b), _) => b,
-                (_, Some(b)) => b,
-                (MapArg::Host(_), None) => unreachable!("host arguments are uploaded"),
-            })
-            .collect();
-        let (gx, gy) =
-            crate::context::grid(groups, gpu.limits().max_compute_workgroups_per_dimension)?;
-        let partials = u64::from(gx) * u64::from(gy);
-        let outputs: Vec<GpuBuffer> = (0..nout)
-            .map(|j| gpu.zeros(if reduced(j) { partials as usize } else { n }))
-            .collect::<Result<_, _>>()?;
-        let pipeline = gpu.pipeline(&self.module(mode, &shared), "main")?;
-        let shape = gpu.uniform(&[n as u32]);
-        let mut buffers: Vec<&wgpu::Buffer> = inputs.iter().map(|b| &b.buffer).collect();
-        buffers.extend(outputs.iter().map(|b| &b.buffer));
-        buffers.push(&shape);
-        gpu.dispatch(&pipeline, &buffers, (gx, gy))?;
-        outputs
-            .into_iter()
-            .enumerate()
-            .map(|(j, out)| if reduced(j) { gpu.sum(&out) } else { Ok(out) })
-            .collect()
+        Ok(())
     }
+}
+
+/// Whether output `j` of `mode` is summed over the elements: the
+/// cotangent of an argument shared by all of them.
+fn reduced(mode: Mode, args: &[MapArg<'_>], n: usize, j: usize) -> bool {
+    mode == Mode::Vjp && n != 1 && args[j].len() == 1
 }
 
 /// The number of elements of a map over `args`: their common length, the

@@ -164,6 +164,7 @@ fn host(sig: &parse::Signature, k: &Kernels) -> TokenStream {
     let run_jvp = run(quote!(Jvp), &jvp_list);
     let run_vjp = run(quote!(Vjp), &vjp_list);
     let f_gpu = format_ident!("{}_gpu", name);
+    let f_gpu_kernel = format_ident!("{}_gpu_kernel", name);
     let f_gpu_buffer = format_ident!("{}_gpu_buffer", name);
     let f_jvp_gpu = format_ident!("{}_jvp_gpu", name);
     let f_jvp_gpu_buffer = format_ident!("{}_jvp_gpu_buffer", name);
@@ -187,6 +188,9 @@ fn host(sig: &parse::Signature, k: &Kernels) -> TokenStream {
             quote!((#(#grads),*)),
         )
     };
+    let doc_kernel = format!(
+        " The WGSL kernels of `{name_text}`: run them into buffers you keep with `Kernel::run_into`."
+    );
     let doc_value = format!(" `{name_text}` at each element, on the GPU.");
     let doc_jvp = format!(
         " `{name_text}` and its directional derivative at each element, on the GPU (`{name_text}_jvp` per element)."
@@ -207,6 +211,12 @@ fn host(sig: &parse::Signature, k: &Kernels) -> TokenStream {
             pieces: &[#(#pieces),*],
             callees: &[#(#callees),*],
         };
+
+        #[doc = #doc_kernel]
+        #(#attrs)*
+        #vis fn #f_gpu_kernel() -> &'static #gpu::Kernel {
+            &#konst
+        }
 
         #[doc = #doc_value]
         #[allow(clippy::too_many_arguments)]

@@ -67,3 +67,22 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f64], tol: f64) {
         );
     }
 }
+
+/// The issue's workload, `f(x) = sin(x) x + exp(-x)`, its VJP written by
+/// hand as one fused WGSL kernel: what the generated kernel is measured
+/// against (`benches/gpu.rs`) and checked against (`tests/functions.rs`).
+pub const HAND_WRITTEN_VJP: &str = r#"
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> g: array<f32>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if i < arrayLength(&g) {
+        let v = x[i];
+        g[i] = dy[i] * (sin(v) + v * cos(v) - exp(-v));
+    }
+}
+"#;

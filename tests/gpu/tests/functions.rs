@@ -2,8 +2,9 @@
 //! with the CPU siblings the same macro generates, element by element, on
 //! random inputs, for straight-line code, branches, calls and fixed loops.
 
+use autodiff::gpu::{MapArg, Mode};
 use autodiff::prelude::*;
-use autodiff_gpu_tests::{Lcg, assert_close, gpu};
+use autodiff_gpu_tests::{HAND_WRITTEN_VJP, Lcg, assert_close, gpu};
 
 /// The workload.
 #[differentiable(gpu)]
@@ -269,4 +270,56 @@ fn lengths_must_agree() {
     let e = looped_gpu(gpu, &[1.0, 2.0, 3.0], &[1.0, 2.0]).unwrap_err();
     assert!(e.to_string().contains("lengths 3 and 2"), "{e}");
     assert_eq!(looped_gpu(gpu, &[], &[1.0]).unwrap(), Vec::<f32>::new());
+}
+
+/// The kernel run into buffers kept between calls gives what `f_vjp_gpu`
+/// gives, and so does the hand-written kernel of the benchmark.
+#[test]
+fn kept_buffers_and_the_hand_written_kernel() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = Lcg::new(6);
+    let n = 70_001;
+    let x = rng.vec(n, -3.0, 3.0);
+    let dy = rng.vec(n, -1.0, 1.0);
+    let want = f_vjp_gpu(gpu, &x, &dy).unwrap();
+    let (xb, dyb, g) = (
+        gpu.upload(&x).unwrap(),
+        gpu.upload(&dy).unwrap(),
+        gpu.zeros(n).unwrap(),
+    );
+    for _ in 0..2 {
+        f_gpu_kernel()
+            .run_into(
+                gpu,
+                Mode::Vjp,
+                &[MapArg::from(&xb), MapArg::from(&dyb)],
+                &[&g],
+            )
+            .unwrap();
+        assert_eq!(gpu.read(&g).unwrap(), want);
+    }
+    let hand = gpu.zeros(n).unwrap();
+    gpu.run_wgsl(
+        HAND_WRITTEN_VJP,
+        "main",
+        &[&xb, &dyb, &hand],
+        (n as u64).div_ceil(256),
+    )
+    .unwrap();
+    let hand = gpu.read(&hand).unwrap();
+    let hand: Vec<f64> = hand.iter().map(|&v| f64::from(v)).collect();
+    assert_close("generated against hand-written", &want, &hand, 1e-5);
+    let wrong = gpu.zeros(n - 1).unwrap();
+    let e = f_gpu_kernel()
+        .run_into(
+            gpu,
+            Mode::Vjp,
+            &[MapArg::from(&xb), MapArg::from(&dyb)],
+            &[&wrong],
+        )
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("has 70000 elements, not 70001"),
+        "{e}"
+    );
 }
