@@ -30,8 +30,7 @@ impl Gpu {
     /// The largest buffer a kernel can bind, in bytes.
     fn max_binding(&self) -> u64 {
         let l = self.device.limits();
-        l.max_buffer_size
-            .min(u64::from(l.max_storage_buffer_binding_size))
+        l.max_buffer_size.min(l.max_storage_buffer_binding_size)
     }
 
     fn check_size(&self, len: usize, what: &str) -> Result<u64, GpuError> {

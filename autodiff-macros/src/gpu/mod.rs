@@ -175,8 +175,8 @@ fn host(sig: &parse::Signature, k: &Kernels) -> TokenStream {
         (
             quote!(::std::vec::Vec<f32>),
             quote!(#gpu::GpuBuffer),
-            quote!(gpu.read(&__g0)?),
-            quote!(__g0),
+            quote!(gpu.read(&__g0)),
+            quote!(::core::result::Result::Ok(__g0)),
         )
     } else {
         let vecs = grads.iter().map(|_| quote!(::std::vec::Vec<f32>));
@@ -184,8 +184,8 @@ fn host(sig: &parse::Signature, k: &Kernels) -> TokenStream {
         (
             quote!((#(#vecs),*)),
             quote!((#(#bufs),*)),
-            quote!((#(gpu.read(&#grads)?),*)),
-            quote!((#(#grads),*)),
+            quote!(::core::result::Result::Ok((#(gpu.read(&#grads)?),*))),
+            quote!(::core::result::Result::Ok((#(#grads),*))),
         )
     };
     let doc_kernel = format!(
@@ -255,7 +255,7 @@ fn host(sig: &parse::Signature, k: &Kernels) -> TokenStream {
         #(#attrs)*
         #vis fn #f_vjp_gpu<'a>(gpu: &#gpu::Gpu, #vjp_args) -> ::core::result::Result<#grad_vec_ty, #gpu::GpuError> {
             let [#(#grads),*] = #rt::outputs(#run_vjp?);
-            ::core::result::Result::Ok(#grad_vecs)
+            #grad_vecs
         }
 
         #[doc = #doc_vjp]
@@ -263,7 +263,7 @@ fn host(sig: &parse::Signature, k: &Kernels) -> TokenStream {
         #(#attrs)*
         #vis fn #f_vjp_gpu_buffer<'a>(gpu: &#gpu::Gpu, #vjp_args) -> ::core::result::Result<#grad_buf_ty, #gpu::GpuError> {
             let [#(#grads),*] = #rt::outputs(#run_vjp?);
-            ::core::result::Result::Ok(#grad_bufs)
+            #grad_bufs
         }
     }
 }

@@ -2,6 +2,8 @@
 //! with the CPU siblings the same macro generates, element by element, on
 //! random inputs, for straight-line code, branches, calls and fixed loops.
 
+#![deny(warnings)]
+
 use autodiff::gpu::{MapArg, Mode};
 use autodiff::prelude::*;
 use autodiff_gpu_tests::{HAND_WRITTEN_VJP, Lcg, assert_close, gpu};
@@ -172,13 +174,16 @@ fn branches_and_primitives() {
     check3!(mixed, 2);
 }
 
+/// The CPU VJP of a function of two parameters.
+type Vjp2 = fn(f32, f32, f32) -> (f32, (f32, f32));
+
 /// Checks a function of two parameters: value, JVP, VJP.
 fn check2(
     name: &str,
     seed: u64,
     cpu: fn(f32, f32) -> f32,
     cpu_jvp: fn(f32, f32, f32, f32) -> (f32, f32),
-    cpu_vjp: fn(f32, f32, f32) -> (f32, (f32, f32)),
+    cpu_vjp: Vjp2,
     run: impl Fn(&autodiff::gpu::Gpu, &[f32], &[f32], &[f32], &[f32], &[f32]) -> [Vec<f32>; 5],
 ) {
     let Some(gpu) = gpu() else { return };

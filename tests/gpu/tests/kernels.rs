@@ -14,8 +14,8 @@ fn f64s(x: &[f32]) -> Vec<f64> {
 #[differentiable]
 fn total(x: &[f64]) -> f64 {
     let mut s = 0.0;
-    for i in 0..x.len() {
-        s += x[i];
+    for &v in x {
+        s += v;
     }
     s
 }

@@ -186,8 +186,8 @@ fn every_primitive_against_the_cpu_rules() {
         let mut vjp_args = args.clone();
         vjp_args.push(MapArg::from(&dr));
         let out = kernel.run(gpu, Mode::Vjp, &vjp_args).unwrap();
-        for j in 0..k {
-            let g = gpu.read(&out[j]).unwrap();
+        for (j, cotangent) in out.iter().enumerate() {
+            let g = gpu.read(cotangent).unwrap();
             let want: Vec<f64> = (0..n).map(|i| refs[i].1[j] * f64::from(dr[i])).collect();
             worst = worst.max(max_error(&g, &want));
             assert_close(&format!("{name} vjp {j}"), &g, &want, tol);

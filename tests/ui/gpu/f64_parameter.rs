@@ -1,0 +1,8 @@
+use autodiff::prelude::*;
+
+#[differentiable(gpu)]
+fn f(x: f64) -> f64 {
+    x.sin()
+}
+
+fn main() {}
