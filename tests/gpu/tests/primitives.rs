@@ -51,7 +51,7 @@ fn apply<T: Float>(name: &str, a: &[T]) -> T {
         "min" => x.min(a[1]),
         "mul_add" => x.mul_add(a[1], a[2]),
         "recip" => x.recip(),
-        "clamp" => x.max(a[1]).min(a[2]),
+        "clamp" => Float::clamp(x, a[1], a[2]),
         "to_degrees" => x.to_degrees(),
         "to_radians" => x.to_radians(),
         "floor" => x.floor(),
@@ -199,4 +199,56 @@ fn every_primitive_against_the_cpu_rules() {
         "{checked} primitives on {}: largest error {worst:.1e} (1 + |value|)",
         gpu.adapter()
     );
+}
+
+/// The conventions of docs/conventions.md at the points where a primitive
+/// is not differentiable: the GPU gives what the CPU gives, exactly (the
+/// same rules). Infinite derivatives (`sqrt` at 0) too on this adapter;
+/// WGSL lets a driver assume no infinities, so docs/gpu.md does not promise
+/// them on every GPU.
+#[test]
+fn conventions_at_singular_points() {
+    let Some(gpu) = gpu() else { return };
+    let nan = f64::NAN;
+    let points: &[(&str, &[f64])] = &[
+        ("abs", &[0.0]),
+        ("abs", &[-0.0]),
+        ("max", &[1.5, 1.5]),
+        ("min", &[-2.0, -2.0]),
+        ("max", &[nan, 2.0]),
+        ("min", &[2.0, nan]),
+        ("hypot", &[0.0, 0.0]),
+        ("atan2", &[0.0, 0.0]),
+        ("powf", &[0.0, 2.0]),
+        ("powf", &[3.0, 0.0]),
+        ("clamp", &[-1.0, -1.0, 1.0]),
+        ("clamp", &[1.0, -1.0, 1.0]),
+        ("signum", &[0.0]),
+        ("floor", &[2.0]),
+        ("ceil", &[2.0]),
+        ("round", &[2.5]),
+        ("trunc", &[-3.0]),
+        ("fract", &[4.0]),
+        ("sqrt", &[0.0]),
+        ("ln", &[0.0]),
+        ("cbrt", &[0.0]),
+    ];
+    for &(name, point) in points {
+        let kernel = elementwise(name).unwrap();
+        let columns: Vec<Vec<f32>> = point.iter().map(|&v| vec![v as f32]).collect();
+        let mut args: Vec<MapArg> = columns.iter().map(MapArg::from).collect();
+        let one = [1.0f32];
+        args.push(MapArg::from(&one));
+        let out = kernel.run(gpu, Mode::Vjp, &args).unwrap();
+        let (_, want) = reference(name, point);
+        for (j, cotangent) in out.iter().enumerate() {
+            let got = gpu.read(cotangent).unwrap()[0];
+            let want = want[j] as f32;
+            let same = got == want || (got.is_nan() && want.is_nan());
+            assert!(
+                same,
+                "{name}{point:?}: partial {j} is {got} on the GPU, {want} on the CPU"
+            );
+        }
+    }
 }
