@@ -144,9 +144,12 @@ fn host(sig: &parse::Signature, k: &Kernels) -> TokenStream {
     let name_text = name.to_string();
     let inputs = k.inputs;
     let pieces = &k.pieces;
+    // Named at the call, so that calling a function without `gpu` is an
+    // error there.
     let callees = k.callees.iter().map(|c| {
         let prefix = &c.prefix.tokens;
-        let konst = kernel_const(&c.name.to_string());
+        let mut konst = kernel_const(&c.name.to_string());
+        konst.set_span(c.name.span());
         quote!(&#prefix #konst)
     });
     let params: Vec<syn::Ident> = sig.params.iter().map(|p| p.name.clone()).collect();

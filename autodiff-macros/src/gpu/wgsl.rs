@@ -232,6 +232,16 @@ impl Emitter {
                     let call = self.call(&callee, Mode::Vjp, &args, span)?;
                     self.results(depth, &data.results, call);
                 }
+                Op::Matches(a, pattern) => {
+                    let pat =
+                        syn::parse::Parser::parse2(syn::Pat::parse_multi, pattern.tokens.clone())
+                            .ok()
+                            .and_then(|p| matches(&v(a), &p))
+                            .ok_or_else(|| {
+                                err(span, format_args!("the pattern `{}`", pattern.text))
+                            })?;
+                    self.line(depth, format_args!("let {} = {pat};", r(0)));
+                }
                 Op::CastLike(a, _) => self.line(depth, format_args!("let {} = {};", r(0), v(a))),
                 Op::AddCotangents(a, b) => {
                     self.line(depth, format_args!("let {} = {} + {};", r(0), v(a), v(b)))
@@ -307,6 +317,58 @@ impl Emitter {
             kernel_fn_name(&callee.name.to_string(), mode),
             args.join(", ")
         ))
+    }
+}
+
+/// Whether the integer or bool `value` matches `pat`: literals, ranges,
+/// alternatives and `_`.
+fn matches(value: &str, pat: &syn::Pat) -> Option<String> {
+    let lit = |e: &syn::Expr| -> Option<String> {
+        match e {
+            syn::Expr::Lit(l) => match &l.lit {
+                syn::Lit::Int(i) => Some(format!("{}i", i.base10_digits())),
+                syn::Lit::Bool(b) => Some(b.value.to_string()),
+                _ => None,
+            },
+            syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => {
+                Some(format!("-{}", lit_of(&u.expr)?))
+            }
+            _ => None,
+        }
+    };
+    Some(match pat {
+        syn::Pat::Wild(_) => "true".to_string(),
+        syn::Pat::Lit(l) => format!("({value} == {})", lit(&syn::Expr::Lit(l.clone()))?),
+        syn::Pat::Paren(p) => matches(value, &p.pat)?,
+        syn::Pat::Or(o) => {
+            let cases: Option<Vec<String>> = o.cases.iter().map(|c| matches(value, c)).collect();
+            format!("({})", cases?.join(" || "))
+        }
+        syn::Pat::Range(r) => {
+            let mut parts = Vec::new();
+            if let Some(lo) = &r.start {
+                parts.push(format!("{value} >= {}", lit(lo)?));
+            }
+            if let Some(hi) = &r.end {
+                let op = match r.limits {
+                    syn::RangeLimits::Closed(_) => "<=",
+                    syn::RangeLimits::HalfOpen(_) => "<",
+                };
+                parts.push(format!("{value} {op} {}", lit(hi)?));
+            }
+            format!("({})", parts.join(" && "))
+        }
+        _ => return None,
+    })
+}
+
+fn lit_of(e: &syn::Expr) -> Option<String> {
+    match e {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => Some(format!("{}i", i.base10_digits())),
+        _ => None,
     }
 }
 

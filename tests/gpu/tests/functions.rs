@@ -52,6 +52,17 @@ fn looped(x: f32, c: f32) -> f32 {
     p + s
 }
 
+/// `match` on an integer computed from a float.
+#[differentiable(gpu)]
+fn piecewise(x: f32, y: f32) -> f32 {
+    let k = (x * 2.0).floor() as i32;
+    match k {
+        0 => x * y,
+        1 | 2 => (x - y).sin(),
+        _ => y.exp() / (1.0 + x * x),
+    }
+}
+
 fn inputs(rng: &mut Lcg, n: usize, k: usize) -> Vec<Vec<f32>> {
     (0..k).map(|_| rng.vec(n, -2.5, 2.5)).collect()
 }
@@ -221,6 +232,23 @@ fn calls_of_gpu_functions() {
             let v = calls_gpu(gpu, x, y).unwrap();
             let (jv, jt) = calls_jvp_gpu(gpu, x, y, dx, dy).unwrap();
             let (gx, gy) = calls_vjp_gpu(gpu, x, y, dr).unwrap();
+            [v, jv, jt, gx, gy]
+        },
+    );
+}
+
+#[test]
+fn match_arms() {
+    check2(
+        "piecewise",
+        7,
+        piecewise,
+        piecewise_jvp,
+        piecewise_vjp,
+        |gpu, x, y, dx, dy, dr| {
+            let v = piecewise_gpu(gpu, x, y).unwrap();
+            let (jv, jt) = piecewise_jvp_gpu(gpu, x, y, dx, dy).unwrap();
+            let (gx, gy) = piecewise_vjp_gpu(gpu, x, y, dr).unwrap();
             [v, jv, jt, gx, gy]
         },
     );
