@@ -65,7 +65,8 @@ run() {
         done
     } 2>&1 | tee "$out/tests.txt"
     for i in 1 2 3; do
-        .gpu-run/bench-gpu --bench 2>&1 | grep -v "^$" >"$out/bench-$i.txt" || true
+        .gpu-run/bench-gpu --bench --output-format bencher --discard-baseline 2>&1 |
+            grep -E "^test |adapter" >"$out/bench-$i.txt" || true
     done
     if python3 -c "import torch" 2>/dev/null; then
         python3 .gpu-run/baselines.py torch 2>&1 | tee "$out/baselines.txt" || true
@@ -76,26 +77,35 @@ run() {
     report "$out" | tee "$out/report.txt"
 }
 
-# The median over the three runs of each benchmark's middle estimate, in
-# milliseconds, and the ratios the issue asks for.
+# The median over the runs of each benchmark, in milliseconds, and the
+# ratios the issue asks for.
 report() {
     local out=$1
     grep -h "adapter:" "$out"/bench-*.txt | head -1
     cat "$out"/bench-*.txt | awk '
-        /^[a-z_]+\/[a-z -]+\/[0-9]+/ { name = $1 "/" $2; for (i = 3; i <= NF; i++) if ($i ~ /^[a-z-]+\/[0-9]+$/) name = name " " $i; }
-        /time:/ {
-            line = $0; sub(/.*time: *\[/, "", line); split(line, f, " ");
-            v = f[3]; u = f[4];
-            ms = (u == "s") ? v * 1000 : (u == "ms") ? v : (u == "µs") ? v / 1000 : v / 1e6;
-            id = $1; if (id == "time:") id = last; else id = $1;
-            t[id] = t[id] " " ms;
-        }
-        { if ($1 !~ /time:|thrpt:/ && $1 ~ /\//) last = $1; }
-        END { for (k in t) print k, t[k] }' | sort | while read -r id a b c; do
-        med=$(printf '%s\n' "$a" "$b" "$c" | sort -g | sed -n 2p)
-        printf '%-40s %12.4f ms\n' "$id" "${med:-$a}"
-    done
-    [ -f "$out/baselines.txt" ] && cat "$out/baselines.txt"
+        /^test / { gsub(",", "", $5); t[$2] = t[$2] " " $5 / 1e6 }
+        END {
+            for (k in t) {
+                n = split(t[k], v, " ");
+                # Median by insertion sort (three runs).
+                for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { x = v[j]; v[j] = v[j - 1]; v[j - 1] = x; }
+                med[k] = v[int((n + 1) / 2)];
+                printf "%-40s %12.4f ms\n", k, med[k];
+            }
+            print "";
+            for (k in med) if (k ~ /gpu generated/) {
+                size = k; sub(/.*\//, "", size);
+                hand = med["f_vjp/gpu hand-written/" size]; copy = med["f_vjp/gpu copy/" size]; cpu = med["f_vjp/cpu/" size];
+                printf "n = %-10s generated / hand-written %.3f, copy / generated %.2f", size, med[k] / hand, copy / med[k];
+                if (cpu) printf ", cpu / generated %.2f", cpu / med[k];
+                printf "\n";
+            }
+            for (k in med) if (k ~ /matmul\/gpu backward/) {
+                size = k; sub(/.*\//, "", size);
+                printf "matmul %s: backward / forward %.2f\n", size, med[k] / med["matmul/gpu forward/" size];
+            }
+        }' | sort
+    if [ -f "$out/baselines.txt" ]; then cat "$out/baselines.txt"; fi
 }
 
 case "${1:-}" in
