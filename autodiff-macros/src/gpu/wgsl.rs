@@ -242,6 +242,10 @@ impl Emitter {
                             })?;
                     self.line(depth, format_args!("let {} = {pat};", r(0)));
                 }
+                // The zero tangent of a call's result (a float here).
+                Op::Zeros(a, None) if matches!(f.class(*a), Class::Float | Class::Unknown) => {
+                    self.line(depth, format_args!("let {} = 0.0;", r(0)));
+                }
                 Op::CastLike(a, _) => self.line(depth, format_args!("let {} = {};", r(0), v(a))),
                 Op::AddCotangents(a, b) => {
                     self.line(depth, format_args!("let {} = {} + {};", r(0), v(a), v(b)))

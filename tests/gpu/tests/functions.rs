@@ -38,6 +38,15 @@ fn calls(x: f32, y: f32) -> f32 {
     softplus(x * y) - 0.5 * softplus(y - x)
 }
 
+/// A call whose first argument is a call of constants: its tangent is a
+/// zero the JVP makes (found by the GPU fuzzer).
+#[differentiable(gpu)]
+fn constant_argument(x: f32, y: f32) -> f32 {
+    let mut m = x;
+    m += calls(softplus(1.25), m - y);
+    m
+}
+
 /// A fixed loop, unrolled: Horner's rule and a few Newton steps.
 #[differentiable(gpu)]
 fn looped(x: f32, c: f32) -> f32 {
@@ -249,6 +258,23 @@ fn match_arms() {
             let v = piecewise_gpu(gpu, x, y).unwrap();
             let (jv, jt) = piecewise_jvp_gpu(gpu, x, y, dx, dy).unwrap();
             let (gx, gy) = piecewise_vjp_gpu(gpu, x, y, dr).unwrap();
+            [v, jv, jt, gx, gy]
+        },
+    );
+}
+
+#[test]
+fn calls_with_constant_arguments() {
+    check2(
+        "constant_argument",
+        8,
+        constant_argument,
+        constant_argument_jvp,
+        constant_argument_vjp,
+        |gpu, x, y, dx, dy, dr| {
+            let v = constant_argument_gpu(gpu, x, y).unwrap();
+            let (jv, jt) = constant_argument_jvp_gpu(gpu, x, y, dx, dy).unwrap();
+            let (gx, gy) = constant_argument_vjp_gpu(gpu, x, y, dr).unwrap();
             [v, jv, jt, gx, gy]
         },
     );
