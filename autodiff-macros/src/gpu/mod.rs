@@ -97,7 +97,7 @@ pub fn kernels(parsed: &Parsed) -> syn::Result<Kernels> {
     let lens = vec![None; active.len()];
     let vjp = pipeline::optimized(vjp::vjp(&primal, &active, &lens, &act)?, "vjp")?;
 
-    let name = parsed.sig.ident.to_string();
+    let name = syn::ext::IdentExt::unraw(&parsed.sig.ident).to_string();
     let mut emitter = wgsl::Emitter::default();
     let own = [
         emitter.function(&primal, &name, Mode::Value)?,
@@ -129,7 +129,7 @@ pub fn kernels(parsed: &Parsed) -> syn::Result<Kernels> {
 /// The name of the constant describing `f`'s kernels; a call of `f` from
 /// another GPU function names it, so calling a function without `gpu`
 /// fails with this name in the error.
-pub fn kernel_const(name: &str) -> syn::Ident {
+pub fn kernel_const(name: &syn::Ident) -> syn::Ident {
     format_ident!("__annotate_{}_with_differentiable_gpu", name)
 }
 
@@ -140,15 +140,15 @@ fn host(sig: &parse::Signature, k: &Kernels) -> TokenStream {
     let vis = &sig.vis;
     let attrs = &sig.attrs;
     let name = &sig.ident;
-    let konst = kernel_const(&name.to_string());
-    let name_text = name.to_string();
+    let konst = kernel_const(name);
+    let name_text = syn::ext::IdentExt::unraw(name).to_string();
     let inputs = k.inputs;
     let pieces = &k.pieces;
     // Named at the call, so that calling a function without `gpu` is an
     // error there.
     let callees = k.callees.iter().map(|c| {
         let prefix = &c.prefix.tokens;
-        let mut konst = kernel_const(&c.name.to_string());
+        let mut konst = kernel_const(&c.name);
         konst.set_span(c.name.span());
         quote!(&#prefix #konst)
     });

@@ -318,7 +318,7 @@ impl Emitter {
         }
         Ok(format!(
             "{}({})",
-            kernel_fn_name(&callee.name.to_string(), mode),
+            kernel_fn_name(&syn::ext::IdentExt::unraw(&callee.name).to_string(), mode),
             args.join(", ")
         ))
     }

@@ -382,3 +382,17 @@ fn kept_buffers_and_the_hand_written_kernel() {
         "{e}"
     );
 }
+
+/// A raw identifier: its siblings and WGSL functions drop the `r#`.
+#[differentiable(gpu)]
+fn r#match(x: f32) -> f32 {
+    x * x
+}
+
+#[test]
+fn raw_identifiers() {
+    let Some(gpu) = gpu() else { return };
+    assert_eq!(match_gpu(gpu, &[3.0]).unwrap(), vec![9.0]);
+    assert_eq!(match_vjp_gpu(gpu, &[3.0], &[1.0]).unwrap(), vec![6.0]);
+    assert_eq!(r#match(3.0), 9.0);
+}
