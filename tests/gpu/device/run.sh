@@ -83,7 +83,11 @@ report() {
     local out=$1
     grep -h "adapter:" "$out"/bench-*.txt | head -1
     cat "$out"/bench-*.txt | awk '
-        /^test / { gsub(",", "", $5); t[$2] = t[$2] " " $5 / 1e6 }
+        /^test / {
+            name = $0; sub(/^test /, "", name); sub(/ \.\.\. bench:.*/, "", name);
+            ns = $0; sub(/.*bench: */, "", ns); sub(/ .*/, "", ns); gsub(",", "", ns);
+            t[name] = t[name] " " ns / 1e6;
+        }
         END {
             for (k in t) {
                 n = split(t[k], v, " ");
