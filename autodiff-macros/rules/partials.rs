@@ -7,7 +7,14 @@
 // the float methods that translation lists; its tests fail on anything
 // else.
 
-use num_traits::{Float, FloatConst};
+use num_traits::Float;
+
+/// A constant of `core::f64::consts` as `T` (rules need only `Float`,
+/// so that a function generic over `T: Float` can call them).
+#[inline(always)]
+fn constant<T: Float>(x: f64) -> T {
+    T::from(x).unwrap_or_else(T::nan)
+}
 
 #[inline(always)]
 fn two<T: Float>() -> T {
@@ -96,8 +103,8 @@ pub fn exp<T: Float>(_x: T, out: T) -> T {
 
 /// `x.exp2()`: `2^x ln 2`.
 #[inline(always)]
-pub fn exp2<T: Float + FloatConst>(_x: T, out: T) -> T {
-    out * T::LN_2()
+pub fn exp2<T: Float>(_x: T, out: T) -> T {
+    out * constant::<T>(core::f64::consts::LN_2)
 }
 
 /// `x.exp_m1()`: `exp x`, computed as `out + 1`.
@@ -120,14 +127,14 @@ pub fn ln_1p<T: Float>(x: T, _out: T) -> T {
 
 /// `x.log2()`: `1 / (x ln 2)`.
 #[inline(always)]
-pub fn log2<T: Float + FloatConst>(x: T, _out: T) -> T {
-    (x * T::LN_2()).recip()
+pub fn log2<T: Float>(x: T, _out: T) -> T {
+    (x * constant::<T>(core::f64::consts::LN_2)).recip()
 }
 
 /// `x.log10()`: `1 / (x ln 10)`.
 #[inline(always)]
-pub fn log10<T: Float + FloatConst>(x: T, _out: T) -> T {
-    (x * T::LN_10()).recip()
+pub fn log10<T: Float>(x: T, _out: T) -> T {
+    (x * constant::<T>(core::f64::consts::LN_10)).recip()
 }
 
 /// `x.log(base)`: `(1 / (x ln b), -log_b(x) / (b ln b))`.

@@ -76,6 +76,21 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
         };
         syn::Error::new(span, format!("{attribute} names its rule, {what}: `{example}`"))
     })?;
+    if let Some(param) = item_fn
+        .sig
+        .generics
+        .params
+        .iter()
+        .find(|p| !matches!(p, syn::GenericParam::Lifetime(_)))
+    {
+        return Err(syn::Error::new_spanned(
+            param,
+            format!(
+                "{attribute} does not support type or const generic parameters yet; \
+                 write the function for `f64` or `f32`"
+            ),
+        ));
+    }
     // The signature's errors, worded for this attribute.
     let sig = parse::parse(TokenStream::new(), &item_fn)
         .map_err(|errors| {

@@ -208,8 +208,11 @@ impl SigEmitter<'_> {
                 // Outside `wrt`: ignored by the hidden JVP.
                 passed.push(match (&p.sink_ty, &p.array_len) {
                     (Some(_), _) => quote!(&[]),
-                    (None, Some(n)) => quote!([0.0; #n]),
-                    (None, None) => quote!(0.0),
+                    (None, Some(n)) => {
+                        let zero = float_lit(quote!(0.0));
+                        quote!([#zero; #n])
+                    }
+                    (None, None) => float_lit(quote!(0.0)),
                 });
             }
             if !p.active && for_calls && p.class.has_derivative_in_calls() {
@@ -461,7 +464,10 @@ impl SigEmitter<'_> {
                 Reverse::ValueAndGrad => {
                     let vjp = self.sibling("vjp");
                     let args = self.arg_names(&fe, f);
-                    quote!(#vjp(#(#args,)* 1.0))
+                    {
+                        let one = float_lit(quote!(1.0));
+                        quote!(#vjp(#(#args,)* #one))
+                    }
                 }
                 Reverse::Grad => body,
             };
@@ -526,7 +532,8 @@ impl SigEmitter<'_> {
             let g = format_ident!("__g_{}", p.name.to_string().trim_start_matches("r#"));
             match (&p.sink_ty, p.active) {
                 (Some(_), true) => {
-                    buffers.extend(quote!(let mut #g = ::std::vec![0.0; #arg.len()];));
+                    let zero = float_lit(quote!(0.0));
+                    buffers.extend(quote!(let mut #g = ::std::vec![#zero; #arg.len()];));
                     sinks.push(quote!(&mut #g[..]));
                     grads.push(quote!(#g));
                 }
@@ -718,8 +725,11 @@ impl SigEmitter<'_> {
             } else {
                 returned.push(match (grad, &p.array_len) {
                     (Some(g), _) => fe.atom(g),
-                    (None, Some(n)) => quote!([0.0; #n]),
-                    (None, None) => quote!(0.0),
+                    (None, Some(n)) => {
+                        let zero = float_lit(quote!(0.0));
+                        quote!([#zero; #n])
+                    }
+                    (None, None) => float_lit(quote!(0.0)),
                 });
                 returned_tys.push(p.grad_ty.clone());
             }
@@ -732,9 +742,10 @@ impl SigEmitter<'_> {
         let grads_ty = tuple_or_single(&returned_tys);
         // The closure captures values only (`use<>`); a method's cannot say
         // so, for the `impl`'s type parameters are not known here.
-        let captures = match self.sig.receiver {
-            None => quote!(+ use<>),
-            Some(_) => quote!(),
+        let captures = match (&self.sig.receiver, crate::parse::scalar_param()) {
+            (None, Some(t)) => quote!(+ use<#t>),
+            (None, None) => quote!(+ use<>),
+            (Some(_), _) => quote!(),
         };
         let closure_ty =
             quote!(::core::ops::FnOnce(#out_ty #(, #lent_tys)* #(, #sink_tys)*) -> #grads_ty);
@@ -994,10 +1005,7 @@ impl<'a> FnEmitter<'a> {
     fn atom(&self, v: Value) -> TokenStream {
         if self.inline[v.index()] {
             match self.f.def_op(v) {
-                Some(Op::Lit(l)) => {
-                    let lit = &l.literal;
-                    return quote!(#lit);
-                }
+                Some(Op::Lit(l)) => return literal(l),
                 Some(Op::Extern(t)) => return t.tokens.clone(),
                 // `&mut x[..]`: a reborrow, also of an output parameter.
                 Some(Op::Ref(_, true)) => {
@@ -1085,7 +1093,12 @@ impl<'a> FnEmitter<'a> {
                 }
                 Op::Accum(b, i, v) | Op::StoreAdd(b, i, v) => {
                     let (b, i, v) = (self.place(*b), a(i), a(v));
-                    quote_spanned!(span=> #b[#i] += #v;)
+                    // A generic scalar need not be `AddAssign`.
+                    if crate::parse::scalar_param().is_some() {
+                        quote_spanned!(span=> #b[#i] = #b[#i] + #v;)
+                    } else {
+                        quote_spanned!(span=> #b[#i] += #v;)
+                    }
                 }
                 Op::Store(b, i, v) => {
                     let (b, i, v) = (a(b), a(i), a(v));
@@ -1097,7 +1110,10 @@ impl<'a> FnEmitter<'a> {
                 }
                 Op::ZeroAt(b, i) => {
                     let (b, i) = (self.place(*b), a(i));
-                    quote_spanned!(span=> #b[#i] = 0.0;)
+                    {
+                        let zero = float_lit(quote!(0.0));
+                        quote_spanned!(span=> #b[#i] = #zero;)
+                    }
                 }
                 Op::AccumAll(b, v) => {
                     let (b, v) = (self.place(*b), a(v));
@@ -1315,10 +1331,7 @@ impl<'a> FnEmitter<'a> {
         let single = || self.binder(results[0]);
         match op {
             // Only a constant the pullback reads is bound to a name.
-            Op::Lit(l) => {
-                let lit = &l.literal;
-                (single(), quote!(#lit))
-            }
+            Op::Lit(l) => (single(), literal(l)),
             Op::Extern(t) => (single(), t.tokens.clone()),
             Op::Unary(UnOp::Neg, x) => (single(), {
                 let x = a(x);
@@ -1339,8 +1352,16 @@ impl<'a> FnEmitter<'a> {
             }
             Op::Cast(x, ty) => {
                 let x = a(x);
-                let ty = &ty.tokens;
-                (single(), quote!(#x as #ty))
+                match crate::parse::scalar_param() {
+                    // `T::from(x).unwrap()`, which the macro read as a cast.
+                    Some(t) if t == ty.text => {
+                        (single(), quote!(#rt::to_float::<#t, _>(#x)))
+                    }
+                    _ => {
+                        let ty = &ty.tokens;
+                        (single(), quote!(#x as #ty))
+                    }
+                }
             }
             Op::CastLike(like, x) => {
                 let (like, x) = (a(like), a(x));
@@ -1417,7 +1438,10 @@ impl<'a> FnEmitter<'a> {
             }
             Op::Zeros(x, None) => {
                 let x = self.place(*x);
-                (single(), quote!(::std::vec![0.0; #x.len()]))
+                {
+                    let zero = float_lit(quote!(0.0));
+                    (single(), quote!(::std::vec![#zero; #x.len()]))
+                }
             }
             Op::Matches(v, pat) => {
                 let (v, pat) = (a(v), &pat.tokens);
@@ -1425,7 +1449,10 @@ impl<'a> FnEmitter<'a> {
             }
             Op::Zeros(_, Some(len)) => {
                 let len = &len.tokens;
-                (single(), quote!([0.0; #len]))
+                {
+                    let zero = float_lit(quote!(0.0));
+                    (single(), quote!([#zero; #len]))
+                }
             }
             Op::NewArray(init, shape) => {
                 let init = a(init);
@@ -1702,5 +1729,27 @@ fn collect_idents(tree: proc_macro2::TokenTree, taken: &mut HashSet<String>) {
             }
         }
         _ => {}
+    }
+}
+
+/// A float constant of generated code: bare (`2.0`: rustc infers `f32` or
+/// `f64`), or `lit::<T>(2.0)` in a function generic over the scalar `T`.
+fn float_lit(lit: TokenStream) -> TokenStream {
+    match crate::parse::scalar_param() {
+        Some(t) => {
+            let rt = runtime();
+            quote!(#rt::lit::<#t>(#lit))
+        }
+        None => lit,
+    }
+}
+
+/// A literal of the IR: floats through [`float_lit`], others as written.
+fn literal(l: &crate::ir::Lit) -> TokenStream {
+    let lit = &l.literal;
+    if l.float_value().is_some() {
+        float_lit(quote!(#lit))
+    } else {
+        quote!(#lit)
     }
 }

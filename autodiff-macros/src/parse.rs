@@ -125,13 +125,74 @@ pub struct Parsed {
     pub body: syn::Block,
 }
 
+thread_local! {
+    /// The type parameter that stands for the scalar while a generic
+    /// function (`fn f<T: Float>`) is expanded: `T` is a float like `f64`.
+    static SCALAR: std::cell::RefCell<Option<Ident>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The scalar type parameter of the function being expanded, if generic.
+pub fn scalar_param() -> Option<Ident> {
+    SCALAR.with(|s| s.borrow().clone())
+}
+
+/// Runs `f` with `generics`' scalar type parameter (the one bounded by
+/// `Float`) as a float type, then forgets it.
+pub fn with_scalar_of<R>(generics: &syn::Generics, f: impl FnOnce() -> R) -> R {
+    struct Reset(Option<Ident>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let old = self.0.take();
+            SCALAR.with(|s| *s.borrow_mut() = old);
+        }
+    }
+    let in_where = |t: &syn::TypeParam| {
+        generics
+            .where_clause
+            .iter()
+            .flat_map(|w| &w.predicates)
+            .any(|p| match p {
+                syn::WherePredicate::Type(pt) => {
+                    t.ident == pt.bounded_ty.to_token_stream().to_string()
+                        && pt.bounds.iter().any(is_float_bound)
+                }
+                _ => false,
+            })
+    };
+    let scalar = generics
+        .type_params()
+        .find(|t| t.bounds.iter().any(is_float_bound) || in_where(t))
+        .map(|t| t.ident.clone());
+    let _reset = Reset(SCALAR.with(|s| s.replace(scalar)));
+    f()
+}
+
+/// Whether a bound is `Float` (`num_traits::Float`, `autodiff::Float`).
+fn is_float_bound(b: &syn::TypeParamBound) -> bool {
+    match b {
+        syn::TypeParamBound::Trait(tb) => {
+            tb.path.segments.last().is_some_and(|s| s.ident == "Float")
+        }
+        _ => false,
+    }
+}
+
+/// Whether `name` is the scalar type parameter.
+pub fn is_scalar_param(name: &Ident) -> bool {
+    SCALAR.with(|s| s.borrow().as_ref() == Some(name))
+}
+
 /// The class of a value of type `ty`, if it is a scalar the macro knows.
 pub fn class_of_type(ty: &syn::Type) -> Option<Class> {
     match ty {
         syn::Type::Paren(p) => class_of_type(&p.elem),
         syn::Type::Group(g) => class_of_type(&g.elem),
         syn::Type::Path(p) if p.qself.is_none() => {
-            let ident = p.path.get_ident()?.to_string();
+            let name = p.path.get_ident()?;
+            if is_scalar_param(name) {
+                return Some(Class::Float);
+            }
+            let ident = name.to_string();
             match ident.as_str() {
                 "f32" | "f64" => Some(Class::Float),
                 "bool" => Some(Class::Bool),
@@ -179,10 +240,11 @@ pub fn parse(args: TokenStream, item: &syn::ItemFn) -> syn::Result<Parsed> {
     for param in &sig.generics.params {
         match param {
             syn::GenericParam::Lifetime(_) => {}
+            syn::GenericParam::Type(t) if is_scalar_param(&t.ident) => {}
             syn::GenericParam::Type(_) | syn::GenericParam::Const(_) => errors.at(
                 param,
-                "#[differentiable] does not support type or const generic parameters yet; \
-                 write the function for `f64` or `f32`",
+                "#[differentiable] supports one type parameter, the scalar (`T: Float`), \
+                 and no const generic parameters; write the function for that scalar",
             ),
         }
     }
@@ -402,7 +464,7 @@ fn parse_param(pt: &syn::PatType, errors: &mut Errors) -> Option<Param> {
 fn mentions_float(ty: &syn::Type) -> bool {
     fn walk(tokens: TokenStream) -> bool {
         tokens.into_iter().any(|t| match t {
-            proc_macro2::TokenTree::Ident(i) => i == "f64" || i == "f32",
+            proc_macro2::TokenTree::Ident(i) => i == "f64" || i == "f32" || is_scalar_param(&i),
             proc_macro2::TokenTree::Group(g) => walk(g.stream()),
             _ => false,
         })

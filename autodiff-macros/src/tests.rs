@@ -784,3 +784,23 @@ fn gpu_error(item: TokenStream) -> String {
         Err(e) => e.to_string(),
     }
 }
+
+/// A function generic over its scalar: the siblings carry `T`, constants
+/// are `lit::<T>(..)`, `T::zero()` is a constant and `T::from(x).unwrap()`
+/// a cast, gradient buffers add without `+=` (which `Float` lacks).
+#[test]
+fn generic_scalar() {
+    let item = quote! {
+        fn f<T: Float>(x: &[T], c: T) -> T {
+            let mut s = T::zero();
+            for i in 0..x.len() {
+                s = s + (x[i] * c).sin() * T::from(i).unwrap() + T::from(0.5).unwrap();
+            }
+            s * s
+        }
+    };
+    let args = quote!();
+    let generics = syn::parse2::<syn::ItemFn>(item.clone()).unwrap().sig.generics;
+    let out = parse::with_scalar_of(&generics, || expanded(args, item));
+    insta::assert_snapshot!(out);
+}

@@ -19,6 +19,21 @@ pub fn cast_like<S: Float, T: Float>(_like: S, x: T) -> S {
     S::from(x).unwrap_or_else(S::nan)
 }
 
+/// The constant `x` as the scalar `T` of a function generic over it (a
+/// literal `2.0` of generated code, or `T::from(2.0).unwrap()` of the
+/// user's).
+#[inline(always)]
+pub fn lit<T: Float>(x: f64) -> T {
+    T::from(x).unwrap_or_else(T::nan)
+}
+
+/// `T::from(x).unwrap()` of a function generic over the scalar `T`: NaN
+/// where `x` has no `T`.
+#[inline(always)]
+pub fn to_float<T: Float, X: num_traits::ToPrimitive>(x: X) -> T {
+    T::from(x).unwrap_or_else(T::nan)
+}
+
 /// A tape: the values a loop overwrites, pushed by the forward sweep and
 /// popped, last first, by the reverse sweep.
 ///
@@ -263,9 +278,9 @@ pub fn dot<T: Float>(a: &[T], b: &[T]) -> T {
 /// `into[i] += from[i]`: a callee's gradient for a slice argument, added to
 /// the caller's.
 #[inline]
-pub fn add_assign<T: Copy + core::ops::AddAssign>(into: &mut [T], from: &[T]) {
+pub fn add_assign<T: Copy + core::ops::Add<Output = T>>(into: &mut [T], from: &[T]) {
     for (a, &b) in into.iter_mut().zip(from) {
-        *a += b;
+        *a = *a + b;
     }
 }
 
@@ -349,7 +364,7 @@ impl AddCotangent for f32 {
     }
 }
 
-impl<T: Copy + core::ops::AddAssign, const N: usize> AddCotangent for [T; N] {
+impl<T: Copy + core::ops::Add<Output = T>, const N: usize> AddCotangent for [T; N] {
     #[inline(always)]
     fn add_cotangent(mut self, other: Self) -> Self {
         add_assign(&mut self, &other);
@@ -357,7 +372,7 @@ impl<T: Copy + core::ops::AddAssign, const N: usize> AddCotangent for [T; N] {
     }
 }
 
-impl<T: Copy + core::ops::AddAssign> AddCotangent for Vec<T> {
+impl<T: Copy + core::ops::Add<Output = T>> AddCotangent for Vec<T> {
     #[inline]
     fn add_cotangent(mut self, other: Self) -> Self {
         add_assign(&mut self, &other);

@@ -122,7 +122,7 @@ fn translate_fn(f: &ItemFn) -> Result<String, String> {
 
 fn scalar_type(ty: &Type) -> Result<&'static str, String> {
     match ty.to_token_stream().to_string().as_str() {
-        "T" => Ok("f32"),
+        "T" | "f64" => Ok("f32"),
         "i32" => Ok("i32"),
         "bool" => Ok("bool"),
         other => Err(format!("a parameter of type `{other}`")),
@@ -191,7 +191,16 @@ fn tail(e: &Expr, sink: &Sink, depth: usize, out: &mut String) -> Result<(), Str
 fn expr(e: &Expr) -> Result<String, String> {
     Ok(match e {
         Expr::Paren(p) => format!("({})", expr(&p.expr)?),
-        Expr::Path(p) => p.path.to_token_stream().to_string(),
+        Expr::Path(p) => {
+            let last = p.path.segments.last().map(|s| s.ident.to_string());
+            match (p.path.segments.len(), last.as_deref()) {
+                (1, _) => p.path.to_token_stream().to_string(),
+                (_, Some("LN_2")) => prims::float_literal(std::f64::consts::LN_2),
+                (_, Some("LN_10")) => prims::float_literal(std::f64::consts::LN_10),
+                (_, Some("PI")) => prims::float_literal(std::f64::consts::PI),
+                _ => return Err(format!("the path `{}`", p.path.to_token_stream())),
+            }
+        }
         Expr::Lit(l) => match &l.lit {
             Lit::Int(i) => format!("{}i", i.base10_digits()),
             Lit::Float(f) => prims::float_literal(f.base10_digits().parse().unwrap_or(f64::NAN)),
@@ -270,8 +279,6 @@ fn call(c: &syn::ExprCall) -> Result<String, String> {
     match segments.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["T", "one"] => constant(1.0),
         ["T", "zero"] => constant(0.0),
-        ["T", "LN_2"] => constant(std::f64::consts::LN_2),
-        ["T", "LN_10"] => constant(std::f64::consts::LN_10),
         ["T", other] => Err(format!("`T::{other}`")),
         [helper] => Ok(format!("{}({})", wgsl_name(helper), args.join(", "))),
         _ => Err(format!("a call of `{}`", p.path.to_token_stream())),

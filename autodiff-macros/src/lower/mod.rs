@@ -775,6 +775,36 @@ impl Lower {
         if m.method == "sum" {
             return self.sum(m).map(Bound::Value);
         }
+        // `T::from(x).unwrap()` in a function generic over the scalar `T`:
+        // a cast, or a literal.
+        if (m.method == "unwrap" || m.method == "expect")
+            && let Some((ty, arg)) = scalar_from(&m.receiver)
+        {
+            if let syn::Expr::Lit(l) = arg
+                && let syn::Lit::Float(_) | syn::Lit::Int(_) = &l.lit
+            {
+                let text = l.lit.to_token_stream().to_string();
+                let x: f64 = text
+                    .trim_end_matches(char::is_alphabetic)
+                    .trim_end_matches('_')
+                    .replace('_', "")
+                    .parse()
+                    .unwrap_or(f64::NAN);
+                if x.is_finite() {
+                    return Some(Bound::Value(self.push(
+                        Op::Lit(Lit::float(x)),
+                        Class::Float,
+                        span,
+                    )));
+                }
+            }
+            let a = self.value(arg)?;
+            return Some(Bound::Value(self.push(
+                Op::Cast(a, Tokens::new(ty.to_token_stream())),
+                Class::Float,
+                span,
+            )));
+        }
         if m.method == "push" {
             return self.push_value(m);
         }
@@ -905,12 +935,32 @@ impl Lower {
                 _ => {}
             }
         }
+        // `T::zero()`, `T::epsilon()`, `T::PI()` of the scalar `T`: a
+        // constant.
+        if segments.len() == 2
+            && c.args.is_empty()
+            && crate::parse::is_scalar_param(&segments[0].ident)
+        {
+            return Some(Bound::Value(self.push(
+                Op::Extern(Tokens::new(c.to_token_stream())),
+                Class::Unknown,
+                span,
+            )));
+        }
+        if scalar_from(&syn::Expr::Call(c.clone())).is_some() {
+            self.errors.at(
+                c,
+                "`T::from(x)` is an `Option`: write `T::from(x).unwrap()`, which \
+                 #[differentiable] reads as a cast",
+            );
+            return None;
+        }
         let args: Option<Vec<Value>> = c.args.iter().map(|a| self.value(a)).collect();
         let args = args?;
         // `f64::sin(x)`: a primitive called by path.
         if segments.len() == 2 && func.path.leading_colon.is_none() {
             let ty = segments[0].ident.to_string();
-            if ty == "f64" || ty == "f32" {
+            if ty == "f64" || ty == "f32" || crate::parse::is_scalar_param(&segments[0].ident) {
                 let Some(prim) = Prim::method(&last.ident.to_string()) else {
                     self.unknown_method(&last.ident);
                     return None;
@@ -1025,4 +1075,18 @@ fn is_self_field(e: &syn::Expr) -> bool {
         syn::Expr::Field(f) => is_self_field(&f.base),
         other => is_self(other),
     }
+}
+
+/// `T::from(x)` (or `<T as NumCast>::from(x)` written `T::from`) of the
+/// scalar type parameter `T`: the type and the argument.
+fn scalar_from(e: &syn::Expr) -> Option<(&syn::Ident, &syn::Expr)> {
+    let syn::Expr::Call(c) = e else { return None };
+    let syn::Expr::Path(p) = &*c.func else {
+        return None;
+    };
+    let segments = &p.path.segments;
+    if segments.len() != 2 || segments[1].ident != "from" || c.args.len() != 1 {
+        return None;
+    }
+    crate::parse::is_scalar_param(&segments[0].ident).then(|| (&segments[0].ident, &c.args[0]))
 }
