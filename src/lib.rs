@@ -29,6 +29,27 @@
 //! | `f_grad` | `(a, b, n) -> grads` | scalar `R` only: `f_vjp` seeded with 1 |
 //! | `f_value_and_grad` | `(a, b, n) -> (R, grads)` | scalar `R` only |
 //!
+//! A function generic over its scalar (`fn f<T: Float>`) has generic
+//! siblings, so dual numbers flow through its gradient: [`hvp`],
+//! [`hessian`] and [`jacfwd`] take such functions at [`Dual`]`<f64>`, and
+//! [`jacrev`] a VJP:
+//!
+//! ```
+//! use autodiff::prelude::*;
+//!
+//! #[differentiable]
+//! fn g<T: Float>(x: &[T]) -> T {
+//!     x[0] * x[0] * x[1] + x[1].sin()
+//! }
+//!
+//! let x = [1.5, 0.5];
+//! let hv = hvp(g_grad, &x, &[1.0, 0.0]); // H e0, one pass
+//! assert!((hv[0] - 2.0 * x[1]).abs() < 1e-12);
+//! assert!((hv[1] - 2.0 * x[0]).abs() < 1e-12);
+//! let h = hessian(g_grad, &x);
+//! assert!((h[1][1] + x[1].sin()).abs() < 1e-12);
+//! ```
+//!
 //! The active arguments are the `f32`/`f64` ones, or those named by
 //! `#[differentiable(wrt(a))]`; `grads` is the bare cotangent for one active
 //! argument and a tuple in argument order for several. See `docs/` for the
@@ -41,6 +62,7 @@ pub use autodiff_runtime::{
     __stop_gradient_pullback, __stop_gradient_wrt,
 };
 pub use autodiff_runtime::{Dual, Float, check, stop_gradient};
+pub use autodiff_runtime::{hessian, hessian_diagonal, hvp, jacfwd, jacrev};
 
 /// Everything a user needs: `use autodiff::prelude::*;`.
 pub mod prelude {
@@ -51,6 +73,7 @@ pub mod prelude {
         __stop_gradient_pullback, __stop_gradient_wrt,
     };
     pub use autodiff_runtime::{Dual, Float, check, stop_gradient};
+    pub use autodiff_runtime::{hessian, hessian_diagonal, hvp, jacfwd, jacrev};
 }
 
 /// GPU kernels (feature `gpu`): the context, device buffers, the kernels

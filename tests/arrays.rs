@@ -126,6 +126,26 @@ fn pushed(x: &[f64]) -> Vec<f64> {
     out
 }
 
+/// `vec![a, b, c]`: a list of values.
+#[differentiable]
+fn listed(x: &[f64]) -> Vec<f64> {
+    let r = x[0].hypot(x[1]);
+    let mut v = vec![r, x[1] * x[2], x[0].sin()];
+    v[1] = v[1] * r;
+    v
+}
+
+#[test]
+fn vector_from_a_list() {
+    let mut rng = Rng::new(10);
+    for _ in 0..5 {
+        let x: Vec<f64> = (0..3).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        check_jacobian("listed", &x, listed, listed_jvp, |p, w| {
+            listed_vjp(p, w.to_vec())
+        });
+    }
+}
+
 #[test]
 fn vector_built_by_push() {
     let mut rng = Rng::new(9);

@@ -1354,9 +1354,7 @@ impl<'a> FnEmitter<'a> {
                 let x = a(x);
                 match crate::parse::scalar_param() {
                     // `T::from(x).unwrap()`, which the macro read as a cast.
-                    Some(t) if t == ty.text => {
-                        (single(), quote!(#rt::to_float::<#t, _>(#x)))
-                    }
+                    Some(t) if t == ty.text => (single(), quote!(#rt::to_float::<#t, _>(#x))),
                     _ => {
                         let ty = &ty.tokens;
                         (single(), quote!(#x as #ty))

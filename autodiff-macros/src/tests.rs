@@ -800,7 +800,10 @@ fn generic_scalar() {
         }
     };
     let args = quote!();
-    let generics = syn::parse2::<syn::ItemFn>(item.clone()).unwrap().sig.generics;
+    let generics = syn::parse2::<syn::ItemFn>(item.clone())
+        .unwrap()
+        .sig
+        .generics;
     let out = parse::with_scalar_of(&generics, || expanded(args, item));
     insta::assert_snapshot!(out);
 }

@@ -4,12 +4,16 @@
 //! - [`partials`]: the derivative rule of every primitive float method, once.
 //! - [`Dual`]: a forward-mode dual number implementing [`num_traits::Float`].
 //! - [`check`]: central finite differences and the dot-product test.
+//! - [`matrices`]: Jacobians, Hessians and Hessian-vector products from
+//!   generated functions.
 
 pub mod check;
 mod dual;
+pub mod matrices;
 pub mod partials;
 
 pub use dual::Dual;
+pub use matrices::{hessian, hessian_diagonal, hvp, jacfwd, jacrev};
 pub use num_traits::Float;
 
 /// `x` converted to the float type of `like`: the adjoint of a cast

@@ -43,8 +43,28 @@ impl Lower {
         a
     }
 
-    /// `vec![init; n]`.
+    /// `vec![init; n]`, or `vec![a, b, c]` (an empty `Vec` and a `push` of
+    /// each).
     pub(super) fn vec_macro(&mut self, m: &syn::ExprMacro) -> Option<Bound> {
+        let list = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated
+            .parse2(m.mac.tokens.clone());
+        if let Ok(items) = list
+            && !items.is_empty()
+        {
+            let span = m.span();
+            let values: Option<Vec<Value>> = items.iter().map(|e| self.value(e)).collect();
+            let values = values?;
+            let capacity = self.int(values.len(), span);
+            let zero = self.push(Op::Lit(Lit::float(0.0)), Class::Float, span);
+            let a = self.new_array(zero, ArrayShape::Empty(capacity), span);
+            for (k, v) in values.into_iter().enumerate() {
+                let pos = self.int(k, span);
+                self.f.push(self.block, Op::Push(a, v, pos), &[], span);
+            }
+            let len = self.int(items.len(), span);
+            self.set(&length_var(a), Bound::Value(len));
+            return Some(Bound::Value(a));
+        }
         let parsed = (|input: syn::parse::ParseStream| {
             let init: syn::Expr = input.parse()?;
             input.parse::<syn::Token![;]>()?;
@@ -55,7 +75,8 @@ impl Lower {
         let Ok((init, len)) = parsed else {
             self.errors.at(
                 m,
-                "#[differentiable] supports `vec![value; n]` only; build other vectors with `push`",
+                "#[differentiable] supports `vec![value; n]` and `vec![a, b, ..]`; build other \
+                 vectors with `push`",
             );
             return None;
         };

@@ -2,7 +2,8 @@ use autodiff::prelude::*;
 
 #[differentiable]
 fn f(x: f64) -> Vec<f64> {
-    let y = vec![x, x];
+    let y = vec![];
+    let _ = x;
     y
 }
 
