@@ -1,6 +1,9 @@
-//! Second order: the Hessian-vector product (forward over reverse: the
-//! generated gradient of a generic function at `Dual<f64>`) against the
-//! gradient, at n = 1000. `cargo bench --bench second_order`.
+//! Second order and Jacobians: the Hessian-vector product (forward over
+//! reverse: the generated gradient of a generic function at `Dual<f64>`)
+//! against the gradient at n = 1000, and the dense Jacobian of the hand
+//! tracking residuals (22 bones: 66 pose parameters; 500 and 5000 vertices)
+//! by vector forward mode (`jacfwd_lanes`) against the primal and against
+//! one generated JVP per parameter. `cargo bench --bench second_order`.
 
 // Index loops, as numerical code is written.
 #![allow(clippy::needless_range_loop)]
@@ -8,6 +11,11 @@
 use autodiff::prelude::*;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
+
+#[path = "../tests/objectives/mod.rs"]
+mod objectives;
+
+use objectives::generic::hand_residuals_generic;
 
 /// Extended Rosenbrock.
 #[allow(dead_code)]
@@ -60,5 +68,77 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+fn jacobian(c: &mut Criterion) {
+    let mut r = objectives::Lcg(3);
+    let n_bones = 22;
+    let mut g = c.benchmark_group("hand_jacobian");
+    g.sample_size(10);
+    for n_verts in [500, 5000] {
+        let parents: Vec<i64> = (0..n_bones as i64)
+            .map(|b| if b == 0 { -1 } else { (b - 1) / 2 })
+            .collect();
+        let rel = r.vec(12 * n_bones, -1.0, 1.0);
+        let weights = r.vec(n_verts * n_bones, 0.0, 1.0);
+        let base = r.vec(3 * n_verts, -1.0, 1.0);
+        let points = r.vec(3 * n_verts, -1.0, 1.0);
+        let theta = r.vec(3 * n_bones, -1.0, 1.0);
+        g.bench_function(format!("primal {n_verts}"), |b| {
+            b.iter(|| {
+                hand_residuals_generic(black_box(&theta), &parents, &rel, &weights, &base, &points)
+            })
+        });
+        macro_rules! lanes {
+            ($k:literal) => {{
+                let lift = |x: &[f64]| -> Vec<DualVec<f64, $k>> {
+                    x.iter().map(|&v| Dual::new(v, [0.0; $k])).collect()
+                };
+                let (rel, weights, base, points) =
+                    (lift(&rel), lift(&weights), lift(&base), lift(&points));
+                g.bench_function(format!("jacfwd_lanes {} {n_verts}", $k), |b| {
+                    b.iter(|| {
+                        jacfwd_lanes::<$k>(
+                            |th| {
+                                hand_residuals_generic(th, &parents, &rel, &weights, &base, &points)
+                            },
+                            black_box(&theta),
+                        )
+                    })
+                });
+            }};
+        }
+        lanes!(1);
+        lanes!(8);
+        lanes!(22);
+        // One generated JVP per parameter, as before vector mode.
+        g.bench_function(format!("generated jvp per column {n_verts}"), |b| {
+            let mut err = vec![0.0; points.len()];
+            let mut derr = vec![0.0; points.len()];
+            b.iter(|| {
+                let mut jac = vec![vec![0.0; theta.len()]; points.len()];
+                for j in 0..theta.len() {
+                    let mut e = vec![0.0; theta.len()];
+                    e[j] = 1.0;
+                    objectives::hand_residuals_jvp(
+                        black_box(&theta),
+                        &parents,
+                        &rel,
+                        &weights,
+                        &base,
+                        &points,
+                        &mut err,
+                        &e,
+                        &mut derr,
+                    );
+                    for i in 0..points.len() {
+                        jac[i][j] = derr[i];
+                    }
+                }
+                jac
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, jacobian);
 criterion_main!(benches);

@@ -61,8 +61,8 @@ pub use autodiff_runtime::{
     __annotate_stop_gradient_with_differentiable_or_custom_vjp, __stop_gradient_jvp,
     __stop_gradient_pullback, __stop_gradient_wrt,
 };
-pub use autodiff_runtime::{Dual, Float, check, stop_gradient};
-pub use autodiff_runtime::{hessian, hessian_diagonal, hvp, jacfwd, jacrev};
+pub use autodiff_runtime::{Dual, DualVec, Float, check, stop_gradient};
+pub use autodiff_runtime::{hessian, hessian_diagonal, hvp, jacfwd, jacfwd_lanes, jacrev};
 
 /// Everything a user needs: `use autodiff::prelude::*;`.
 pub mod prelude {
@@ -72,8 +72,8 @@ pub mod prelude {
         __annotate_stop_gradient_with_differentiable_or_custom_vjp, __stop_gradient_jvp,
         __stop_gradient_pullback, __stop_gradient_wrt,
     };
-    pub use autodiff_runtime::{Dual, Float, check, stop_gradient};
-    pub use autodiff_runtime::{hessian, hessian_diagonal, hvp, jacfwd, jacrev};
+    pub use autodiff_runtime::{Dual, DualVec, Float, check, stop_gradient};
+    pub use autodiff_runtime::{hessian, hessian_diagonal, hvp, jacfwd, jacfwd_lanes, jacrev};
 }
 
 /// GPU kernels (feature `gpu`): the context, device buffers, the kernels

@@ -174,3 +174,113 @@ fn jacobians_forward_reverse_and_finite_differences() {
         }
     }
 }
+
+mod objectives;
+
+use objectives::generic;
+
+/// Parents, base relatives, weights, base positions, points, pose.
+type Hand = (Vec<i64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
+
+/// A small hand: 5 bones in a chain with a branch, 40 vertices.
+fn hand_data() -> Hand {
+    let mut u = lcg(5);
+    let n_bones = 5;
+    let n_verts = 40;
+    let parents = vec![-1, 0, 1, 1, 3];
+    let mut v = |n: usize| -> Vec<f64> { (0..n).map(|_| u()).collect() };
+    (
+        parents,
+        v(12 * n_bones),
+        v(n_verts * n_bones),
+        v(3 * n_verts),
+        v(3 * n_verts),
+        v(3 * n_bones),
+    )
+}
+
+/// Vector forward mode: `K` lanes in one evaluation equal `K` evaluations
+/// with one direction each, exactly; the Jacobian by lanes equals the one
+/// direction at a time and the generated JVP of the same objective written
+/// for `f64` (`objectives::hand_residuals`).
+#[test]
+fn vector_mode_against_one_direction_at_a_time() {
+    let (parents, rel, weights, base, points, theta) = hand_data();
+    let f = |th: &[DualVec<f64, 8>]| {
+        let c = |x: &[f64]| {
+            x.iter()
+                .map(|&v| Dual::new(v, [0.0; 8]))
+                .collect::<Vec<_>>()
+        };
+        generic::hand_residuals_generic(
+            th,
+            &parents,
+            &c(&rel),
+            &c(&weights),
+            &c(&base),
+            &c(&points),
+        )
+    };
+    let mut u = lcg(6);
+    let directions: Vec<Vec<f64>> = (0..8)
+        .map(|_| (0..theta.len()).map(|_| u()).collect())
+        .collect();
+    let lanes: Vec<DualVec<f64, 8>> = (0..theta.len())
+        .map(|j| Dual::new(theta[j], std::array::from_fn(|k| directions[k][j])))
+        .collect();
+    let y = f(&lanes);
+    for (k, d) in directions.iter().enumerate() {
+        let one: Vec<Dual<f64>> = theta
+            .iter()
+            .zip(d)
+            .map(|(&t, &d)| Dual::new(t, d))
+            .collect();
+        let c = |x: &[f64]| x.iter().map(|&v| Dual::constant(v)).collect::<Vec<_>>();
+        let y1 = generic::hand_residuals_generic(
+            &one,
+            &parents,
+            &c(&rel),
+            &c(&weights),
+            &c(&base),
+            &c(&points),
+        );
+        for (a, b) in y.iter().zip(&y1) {
+            assert_eq!(a.eps[k], b.eps, "lane {k}");
+            assert_eq!(a.re, b.re);
+        }
+    }
+    let c1 = |x: &[f64]| x.iter().map(|&v| Dual::constant(v)).collect::<Vec<_>>();
+    let jl = jacfwd_lanes::<8>(f, &theta);
+    let j1 = jacfwd(
+        |th| {
+            generic::hand_residuals_generic(
+                th,
+                &parents,
+                &c1(&rel),
+                &c1(&weights),
+                &c1(&base),
+                &c1(&points),
+            )
+        },
+        &theta,
+    );
+    assert_eq!(jl, j1);
+    // Against the generated JVP of the f64 objective, column by column.
+    let mut err = vec![0.0; points.len()];
+    for j in 0..theta.len() {
+        let mut e = vec![0.0; theta.len()];
+        e[j] = 1.0;
+        let mut derr = vec![0.0; points.len()];
+        objectives::hand_residuals_jvp(
+            &theta, &parents, &rel, &weights, &base, &points, &mut err, &e, &mut derr,
+        );
+        for i in 0..points.len() {
+            assert!(
+                (jl[i][j] + 0.0 - derr[i]).abs() <= 1e-12 * (1.0 + derr[i].abs()),
+                "J[{i}][{j}] {} {}",
+                jl[i][j],
+                derr[i]
+            );
+        }
+    }
+}

@@ -12,8 +12,8 @@ mod dual;
 pub mod matrices;
 pub mod partials;
 
-pub use dual::Dual;
-pub use matrices::{hessian, hessian_diagonal, hvp, jacfwd, jacrev};
+pub use dual::{Dual, DualVec, Tangent};
+pub use matrices::{hessian, hessian_diagonal, hvp, jacfwd, jacfwd_lanes, jacrev};
 pub use num_traits::Float;
 
 /// `x` converted to the float type of `like`: the adjoint of a cast

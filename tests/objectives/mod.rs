@@ -13,6 +13,8 @@
 
 use autodiff::prelude::*;
 
+pub mod generic;
+
 // ---------------------------------------------------------------------------
 // Bundle adjustment: the reprojection error of one observation.
 
