@@ -48,6 +48,28 @@ fn lse_penalty<T: Float>(x: &[T]) -> T {
     m + s.ln() + p
 }
 
+/// GradBench's k-means cost.
+#[allow(dead_code)]
+#[differentiable(wrt(c))]
+fn kmeans<T: Float>(x: &[T], c: &[T], d: usize) -> T {
+    let n = x.len() / d;
+    let k = c.len() / d;
+    let mut total = T::zero();
+    for i in 0..n {
+        let mut best = T::infinity();
+        for j in 0..k {
+            let mut s = T::zero();
+            for l in 0..d {
+                let e = x[i * d + l] - c[j * d + l];
+                s = s + e * e;
+            }
+            best = best.min(s);
+        }
+        total = total + best;
+    }
+    total
+}
+
 fn bench(c: &mut Criterion) {
     let n = 1000;
     let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
@@ -64,6 +86,21 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("lse_penalty hvp n1000", |b| {
         b.iter(|| hvp(lse_penalty_grad, black_box(&x), black_box(&v)))
+    });
+    // k-means, 1000 points, 10 centres, 8 dimensions: the Hessian is
+    // diagonal, so one hvp with the ones vector is its diagonal.
+    let (np, k, d) = (1000, 10, 8);
+    let pts: Vec<f64> = (0..np * d)
+        .map(|i| (i as f64 * 0.731).sin() * 3.0)
+        .collect();
+    let centres: Vec<f64> = (0..k * d).map(|i| (i as f64 * 0.377).cos() * 3.0).collect();
+    let pts_dual: Vec<Dual<f64>> = pts.iter().map(|&v| Dual::constant(v)).collect();
+    let ones = vec![1.0; k * d];
+    g.bench_function("kmeans gradient n1000 k10 d8", |b| {
+        b.iter(|| kmeans_grad(black_box(&pts), black_box(&centres), d))
+    });
+    g.bench_function("kmeans hessian diagonal n1000 k10 d8", |b| {
+        b.iter(|| hvp(|c| kmeans_grad(&pts_dual, c, d), black_box(&centres), &ones))
     });
     g.finish();
 }

@@ -284,3 +284,58 @@ fn vector_mode_against_one_direction_at_a_time() {
         }
     }
 }
+
+/// GradBench's k-means cost: the squared distance of each point to its
+/// nearest centre, summed.
+#[differentiable(wrt(c))]
+fn kmeans<T: Float>(x: &[T], c: &[T], d: usize) -> T {
+    let n = x.len() / d;
+    let k = c.len() / d;
+    let mut total = T::zero();
+    for i in 0..n {
+        let mut best = T::infinity();
+        for j in 0..k {
+            let mut s = T::zero();
+            for l in 0..d {
+                let e = x[i * d + l] - c[j * d + l];
+                s = s + e * e;
+            }
+            best = best.min(s);
+        }
+        total = total + best;
+    }
+    total
+}
+
+/// The Newton step of GradBench's k-means, `J / diag(H)`: its Hessian is
+/// diagonal (each centre's block is `2 n_k I`), so one Hessian-vector
+/// product with the ones vector is the diagonal, for about a gradient's
+/// cost; `hessian_diagonal` (n passes) agrees.
+#[test]
+fn kmeans_hessian_diagonal_in_one_pass() {
+    let mut u = lcg(7);
+    let (n, k, d) = (200, 5, 3);
+    let x: Vec<f64> = (0..n * d).map(|_| 3.0 * u()).collect();
+    let c: Vec<f64> = (0..k * d).map(|_| 3.0 * u()).collect();
+    let xd: Vec<Dual<f64>> = x.iter().map(|&v| Dual::constant(v)).collect();
+    let ones = vec![1.0; k * d];
+    let diag = hvp(|c| kmeans_grad(&xd, c, d), &c, &ones);
+    // The closed form: 2 times the number of points nearest each centre.
+    let mut count = vec![0.0; k];
+    for i in 0..n {
+        let dist = |j: usize| {
+            (0..d)
+                .map(|l| (x[i * d + l] - c[j * d + l]).powi(2))
+                .sum::<f64>()
+        };
+        let nearest = (0..k).min_by(|&a, &b| dist(a).total_cmp(&dist(b))).unwrap();
+        count[nearest] += 1.0;
+    }
+    for j in 0..k {
+        for l in 0..d {
+            assert_eq!(diag[j * d + l], 2.0 * count[j], "centre {j}");
+        }
+    }
+    assert_eq!(diag, hessian_diagonal(|c| kmeans_grad(&xd, c, d), &c));
+    assert_eq!(kmeans(&x, &c, d), kmeans_value_and_grad(&x, &c, d).0);
+}
