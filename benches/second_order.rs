@@ -15,20 +15,7 @@ use std::hint::black_box;
 #[path = "../tests/objectives/mod.rs"]
 mod objectives;
 
-use objectives::generic::hand_residuals_generic;
-
-/// Extended Rosenbrock.
-#[allow(dead_code)]
-#[differentiable]
-fn rosenbrock<T: Float>(x: &[T]) -> T {
-    let mut s = T::zero();
-    for i in 0..x.len() - 1 {
-        let a = T::one() - x[i];
-        let b = x[i + 1] - x[i] * x[i];
-        s = s + a * a + T::from(100.0).unwrap() * b * b;
-    }
-    s
-}
+use objectives::generic::{hand_residuals_generic, kmeans_grad, rosenbrock_grad};
 
 /// A smooth objective with transcendental functions: the log-sum-exp of
 /// `x` plus a sum of `ln(1 + x_i²)`.
@@ -46,28 +33,6 @@ fn lse_penalty<T: Float>(x: &[T]) -> T {
         p = p + (T::one() + x[i] * x[i]).ln();
     }
     m + s.ln() + p
-}
-
-/// GradBench's k-means cost.
-#[allow(dead_code)]
-#[differentiable(wrt(c))]
-fn kmeans<T: Float>(x: &[T], c: &[T], d: usize) -> T {
-    let n = x.len() / d;
-    let k = c.len() / d;
-    let mut total = T::zero();
-    for i in 0..n {
-        let mut best = T::infinity();
-        for j in 0..k {
-            let mut s = T::zero();
-            for l in 0..d {
-                let e = x[i * d + l] - c[j * d + l];
-                s = s + e * e;
-            }
-            best = best.min(s);
-        }
-        total = total + best;
-    }
-    total
 }
 
 fn bench(c: &mut Criterion) {

@@ -8,16 +8,9 @@
 
 use autodiff::prelude::*;
 
-#[differentiable]
-fn rosenbrock<T: Float>(x: &[T]) -> T {
-    let mut s = T::zero();
-    for i in 0..x.len() - 1 {
-        let a = T::one() - x[i];
-        let b = x[i + 1] - x[i] * x[i];
-        s = s + a * a + T::from(100.0).unwrap() * b * b;
-    }
-    s
-}
+mod objectives;
+
+use objectives::generic::{rosenbrock, rosenbrock_grad, rosenbrock_value_and_grad};
 
 #[differentiable]
 fn scalar<T: Float>(x: T, y: T) -> T {

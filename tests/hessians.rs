@@ -7,6 +7,11 @@
 
 use autodiff::prelude::*;
 
+mod objectives;
+
+use objectives::generic::{self, kmeans, kmeans_grad, kmeans_value_and_grad};
+use objectives::generic::{rosenbrock, rosenbrock_grad, rosenbrock_value_and_grad};
+
 /// `½ xᵀ A x + bᵀ x` for a row-major `n x n` matrix `A`.
 #[differentiable(wrt(x))]
 fn quadratic<T: Float>(x: &[T], a: &[T], b: &[T]) -> T {
@@ -18,17 +23,6 @@ fn quadratic<T: Float>(x: &[T], a: &[T], b: &[T]) -> T {
             ax = ax + a[i * n + j] * x[j];
         }
         s = s + x[i] * ax * T::from(0.5).unwrap() + b[i] * x[i];
-    }
-    s
-}
-
-#[differentiable]
-fn rosenbrock<T: Float>(x: &[T]) -> T {
-    let mut s = T::zero();
-    for i in 0..x.len() - 1 {
-        let a = T::one() - x[i];
-        let b = x[i + 1] - x[i] * x[i];
-        s = s + a * a + T::from(100.0).unwrap() * b * b;
     }
     s
 }
@@ -175,10 +169,6 @@ fn jacobians_forward_reverse_and_finite_differences() {
     }
 }
 
-mod objectives;
-
-use objectives::generic;
-
 /// Parents, base relatives, weights, base positions, points, pose.
 type Hand = (Vec<i64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
 
@@ -283,28 +273,6 @@ fn vector_mode_against_one_direction_at_a_time() {
             );
         }
     }
-}
-
-/// GradBench's k-means cost: the squared distance of each point to its
-/// nearest centre, summed.
-#[differentiable(wrt(c))]
-fn kmeans<T: Float>(x: &[T], c: &[T], d: usize) -> T {
-    let n = x.len() / d;
-    let k = c.len() / d;
-    let mut total = T::zero();
-    for i in 0..n {
-        let mut best = T::infinity();
-        for j in 0..k {
-            let mut s = T::zero();
-            for l in 0..d {
-                let e = x[i * d + l] - c[j * d + l];
-                s = s + e * e;
-            }
-            best = best.min(s);
-        }
-        total = total + best;
-    }
-    total
 }
 
 /// The Newton step of GradBench's k-means, `J / diag(H)`: its Hessian is

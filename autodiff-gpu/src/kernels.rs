@@ -8,9 +8,16 @@ use crate::{Gpu, GpuBuffer, GpuError};
 pub(crate) const REDUCE: &str = include_str!("wgsl/reduce.wgsl");
 pub(crate) const FILL: &str = include_str!("wgsl/fill.wgsl");
 pub(crate) const MATMUL: &str = include_str!("wgsl/matmul.wgsl");
-pub(crate) const SOFTMAX: &str = include_str!("wgsl/softmax.wgsl");
+// The row kernels start with what they share.
+pub(crate) const SOFTMAX: &str = concat!(
+    include_str!("wgsl/rows.wgsl"),
+    include_str!("wgsl/softmax.wgsl")
+);
 pub(crate) const SOFTMAX_VJP: &str = include_str!("wgsl/softmax_vjp.wgsl");
-pub(crate) const CROSS_ENTROPY: &str = include_str!("wgsl/cross_entropy.wgsl");
+pub(crate) const CROSS_ENTROPY: &str = concat!(
+    include_str!("wgsl/rows.wgsl"),
+    include_str!("wgsl/cross_entropy.wgsl")
+);
 
 /// Elements one workgroup of the sum kernel adds.
 const SUM_CHUNK: u64 = 2048;

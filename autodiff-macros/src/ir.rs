@@ -864,6 +864,15 @@ impl Function {
         &self.insts[inst.index()]
     }
 
+    /// The span of an instruction: its first result's, or the call site's.
+    pub fn inst_span(&self, inst: Inst) -> Span {
+        self.inst(inst)
+            .results
+            .first()
+            .map(|&r| self.span(r))
+            .unwrap_or_else(Span::call_site)
+    }
+
     pub fn block(&self, block: Block) -> &BlockData {
         &self.blocks[block.index()]
     }

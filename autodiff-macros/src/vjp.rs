@@ -449,11 +449,7 @@ struct Vjp<'a> {
 
 impl Vjp<'_> {
     fn span_of(&self, inst: Inst) -> Span {
-        let d = self.b.primal.inst(inst);
-        d.results
-            .first()
-            .map(|&r| self.b.primal.span(r))
-            .unwrap_or_else(Span::call_site)
+        self.b.primal.inst_span(inst)
     }
 
     /// Copies primal block `src` into `dst`.

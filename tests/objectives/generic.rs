@@ -1,10 +1,45 @@
-//! The hand-tracking residuals (ADBench "hand", as in `super`) written
-//! generically over the scalar, as a user who wants Jacobians by vector
-//! forward mode writes them: the same function then runs at `f64`, at
-//! `Dual<f64>` and at `DualVec<f64, K>` (`K` directions per evaluation).
+//! Objectives written generically over the scalar, as a user who wants
+//! second derivatives or Jacobians by vector forward mode writes them: the
+//! same function runs at `f64`, at `Dual<f64>` and at `DualVec<f64, K>`
+//! (`K` directions per evaluation). Rosenbrock, GradBench's k-means, and the
+//! hand-tracking residuals (ADBench "hand", as in `super`).
 #![allow(dead_code, clippy::needless_range_loop)]
 
 use autodiff::prelude::*;
+
+/// Extended Rosenbrock.
+#[differentiable]
+pub fn rosenbrock<T: Float>(x: &[T]) -> T {
+    let mut s = T::zero();
+    for i in 0..x.len() - 1 {
+        let a = T::one() - x[i];
+        let b = x[i + 1] - x[i] * x[i];
+        s = s + a * a + T::from(100.0).unwrap() * b * b;
+    }
+    s
+}
+
+/// GradBench's k-means cost: the squared distance of each point to its
+/// nearest centre, summed.
+#[differentiable(wrt(c))]
+pub fn kmeans<T: Float>(x: &[T], c: &[T], d: usize) -> T {
+    let n = x.len() / d;
+    let k = c.len() / d;
+    let mut total = T::zero();
+    for i in 0..n {
+        let mut best = T::infinity();
+        for j in 0..k {
+            let mut s = T::zero();
+            for l in 0..d {
+                let e = x[i * d + l] - c[j * d + l];
+                s = s + e * e;
+            }
+            best = best.min(s);
+        }
+        total = total + best;
+    }
+    total
+}
 
 #[differentiable]
 pub fn euler_rotation<T: Float>(t: [T; 3]) -> [T; 9] {

@@ -1,6 +1,7 @@
 // Cross-entropy of each row of logits against its label,
 // loss = logsumexp(x) - x[label], and its reverse,
-// dx = (softmax(x) - onehot(label)) dloss: one workgroup per row.
+// dx = (softmax(x) - onehot(label)) dloss: one workgroup per row (after
+// rows.wgsl: the maximum and the log-sum-exp).
 struct Shape {
     rows: u32,
     cols: u32,
@@ -12,42 +13,6 @@ struct Shape {
 @group(0) @binding(3) var<uniform> shape: Shape;
 // Only the reverse reads it (each entry point gets its own layout).
 @group(0) @binding(4) var<storage, read> dloss: array<f32>;
-
-var<workgroup> red: array<f32, 256>;
-
-fn tree(li: u32, is_max: bool) -> f32 {
-    workgroupBarrier();
-    for (var s = 128u; s > 0u; s = s >> 1u) {
-        if li < s {
-            if is_max {
-                red[li] = max(red[li], red[li + s]);
-            } else {
-                red[li] = red[li] + red[li + s];
-            }
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
-
-// The row's maximum and log of the sum of exp(x - max).
-fn logsumexp(li: u32, base: u32) -> vec2<f32> {
-    var m = -3.4028235e38;
-    for (var j = li; j < shape.cols; j = j + 256u) {
-        m = max(m, x[base + j]);
-    }
-    red[li] = m;
-    m = tree(li, true);
-    var s = 0.0;
-    for (var j = li; j < shape.cols; j = j + 256u) {
-        s = s + exp(x[base + j] - m);
-    }
-    red[li] = s;
-    s = tree(li, false);
-    return vec2<f32>(m, log(s));
-}
 
 @compute @workgroup_size(256)
 fn cross_entropy(@builtin(local_invocation_index) li: u32,

@@ -2,7 +2,7 @@
 //! (`for i in 0..4`), so that its VJP is straight-line code with branches:
 //! no tape, one fused WGSL function.
 
-use proc_macro2::{Literal, Span};
+use proc_macro2::Literal;
 
 use crate::builder::Builder;
 use crate::ir::{Adapter, Block, Class, Function, Lit, Op, Range};
@@ -34,11 +34,7 @@ impl Unroller<'_> {
         let f = self.b.primal;
         for &inst in &f.block(src).insts {
             let data = f.inst(inst);
-            let span = data
-                .results
-                .first()
-                .map(|&r| f.span(r))
-                .unwrap_or_else(Span::call_site);
+            let span = f.inst_span(inst);
             match &data.op {
                 Op::For(range, init, body) => {
                     let Some(indices) = constant_indices(f, range) else {

@@ -102,11 +102,7 @@ impl Emitter {
     fn block(&mut self, f: &Function, block: Block, depth: usize) -> syn::Result<()> {
         for &inst in &f.block(block).insts {
             let data = f.inst(inst);
-            let span = data
-                .results
-                .first()
-                .map(|&r| f.span(r))
-                .unwrap_or_else(Span::call_site);
+            let span = f.inst_span(inst);
             let r = |i: usize| format!("v{}", data.results[i].index());
             let v = |x: &Value| format!("v{}", x.index());
             let vs = |xs: &[Value]| xs.iter().map(v).collect::<Vec<_>>();

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use autodiff::gpu::{Gpu, GpuBuffer, MapArg, Mode};
 use autodiff::prelude::*;
-use autodiff_gpu_tests::{HAND_WRITTEN_VJP, Lcg};
+use autodiff_gpu_tests::{HAND_WRITTEN_VJP, Lcg, product_dot_grad};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 // Only its siblings run here.
@@ -101,22 +101,6 @@ fn device_inputs(gpu: &Gpu, x: &[f32], dy: &[f32], n: usize) -> (GpuBuffer, GpuB
         gpu.upload(&full).unwrap()
     };
     (tiled(x), tiled(dy), gpu.zeros(n).unwrap())
-}
-
-#[allow(dead_code)]
-#[differentiable(wrt(a, b))]
-fn product_dot(a: &[f32], b: &[f32], w: &[f32], m: usize, k: usize, n: usize) -> f32 {
-    let mut s = 0.0;
-    for i in 0..m {
-        for j in 0..n {
-            let mut c = 0.0;
-            for l in 0..k {
-                c += a[i * k + l] * b[l * n + j];
-            }
-            s += w[i * n + j] * c;
-        }
-    }
-    s
 }
 
 fn matmul(c: &mut Criterion) {

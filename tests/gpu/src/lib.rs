@@ -5,6 +5,7 @@
 //! without a GPU; with `AUTODIFF_REQUIRE_GPU=1` (CI) they fail instead.
 
 use autodiff::gpu::Gpu;
+use autodiff::prelude::*;
 
 /// The shared GPU context, or `None` (after saying why) when there is no
 /// adapter and `AUTODIFF_REQUIRE_GPU` is not set.
@@ -93,3 +94,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
     }
 }
 "#;
+
+/// `sum(w * (A B))` for row-major `A` (`m x k`), `B` (`k x n`): its
+/// gradient is `(w Bᵀ, Aᵀ w)`, the VJP of the product, the CPU reference
+/// of the GPU's `matmul_vjp` (generic: f64 in the tests, f32 in the
+/// benchmark).
+#[differentiable(wrt(a, b))]
+pub fn product_dot<T: Float>(a: &[T], b: &[T], w: &[T], m: usize, k: usize, n: usize) -> T {
+    let mut s = T::zero();
+    for i in 0..m {
+        for j in 0..n {
+            let mut c = T::zero();
+            for l in 0..k {
+                c = c + a[i * k + l] * b[l * n + j];
+            }
+            s = s + w[i * n + j] * c;
+        }
+    }
+    s
+}

@@ -5,7 +5,7 @@
 
 use autodiff::gpu::Gpu;
 use autodiff::prelude::*;
-use autodiff_gpu_tests::{Lcg, assert_close, gpu};
+use autodiff_gpu_tests::{Lcg, assert_close, gpu, product_dot, product_dot_grad};
 
 fn f64s(x: &[f32]) -> Vec<f64> {
     x.iter().map(|&v| f64::from(v)).collect()
@@ -59,22 +59,6 @@ fn sum_and_mean() {
             1e-7,
         );
     }
-}
-
-/// `sum(w * (A B))`: its gradient is `(w Bᵀ, Aᵀ w)`, the VJP of the product.
-#[differentiable(wrt(a, b))]
-fn product_dot(a: &[f64], b: &[f64], w: &[f64], m: usize, k: usize, n: usize) -> f64 {
-    let mut s = 0.0;
-    for i in 0..m {
-        for j in 0..n {
-            let mut c = 0.0;
-            for l in 0..k {
-                c += a[i * k + l] * b[l * n + j];
-            }
-            s += w[i * n + j] * c;
-        }
-    }
-    s
 }
 
 fn product(a: &[f64], b: &[f64], m: usize, k: usize, n: usize) -> Vec<f64> {
