@@ -77,8 +77,8 @@ pub mod prelude {
 }
 
 /// GPU kernels (feature `gpu`): the context, device buffers, the kernels
-/// with their derivatives, and what `#[differentiable(gpu)]` generates
-/// calls. See `docs/gpu.md`.
+/// with their derivatives, and the runtime of the host functions that
+/// `#[differentiable(gpu)]` generates. See `docs/gpu.md`.
 #[cfg(feature = "gpu")]
 pub mod gpu {
     pub use autodiff_gpu::*;
