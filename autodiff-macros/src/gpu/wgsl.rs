@@ -111,9 +111,11 @@ impl Emitter {
                     let text = match f.class(data.results[0]) {
                         Class::Bool => lit.text.clone(),
                         Class::Int => {
+                            // `1_000usize` is 1000.
                             let digits: String = lit
                                 .text
                                 .chars()
+                                .filter(|&c| c != '_')
                                 .take_while(|c| c.is_ascii_digit())
                                 .collect();
                             if digits.is_empty() {
