@@ -140,13 +140,14 @@ fn ad_hypot(x: f32, y: f32) -> f32 {
 }
 fn ad_powi(x: f32, n: i32) -> f32 {
     var base = x;
-    var e = abs(n);
+    // Unsigned, so that |i32::MIN| = 2^31 and the loop ends.
+    var e = bitcast<u32>(abs(n));
     var acc = 1.0;
     loop {
-        if e == 0 {
+        if e == 0u {
             break;
         }
-        if (e & 1) == 1 {
+        if (e & 1u) == 1u {
             acc = acc * base;
         }
         base = base * base;
@@ -161,8 +162,12 @@ fn ad_powf(x: f32, p: f32) -> f32 {
     if p == 0.0 {
         return 1.0;
     }
-    if x < 0.0 && p == trunc(p) {
-        // A negative base to an integer power: WGSL's pow is undefined there.
+    if x < 0.0 {
+        // WGSL's pow is undefined for a negative base: an integer power by
+        // the magnitude and the sign, and NaN otherwise, as in Rust.
+        if p != trunc(p) {
+            return ad_nan();
+        }
         let m = pow(-x, p);
         if abs(p % 2.0) == 1.0 {
             return -m;

@@ -398,3 +398,58 @@ fn raw_identifiers() {
     assert_eq!(match_vjp_gpu(gpu, &[3.0], &[1.0]).unwrap(), vec![6.0]);
     assert_eq!(r#match(3.0), 9.0);
 }
+
+/// Powers of negative bases, where WGSL's `pow` is undefined: integer
+/// powers as in Rust, and NaN for a fractional power, on both sides.
+#[differentiable(gpu)]
+fn powers(x: f32, p: f32) -> f32 {
+    x.powi(3) + x.powi(-2) + x.powf(2.0) + x.powf(-3.0) + x.abs().powf(p)
+}
+
+#[differentiable(gpu)]
+fn root(x: f32) -> f32 {
+    x.powf(0.5)
+}
+
+#[test]
+fn powers_of_negative_bases() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = Lcg::new(11);
+    let x: Vec<f32> = rng
+        .vec(2000, 0.2, 3.0)
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| if i % 2 == 0 { -v } else { v })
+        .collect();
+    let p = rng.vec(2000, -2.0, 2.0);
+    let value: Vec<f64> = x
+        .iter()
+        .zip(&p)
+        .map(|(&x, &p)| f64::from(powers(x, p)))
+        .collect();
+    assert_close("powers", &powers_gpu(gpu, &x, &p).unwrap(), &value, TOL);
+    let dr = vec![1.0f32; x.len()];
+    let (gx, gp) = powers_vjp_gpu(gpu, &x, &p, &dr).unwrap();
+    let cpu: Vec<(f32, f32)> = x
+        .iter()
+        .zip(&p)
+        .map(|(&x, &p)| powers_vjp(x, p, 1.0).1)
+        .collect();
+    assert_close(
+        "powers x",
+        &gx,
+        &cpu.iter().map(|g| f64::from(g.0)).collect::<Vec<_>>(),
+        TOL,
+    );
+    assert_close(
+        "powers p",
+        &gp,
+        &cpu.iter().map(|g| f64::from(g.1)).collect::<Vec<_>>(),
+        TOL,
+    );
+    let roots = root_gpu(gpu, &x).unwrap();
+    for (&x, &r) in x.iter().zip(&roots) {
+        assert_eq!(r.is_nan(), x < 0.0, "{x}: {r}");
+        assert_eq!(root(x).is_nan(), x < 0.0);
+    }
+}
