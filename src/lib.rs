@@ -62,7 +62,9 @@ pub use autodiff_runtime::{
     __stop_gradient_pullback, __stop_gradient_wrt,
 };
 pub use autodiff_runtime::{Dual, DualVec, Float, check, stop_gradient};
-pub use autodiff_runtime::{hessian, hessian_diagonal, hvp, jacfwd, jacfwd_lanes, jacrev};
+pub use autodiff_runtime::{
+    hessian, hessian_diagonal, hessian_lanes, hvp, jacfwd, jacfwd_lanes, jacrev,
+};
 
 /// Everything a user needs: `use autodiff::prelude::*;`.
 pub mod prelude {
@@ -73,7 +75,9 @@ pub mod prelude {
         __stop_gradient_pullback, __stop_gradient_wrt,
     };
     pub use autodiff_runtime::{Dual, DualVec, Float, check, stop_gradient};
-    pub use autodiff_runtime::{hessian, hessian_diagonal, hvp, jacfwd, jacfwd_lanes, jacrev};
+    pub use autodiff_runtime::{
+        hessian, hessian_diagonal, hessian_lanes, hvp, jacfwd, jacfwd_lanes, jacrev,
+    };
 }
 
 /// GPU kernels (feature `gpu`): the context, device buffers, the kernels

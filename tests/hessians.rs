@@ -104,6 +104,8 @@ fn hessian_of_rosenbrock_against_its_closed_form() {
                 );
             }
         }
+        // K directions per gradient pass: the same Hessian, exactly.
+        assert_eq!(hessian_lanes::<3>(rosenbrock_grad, &x), h);
         let d = hessian_diagonal(rosenbrock_grad, &x);
         for i in 0..x.len() {
             assert_eq!(d[i], h[i][i]);

@@ -13,7 +13,7 @@ pub mod matrices;
 pub mod partials;
 
 pub use dual::{Dual, DualVec, Tangent};
-pub use matrices::{hessian, hessian_diagonal, hvp, jacfwd, jacfwd_lanes, jacrev};
+pub use matrices::{hessian, hessian_diagonal, hessian_lanes, hvp, jacfwd, jacfwd_lanes, jacrev};
 pub use num_traits::Float;
 
 /// `x` converted to the float type of `like`: the adjoint of a cast

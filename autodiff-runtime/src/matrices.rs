@@ -37,19 +37,19 @@ pub fn hvp(grad: impl Fn(&[Dual<f64>]) -> Vec<Dual<f64>>, x: &[f64], v: &[f64]) 
 }
 
 /// The Hessian of a scalar function, row by row, from its gradient
-/// evaluated at dual numbers: one [`hvp`] per coordinate (`n` gradient
-/// passes). Symmetric up to rounding.
+/// evaluated at dual numbers: the Jacobian of the gradient ([`jacfwd`]), one
+/// [`hvp`] per coordinate (`n` gradient passes). Symmetric up to rounding.
 pub fn hessian(grad: impl Fn(&[Dual<f64>]) -> Vec<Dual<f64>>, x: &[f64]) -> Vec<Vec<f64>> {
-    let n = x.len();
-    let mut xd: Vec<Dual<f64>> = x.iter().map(|&x| Dual::constant(x)).collect();
-    let mut rows = vec![Vec::new(); n];
-    for j in 0..n {
-        xd[j].eps = 1.0;
-        // Column j of H, which is row j: H is symmetric.
-        rows[j] = grad(&xd).iter().map(|g| g.eps).collect();
-        xd[j].eps = 0.0;
-    }
-    rows
+    jacfwd(grad, x)
+}
+
+/// [`hessian`] with `K` directions per gradient pass (`⌈n / K⌉` passes),
+/// the gradient evaluated at [`DualVec`]`<f64, K>`.
+pub fn hessian_lanes<const K: usize>(
+    grad: impl Fn(&[DualVec<f64, K>]) -> Vec<DualVec<f64, K>>,
+    x: &[f64],
+) -> Vec<Vec<f64>> {
+    jacfwd_lanes::<K>(grad, x)
 }
 
 /// The diagonal of the Hessian: `n` [`hvp`]s along the unit vectors,
