@@ -48,13 +48,13 @@ fn constant_argument(x: f32, y: f32) -> f32 {
 }
 
 /// A fixed loop, unrolled: Horner's rule and a few Newton steps. The
-/// integer literal with a separator (`1_000usize`) was read as 1 by the WGSL
+/// integer literal with a separator (`1_000`) was read as 1 by the WGSL
 /// emitter, a wrong value found in review.
 #[differentiable(gpu)]
 fn looped(x: f32, c: f32) -> f32 {
     let mut p = 0.0;
     for k in 0..6 {
-        p = p * x + c / (k as f32 + 1.0) + (1_000usize as f32) * 1e-4;
+        p = p * x + c / (k as f32 + 1.0) + ((k + 1_000) as f32) * 1e-4;
     }
     let mut s = 1.0;
     for _ in 0..4 {
