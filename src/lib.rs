@@ -113,8 +113,8 @@ macro_rules! __require_gpu {
 #[doc(hidden)]
 pub mod __private {
     pub use autodiff_runtime::{
-        Tape, add_assign, add_cotangents, cast_like, check_wrt, dot, lit, partials, to_float,
-        zeros_like,
+        Saves, Tape, add_assign, add_cotangents, cast_like, check_wrt, dot, lit, partials,
+        to_float, zeros_like,
     };
 }
 

@@ -257,6 +257,34 @@ fn vector_mode_against_one_direction_at_a_time() {
         &theta,
     );
     assert_eq!(jl, j1);
+    // Reverse mode: one VJP of the same generic function per residual row
+    // (it overwrites `absolutes` where its reverse sweep reads the old
+    // values, which a generic function keeps in `Saves`).
+    let m = points.len();
+    let jr = jacrev(
+        |th, dy| {
+            generic::hand_residuals_generic_vjp(
+                th,
+                &parents,
+                &rel,
+                &weights,
+                &base,
+                &points,
+                dy.to_vec(),
+            )
+            .1
+        },
+        &theta,
+        m,
+    );
+    for i in 0..m {
+        for j in 0..theta.len() {
+            assert!(
+                (jr[i][j] - jl[i][j]).abs() <= 1e-12 * (1.0 + jl[i][j].abs()),
+                "J[{i}][{j}]"
+            );
+        }
+    }
     // Against the generated JVP of the f64 objective, column by column.
     let mut err = vec![0.0; points.len()];
     for j in 0..theta.len() {

@@ -961,6 +961,30 @@ struct FnEmitter<'a> {
     /// Gradient buffers a caller lends (parameters of the pullback
     /// closure), whose allocation is not emitted.
     sinks: HashSet<Value>,
+    /// In a function generic over its scalar, the tapes of old array
+    /// values: `Saves` (which keeps the elements), not `Tape` (which keeps
+    /// `f64`s).
+    saves: HashSet<Value>,
+}
+
+/// The tapes of old array values of `f`.
+fn save_tapes(f: &Function) -> HashSet<Value> {
+    let mut tapes = HashSet::new();
+    for region in f.regions() {
+        f.walk(region, &mut |inst| match &f.inst(inst).op {
+            Op::Save(t, ..)
+            | Op::SaveAll(t, ..)
+            | Op::SaveRange(t, ..)
+            | Op::Restore(t, _)
+            | Op::RestoreAll(t, ..)
+            | Op::UndoTo(t, ..)
+            | Op::SkipSavesIf(t, ..) => {
+                tapes.insert(*t);
+            }
+            _ => {}
+        });
+    }
+    tapes
 }
 
 impl<'a> FnEmitter<'a> {
@@ -997,6 +1021,10 @@ impl<'a> FnEmitter<'a> {
             uses,
             inline,
             sinks: HashSet::new(),
+            saves: match crate::parse::scalar_param() {
+                Some(_) => save_tapes(f),
+                None => HashSet::new(),
+            },
         }
     }
 
@@ -1411,6 +1439,9 @@ impl<'a> FnEmitter<'a> {
             Op::Len(x) => {
                 let x = self.place(*x);
                 (single(), quote!(#x.len()))
+            }
+            Op::TapeNew(_) if self.saves.contains(&results[0]) => {
+                (single(), quote!(#rt::Saves::new()))
             }
             Op::TapeNew(Some(range)) => {
                 let range = self.range(range);

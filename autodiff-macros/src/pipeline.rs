@@ -111,9 +111,6 @@ pub fn differentiate(
         .collect();
     let vjp_raw = vjp::vjp(&primal, &active, &array_lens, &act)?;
     check(&vjp_raw, "vjp")?;
-    if parse::scalar_param().is_some() {
-        generic_saves(&vjp_raw)?;
-    }
     let vjp = optimized(vjp_raw.clone(), "vjp")?;
     let (value_and_grad, grad) = match parsed.sig.scalar_output {
         true => {
@@ -140,32 +137,6 @@ pub fn differentiate(
             fills,
         },
     ))
-}
-
-/// A generic function whose reverse sweep would keep old values of an
-/// array it overwrites: the tapes of old values hold `f64`, which a
-/// generic scalar (a dual number) is not, so this is an error at the array.
-fn generic_saves(vjp: &Function) -> syn::Result<()> {
-    let mut array = None;
-    for region in vjp.regions() {
-        vjp.walk(region, &mut |inst| {
-            if let crate::ir::Op::Save(_, a, _)
-            | crate::ir::Op::SaveRange(_, a, ..)
-            | crate::ir::Op::SaveAll(_, a, _) = &vjp.inst(inst).op
-            {
-                array.get_or_insert(*a);
-            }
-        });
-    }
-    match array {
-        Some(a) => Err(syn::Error::new(
-            vjp.span(a),
-            "#[differentiable] cannot yet keep the old values of an array that a function \
-             generic over its scalar overwrites (its reverse sweep would need them); write \
-             each new value into a fresh array, or write the function for `f64`",
-        )),
-        None => Ok(()),
-    }
 }
 
 /// `#[differentiable(strict)]`: each parameter differentiated with respect

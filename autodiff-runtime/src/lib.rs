@@ -258,6 +258,120 @@ impl Tape<(usize, f64)> {
     }
 }
 
+/// The tape of old values of an array in a function generic over its
+/// scalar: [`Tape`]'s saves for any element type (a dual number too),
+/// keeping the elements themselves instead of `f64`s.
+#[derive(Clone, Debug)]
+pub struct Saves<S> {
+    items: Vec<Entry<S>>,
+    bulk: Vec<S>,
+    off: bool,
+}
+
+/// One save: an element, or a run of `len` elements from `lo` in `bulk`.
+#[derive(Clone, Copy, Debug)]
+enum Entry<S> {
+    One(usize, S),
+    Run(usize, usize),
+}
+
+impl<S: Copy> Default for Saves<S> {
+    fn default() -> Self {
+        Saves::new()
+    }
+}
+
+impl<S: Copy> Saves<S> {
+    pub fn new() -> Self {
+        Saves {
+            items: Vec::new(),
+            bulk: Vec::new(),
+            off: false,
+        }
+    }
+
+    /// As [`Tape::skip_saves_if`].
+    pub fn skip_saves_if(&mut self, skip: bool) {
+        self.off = skip;
+    }
+
+    /// Before `array[index]` is written: remembers what it holds.
+    #[inline(always)]
+    pub fn save(&mut self, array: &[S], index: usize) {
+        if !self.off {
+            self.items.push(Entry::One(index, array[index]));
+        }
+    }
+
+    /// Undoes the last write remembered (one element or a run).
+    #[inline(always)]
+    pub fn restore(&mut self, array: &mut [S]) {
+        if self.off {
+            return;
+        }
+        match self.items.pop() {
+            Some(e) => self.put_back(array, e),
+            None => panic!("autodiff: tape popped more than pushed; please report this function"),
+        }
+    }
+
+    fn put_back(&mut self, array: &mut [S], e: Entry<S>) {
+        match e {
+            Entry::One(index, old) => array[index] = old,
+            Entry::Run(lo, len) => {
+                let start = self.bulk.len() - len;
+                array[lo..lo + len].copy_from_slice(&self.bulk[start..]);
+                self.bulk.truncate(start);
+            }
+        }
+    }
+
+    /// As [`Tape::undo_to`].
+    pub fn undo_to(&mut self, array: &mut [S], mark: usize) {
+        while self.items.len() > mark {
+            if let Some(e) = self.items.pop() {
+                self.put_back(array, e);
+            }
+        }
+    }
+
+    fn save_run(&mut self, array: &[S], lo: usize, hi: usize) {
+        self.items.push(Entry::Run(lo, hi - lo));
+        self.bulk.extend_from_slice(&array[lo..hi]);
+    }
+
+    /// Before a callee writes `array`: remembers all it holds.
+    pub fn save_all(&mut self, array: &[S]) {
+        if !self.off {
+            self.save_run(array, 0, array.len());
+        }
+    }
+
+    /// Before a loop writes `array[lo..hi]`: remembers that range.
+    pub fn save_range(&mut self, array: &[S], lo: usize, hi: usize) {
+        if !self.off && lo < hi {
+            self.save_run(array, lo, hi);
+        }
+    }
+
+    /// Undoes a `save_all`.
+    pub fn restore_all(&mut self, array: &mut [S]) {
+        self.restore(array);
+    }
+
+    /// How many saves it holds: a mark to undo back to.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether it holds nothing.
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
 impl<T> Tape<T> {
     /// How many values it holds: a mark to undo back to.
     #[inline(always)]

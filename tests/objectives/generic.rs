@@ -60,11 +60,10 @@ pub fn euler_rotation<T: Float>(t: [T; 3]) -> [T; 9] {
     ]
 }
 
-/// The skinned vertex positions minus the observed points. Its Jacobian
-/// comes from `jacfwd_lanes` (dual numbers through the function itself), so
-/// it needs no attribute; `#[differentiable]` would refuse it, for a
-/// generic function may not yet overwrite `absolutes` where its reverse
-/// sweep reads the old values.
+/// The skinned vertex positions minus the observed points: differentiable
+/// (its VJP gives `jacrev`), and at `DualVec` its Jacobian by vector
+/// forward mode (`jacfwd_lanes`).
+#[differentiable(wrt(theta))]
 pub fn hand_residuals_generic<T: Float>(
     theta: &[T],
     parents: &[i64],
