@@ -55,7 +55,9 @@
 //! argument and a tuple in argument order for several. See `docs/` for the
 //! supported Rust subset and the conventions at singular points.
 
-pub use autodiff_macros::{custom_jvp, custom_vjp, differentiable};
+#[doc(hidden)]
+pub use autodiff_macros::__differentiable_with_fields;
+pub use autodiff_macros::{Differentiable, custom_jvp, custom_vjp, differentiable};
 #[doc(hidden)]
 pub use autodiff_runtime::{
     __annotate_stop_gradient_with_differentiable_or_custom_vjp, __stop_gradient_jvp,
@@ -68,7 +70,7 @@ pub use autodiff_runtime::{
 
 /// Everything a user needs: `use autodiff::prelude::*;`.
 pub mod prelude {
-    pub use autodiff_macros::{custom_jvp, custom_vjp, differentiable};
+    pub use autodiff_macros::{Differentiable, custom_jvp, custom_vjp, differentiable};
     #[doc(hidden)]
     pub use autodiff_runtime::{
         __annotate_stop_gradient_with_differentiable_or_custom_vjp, __stop_gradient_jvp,

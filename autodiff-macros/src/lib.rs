@@ -18,6 +18,7 @@ mod pipeline;
 mod primitives;
 mod scratch;
 mod simplify;
+mod structs;
 mod verify;
 mod vjp;
 
@@ -79,4 +80,22 @@ pub fn __partials(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
 #[proc_macro]
 pub fn __gpu_primitives(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     gpu::primitives(input.into()).into()
+}
+
+/// A struct of parameters: its tangent type `NameTangent` (the float
+/// fields, with `zero_like`, `add`, `scale`, `dot`), `step` on the struct,
+/// and what `#[differentiable(wrt(p))]` needs to differentiate with respect
+/// to a parameter of this type. Fields: `f64`, `Vec<f64>`, `[f64; N]`, and
+/// `#[no_diff]` anything.
+#[proc_macro_derive(Differentiable, attributes(no_diff))]
+pub fn derive_differentiable(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    structs::derive(input.into()).into()
+}
+
+/// The siblings of a function with a struct parameter, once the struct's
+/// fields are known (called by the macro `#[derive(Differentiable)]` makes).
+#[doc(hidden)]
+#[proc_macro]
+pub fn __differentiable_with_fields(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    structs::expand_with_fields(input.into()).into()
 }

@@ -24,6 +24,12 @@ use crate::{activity, emit, jvp, lower, parse, scratch, simplify, verify, vjp};
 /// Expands `#[differentiable(args)] item`. Never panics: a bug of the macro
 /// becomes a compile error that asks to report it.
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    // A struct parameter: its fields come back through its macro.
+    if let Ok(f) = syn::parse2::<syn::ItemFn>(item.clone())
+        && let Some((_, strukt)) = crate::structs::struct_param(&args, &f)
+    {
+        return crate::structs::via_struct_macro(&strukt, args, item);
+    }
     let input = item.clone();
     guarded("#[differentiable]", item, || derivatives(args, input))
 }

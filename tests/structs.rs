@@ -1,0 +1,157 @@
+//! Structs of parameters: `#[derive(Differentiable)]` and `wrt(p)` on a
+//! struct parameter. The struct's gradient (its tangent type) against the
+//! gradient of the same function written over flat slices, the JVP along a
+//! tangent against the gradient, the tangent's operations, and
+//! `examples/mlp.rs` training.
+
+#![allow(clippy::needless_range_loop)]
+
+use autodiff::prelude::*;
+
+#[allow(dead_code)]
+#[path = "../examples/mlp.rs"]
+mod mlp;
+
+use mlp::{MlpTangent, loss, loss_grad, loss_jvp, loss_value_and_grad, loss_vjp};
+
+/// The same loss with the parameters as flat slices.
+#[differentiable(wrt(w1, b1, w2, b2))]
+#[allow(clippy::too_many_arguments)]
+fn flat_loss(
+    w1: &[f64],
+    b1: &[f64],
+    w2: &[f64],
+    b2: f64,
+    d: usize,
+    h: usize,
+    xs: &[f64],
+    ys: &[f64],
+) -> f64 {
+    let mut total = 0.0;
+    for s in 0..ys.len() {
+        let mut out = b2;
+        for j in 0..h {
+            let mut a = b1[j];
+            for i in 0..d {
+                a += w1[j * d + i] * xs[s * d + i];
+            }
+            out += w2[j] * a.tanh();
+        }
+        let e = out - ys[s];
+        total += e * e;
+    }
+    total / ys.len() as f64
+}
+
+#[test]
+fn struct_gradient_equals_the_flat_one() {
+    let (xs, ys) = mlp::data();
+    let p = mlp::init(8);
+    let g: MlpTangent = loss_grad(&p, &xs, &ys);
+    let (gw1, gb1, gw2, gb2) = flat_loss_grad(&p.w1, &p.b1, &p.w2, p.b2, 2, 8, &xs, &ys);
+    assert_eq!((g.w1, g.b1, g.w2, g.b2), (gw1, gb1, gw2, gb2));
+    let (v, g2) = loss_value_and_grad(&p, &xs, &ys);
+    assert_eq!(v, loss(&p, &xs, &ys));
+    assert_eq!(v, flat_loss(&p.w1, &p.b1, &p.w2, p.b2, 2, 8, &xs, &ys));
+    let (v3, g3) = loss_vjp(&p, &xs, &ys, 2.0);
+    assert_eq!(v3, v);
+    assert_eq!(g3, g2.scale(2.0));
+}
+
+#[test]
+fn jvp_along_a_tangent_is_the_gradient_dotted_with_it() {
+    let (xs, ys) = mlp::data();
+    let p = mlp::init(8);
+    let g = loss_grad(&p, &xs, &ys);
+    let mut r = mlp::Lcg(3);
+    let mut dp = MlpTangent::zero_like(&p);
+    for v in dp
+        .w1
+        .iter_mut()
+        .chain(dp.b1.iter_mut())
+        .chain(dp.w2.iter_mut())
+    {
+        *v = r.uniform(-1.0, 1.0);
+    }
+    dp.b2 = 0.3;
+    let (value, d) = loss_jvp(&p, &xs, &ys, &dp);
+    assert_eq!(value, loss(&p, &xs, &ys));
+    let dot = g.dot(&dp);
+    assert!((d - dot).abs() < 1e-12 * (1.0 + dot.abs()), "{d} {dot}");
+    // And against central differences along dp.
+    let eps = 1e-6;
+    let mut up = p.clone();
+    up.step(&dp, eps);
+    let mut down = p.clone();
+    down.step(&dp, -eps);
+    let fd = (loss(&up, &xs, &ys) - loss(&down, &xs, &ys)) / (2.0 * eps);
+    assert!((d - fd).abs() < 1e-7 * (1.0 + fd.abs()), "{d} {fd}");
+}
+
+#[test]
+fn tangent_operations() {
+    let p = mlp::init(3);
+    let z = MlpTangent::zero_like(&p);
+    assert_eq!((z.w1.len(), z.b1.len(), z.w2.len(), z.b2), (6, 3, 3, 0.0));
+    let mut a = z.clone();
+    a.w1[2] = 1.5;
+    a.b2 = -2.0;
+    let mut b = z.clone();
+    b.w1[2] = 2.0;
+    b.w2[0] = 4.0;
+    b.b2 = 0.5;
+    let s = a.add(&b);
+    assert_eq!((s.w1[2], s.w2[0], s.b2), (3.5, 4.0, -1.5));
+    let t = a.scale(-2.0);
+    assert_eq!((t.w1[2], t.b2), (-3.0, 4.0));
+    assert_eq!(a.dot(&b), 1.5 * 2.0 - 2.0 * 0.5);
+    let mut q = p.clone();
+    q.step(&b, 0.5);
+    assert_eq!(q.w2[0], p.w2[0] + 2.0);
+    assert_eq!((q.inputs, q.hidden), (p.inputs, p.hidden));
+}
+
+#[test]
+fn mlp_example_trains() {
+    let (xs, ys) = mlp::data();
+    let mut p = mlp::init(16);
+    let losses = mlp::train(&mut p, &xs, &ys, 300, 0.2);
+    let last = loss(&p, &xs, &ys);
+    assert!(losses[0] / last >= 10.0, "loss {} -> {last}", losses[0]);
+}
+
+/// A struct with an array field, by value, next to a float parameter
+/// differentiated too.
+#[derive(Differentiable, Clone, Copy, Debug)]
+struct Point {
+    xyz: [f64; 3],
+    weight: f64,
+    #[no_diff]
+    id: u32,
+}
+
+#[differentiable(wrt(p, s))]
+fn weighted(p: Point, s: f64) -> f64 {
+    let r = (p.xyz[0] * p.xyz[0] + p.xyz[1] * p.xyz[1] + p.xyz[2] * p.xyz[2]).sqrt();
+    p.weight * (s * r).sin() + p.id as f64
+}
+
+#[test]
+fn array_fields_by_value_and_another_parameter() {
+    let p = Point {
+        xyz: [0.3, -0.4, 1.2],
+        weight: 1.7,
+        id: 3,
+    };
+    let s = 0.8;
+    let (g, gs): (PointTangent, f64) = weighted_grad(p, s);
+    let r = (0.09f64 + 0.16 + 1.44).sqrt();
+    let c = (s * r).cos();
+    for k in 0..3 {
+        let want = p.weight * c * s * p.xyz[k] / r;
+        assert!((g.xyz[k] - want).abs() < 1e-14, "{k}");
+    }
+    assert!((g.weight - (s * r).sin()).abs() < 1e-15);
+    assert!((gs - p.weight * c * r).abs() < 1e-14);
+    assert_eq!(weighted(p, s), weighted_value_and_grad(p, s).0);
+}
