@@ -23,10 +23,8 @@ pub struct Mlp {
 pub fn predict(p: &Mlp, x: &[f64]) -> f64 {
     let mut out = p.b2;
     for j in 0..p.hidden {
-        let mut a = p.b1[j];
-        for i in 0..p.inputs {
-            a += p.w1[j * p.inputs + i] * x[i];
-        }
+        let row = &p.w1[j * p.inputs..(j + 1) * p.inputs];
+        let a: f64 = p.b1[j] + row.iter().zip(x).map(|(w, x)| w * x).sum::<f64>();
         out += p.w2[j] * a.tanh();
     }
     out

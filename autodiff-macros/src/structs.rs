@@ -134,24 +134,19 @@ fn derive_inner(input: TokenStream) -> syn::Result<TokenStream> {
             _ => quote!(#n: p.#n.map(|_| 0.0)),
         }
     });
-    let map2 = |op: TokenStream| -> Vec<TokenStream> {
-        diff.iter()
-            .map(|f| {
-                let n = &f.name;
-                match &f.kind {
-                    Some(Kind::Scalar) => quote!(#n: self.#n #op o.#n),
-                    _ => quote!(#n: {
-                        let mut v = self.#n.clone();
-                        for (a, b) in v.iter_mut().zip(o.#n.iter()) {
-                            *a = *a #op *b;
-                        }
-                        v
-                    }),
+    let add = diff.iter().map(|f| {
+        let n = &f.name;
+        match &f.kind {
+            Some(Kind::Scalar) => quote!(#n: self.#n + o.#n),
+            _ => quote!(#n: {
+                let mut v = self.#n.clone();
+                for (a, b) in v.iter_mut().zip(o.#n.iter()) {
+                    *a += *b;
                 }
-            })
-            .collect()
-    };
-    let add = map2(quote!(+));
+                v
+            }),
+        }
+    });
     let scale = diff.iter().map(|f| {
         let n = &f.name;
         match &f.kind {
@@ -159,7 +154,7 @@ fn derive_inner(input: TokenStream) -> syn::Result<TokenStream> {
             _ => quote!(#n: {
                 let mut v = self.#n.clone();
                 for a in v.iter_mut() {
-                    *a = *a * s;
+                    *a *= s;
                 }
                 v
             }),
@@ -177,9 +172,9 @@ fn derive_inner(input: TokenStream) -> syn::Result<TokenStream> {
     let step = diff.iter().map(|f| {
         let n = &f.name;
         match &f.kind {
-            Some(Kind::Scalar) => quote!(self.#n = self.#n + t.#n * s;),
+            Some(Kind::Scalar) => quote!(self.#n += t.#n * s;),
             _ => quote!(for (a, b) in self.#n.iter_mut().zip(t.#n.iter()) {
-                *a = *a + *b * s;
+                *a += *b * s;
             }),
         }
     });
