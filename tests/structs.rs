@@ -155,3 +155,26 @@ fn array_fields_by_value_and_another_parameter() {
     assert!((gs - p.weight * c * r).abs() < 1e-14);
     assert_eq!(weighted(p, s), weighted_value_and_grad(p, s).0);
 }
+
+/// Lifetimes and a `where` clause on a function with a struct parameter,
+/// and a `#[cfg]` that keeps it.
+#[cfg(not(any()))]
+#[differentiable(wrt(p))]
+fn with_lifetime<'a>(p: &'a Point, scale: &'a [f64]) -> f64
+where
+    'a: 'a,
+{
+    p.weight * scale[0] + p.xyz[1]
+}
+
+#[test]
+fn lifetimes_and_cfg() {
+    let p = Point {
+        xyz: [1.0, 2.0, 3.0],
+        weight: 0.5,
+        id: 0,
+    };
+    let g = with_lifetime_grad(&p, &[4.0]);
+    assert_eq!((g.xyz, g.weight), ([0.0, 1.0, 0.0], 4.0));
+    assert_eq!(with_lifetime(&p, &[4.0]), 4.0);
+}
