@@ -404,6 +404,26 @@ impl VisitMut for Rename<'_> {
     }
 }
 
+/// Finds a use of the struct parameter other than a field read.
+struct Leftover<'a> {
+    param: &'a Ident,
+    found: Option<proc_macro2::Span>,
+}
+
+impl<'ast> syn::visit::Visit<'ast> for Leftover<'_> {
+    fn visit_expr(&mut self, e: &'ast syn::Expr) {
+        match e {
+            // `p.hidden`: a `#[no_diff]` field (the others are renamed).
+            syn::Expr::Field(f) if matches!(&*f.base, syn::Expr::Path(b) if b.path.is_ident(self.param)) =>
+                {}
+            syn::Expr::Path(p) if p.path.is_ident(self.param) => {
+                self.found.get_or_insert(syn::spanned::Spanned::span(p));
+            }
+            e => syn::visit::visit_expr(self, e),
+        }
+    }
+}
+
 /// `__differentiable_with_fields!`: the siblings of the function (which
 /// the attribute emitted itself, so that it exists whatever happens here).
 pub fn expand_with_fields(input: TokenStream) -> TokenStream {
@@ -484,6 +504,24 @@ fn with_fields(w: WithFields) -> syn::Result<TokenStream> {
         fields: &w.fields,
     }
     .visit_block_mut(&mut inner.block);
+    // What is left of the struct in the body must be its `#[no_diff]`
+    // fields: the struct itself passed on (to a call) would carry no
+    // derivative, a silently zero gradient.
+    let mut left = Leftover {
+        param: &param,
+        found: None,
+    };
+    syn::visit::Visit::visit_block(&mut left, &inner.block);
+    if let Some(span) = left.found {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "#[differentiable] reads the fields of `{param}` (a struct it differentiates \
+                 with respect to), but does not pass `{param}` itself on yet; pass the fields \
+                 the callee needs (`&{param}.w`, `{param}.b`)"
+            ),
+        ));
+    }
     // `wrt`: the fields instead of the struct.
     let inner_wrt: Vec<Ident> = item
         .sig
