@@ -2,9 +2,12 @@
 //! (clippy, run by CI with `-D warnings` over all targets, checks this file
 //! too). The functions cover each kind of generated code: unused
 //! parameters, inactive arguments, tuples, calls, methods, constants, casts,
-//! `wrt`. Only some siblings are used: the others must not warn either.
+//! `wrt`, generic functions, structs of parameters (also under
+//! `missing_docs`). Only some siblings are used: the others must not warn
+//! either.
 #![deny(warnings)]
 #![deny(clippy::all)]
+#![deny(missing_docs)]
 
 use autodiff::prelude::*;
 
@@ -15,6 +18,7 @@ fn unused_parameter(x: f64, _y: f64, _n: usize) -> f64 {
     x * K
 }
 
+/// Differentiated with respect to `x` only.
 #[differentiable(wrt(x))]
 pub fn restricted(x: f64, y: f64, flag: bool) -> f64 {
     let s = if_then(flag);
@@ -39,11 +43,14 @@ fn calls(x: f64) -> f64 {
     r + p as f64 * q as f64
 }
 
+/// A model.
 pub struct Model {
+    /// A weight.
     pub w: f64,
 }
 
 impl Model {
+    /// A prediction.
     #[differentiable]
     pub fn predict(&self, x: f64) -> f64 {
         (self.w * x).tanh()
@@ -226,4 +233,51 @@ fn buffers_are_warning_free_and_usable() {
     assert_eq!(v, uses_buffers(&x, &[2, 0, 1], &m));
     let (_, d) = uses_buffers_jvp(&x, &[2, 0, 1], &m, &[1.0, 0.0, 0.0]);
     assert!((d - g[0]).abs() < 1e-12 * g[0].abs().max(1.0));
+}
+
+/// Parameters.
+#[derive(Differentiable, Clone)]
+pub struct Params {
+    /// Weights.
+    pub w: Vec<f64>,
+    /// A bias.
+    pub b: f64,
+    /// A label.
+    #[no_diff]
+    pub n: usize,
+}
+
+/// A loss over a struct of parameters.
+#[differentiable(wrt(p))]
+pub fn struct_loss(p: &Params, x: &[f64]) -> f64 {
+    let mut s = p.b;
+    for (&w, &v) in p.w.iter().zip(x) {
+        s += w * v;
+    }
+    s * s
+}
+
+/// A function generic over its scalar.
+#[differentiable]
+pub fn generic_norm<T: Float>(x: &[T]) -> T {
+    let mut s = T::zero();
+    for &v in x {
+        s = s + v * v;
+    }
+    s.sqrt()
+}
+
+#[test]
+fn structs_and_generic_functions() {
+    let mut p = Params {
+        w: vec![1.0, 2.0],
+        b: 0.5,
+        n: 2,
+    };
+    let g = struct_loss_grad(&p, &[3.0, 4.0]);
+    assert_eq!((g.w, g.b), (vec![69.0, 92.0], 23.0));
+    p.step(&struct_loss_grad(&p, &[3.0, 4.0]), -0.01);
+    assert!(struct_loss(&p, &[3.0, 4.0]) < 132.25);
+    let g = generic_norm_grad(&[3.0f64, 4.0][..]);
+    assert!((g[0] - 0.6).abs() < 1e-15 && (g[1] - 0.8).abs() < 1e-15);
 }
