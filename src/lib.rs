@@ -68,17 +68,17 @@ pub use autodiff_runtime::{
     hessian, hessian_diagonal, hessian_lanes, hvp, jacfwd, jacfwd_lanes, jacrev,
 };
 
-/// Everything a user needs: `use autodiff::prelude::*;`.
+/// Everything a user needs: `use autodiff::prelude::*;` (what the crate
+/// root exports).
 pub mod prelude {
-    pub use autodiff_macros::{Differentiable, custom_jvp, custom_vjp, differentiable};
     #[doc(hidden)]
-    pub use autodiff_runtime::{
+    pub use crate::{
         __annotate_stop_gradient_with_differentiable_or_custom_vjp, __stop_gradient_jvp,
         __stop_gradient_pullback, __stop_gradient_wrt,
     };
-    pub use autodiff_runtime::{Dual, DualVec, Float, check, stop_gradient};
-    pub use autodiff_runtime::{
-        hessian, hessian_diagonal, hessian_lanes, hvp, jacfwd, jacfwd_lanes, jacrev,
+    pub use crate::{
+        Differentiable, Dual, DualVec, Float, check, custom_jvp, custom_vjp, differentiable,
+        hessian, hessian_diagonal, hessian_lanes, hvp, jacfwd, jacfwd_lanes, jacrev, stop_gradient,
     };
 }
 

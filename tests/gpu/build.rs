@@ -9,22 +9,7 @@
 
 use std::fmt::Write as _;
 
-/// SplitMix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+include!("../fuzz/generator.rs");
 
 struct Gen {
     rng: Rng,
@@ -193,16 +178,8 @@ impl Gen {
 }
 
 fn main() {
-    println!("cargo::rerun-if-env-changed=AUTODIFF_GPU_FUZZ_COUNT");
-    println!("cargo::rerun-if-env-changed=AUTODIFF_GPU_FUZZ_SEED");
-    let count: usize = std::env::var("AUTODIFF_GPU_FUZZ_COUNT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(40);
-    let seed: u64 = std::env::var("AUTODIFF_GPU_FUZZ_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
+    println!("cargo::rerun-if-changed=../fuzz/generator.rs");
+    let (count, seed) = count_and_seed("AUTODIFF_GPU_FUZZ", 40, 1);
     let mut g = Gen {
         rng: Rng(seed),
         out: String::new(),

@@ -82,8 +82,9 @@ const N: usize = 4099; // more than one workgroup, not a multiple of 256
 
 /// Tolerance of the GPU against the CPU, relative to 1 + |value|: f32
 /// transcendental functions differ in their last bits between libm and a
-/// GPU's builtins, and the differences grow through a few operations.
-const TOL: f64 = 2e-4;
+/// GPU's builtins, and the differences grow through a few operations. The
+/// largest seen on lavapipe is 4.5e-6 (the JVP of `looped`); 2e-6 fails.
+const TOL: f64 = 2e-5;
 
 #[test]
 fn one_parameter() {

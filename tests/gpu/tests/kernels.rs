@@ -106,22 +106,30 @@ fn matmul_and_its_reverse() {
     );
 }
 
+/// `log(sum(exp(row)))`, shifted by the row's maximum: the reference of
+/// the row kernels.
+#[differentiable]
+fn row_logsumexp(row: &[f64]) -> f64 {
+    let mut m = row[0];
+    for j in 1..row.len() {
+        m = m.max(row[j]);
+    }
+    let mut z = 0.0;
+    for j in 0..row.len() {
+        z += (row[j] - m).exp();
+    }
+    m + z.ln()
+}
+
 /// `sum(w * softmax(rows))`, or of log-softmax.
 #[differentiable(wrt(x))]
 fn softmax_dot(x: &[f64], w: &[f64], rows: usize, cols: usize, log: bool) -> f64 {
     let mut s = 0.0;
     for r in 0..rows {
-        let mut m = x[r * cols];
-        for j in 1..cols {
-            m = m.max(x[r * cols + j]);
-        }
-        let mut z = 0.0;
+        let lse = row_logsumexp(&x[r * cols..(r + 1) * cols]);
         for j in 0..cols {
-            z += (x[r * cols + j] - m).exp();
-        }
-        for j in 0..cols {
-            let e = x[r * cols + j] - m;
-            let y = if log { e - z.ln() } else { e.exp() / z };
+            let y = x[r * cols + j] - lse;
+            let y = if log { y } else { y.exp() };
             s += w[r * cols + j] * y;
         }
     }
@@ -169,15 +177,8 @@ fn softmax_log_softmax_and_their_reverse() {
 fn weighted_cross_entropy(x: &[f64], labels: &[usize], d: &[f64], rows: usize, cols: usize) -> f64 {
     let mut s = 0.0;
     for r in 0..rows {
-        let mut m = x[r * cols];
-        for j in 1..cols {
-            m = m.max(x[r * cols + j]);
-        }
-        let mut z = 0.0;
-        for j in 0..cols {
-            z += (x[r * cols + j] - m).exp();
-        }
-        s += d[r] * (m + z.ln() - x[r * cols + labels[r]]);
+        let lse = row_logsumexp(&x[r * cols..(r + 1) * cols]);
+        s += d[r] * (lse - x[r * cols + labels[r]]);
     }
     s
 }
