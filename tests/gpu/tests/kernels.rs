@@ -111,12 +111,12 @@ fn matmul_and_its_reverse() {
 #[differentiable]
 fn row_logsumexp(row: &[f64]) -> f64 {
     let mut m = row[0];
-    for j in 1..row.len() {
-        m = m.max(row[j]);
+    for &v in row {
+        m = m.max(v);
     }
     let mut z = 0.0;
-    for j in 0..row.len() {
-        z += (row[j] - m).exp();
+    for &v in row {
+        z += (v - m).exp();
     }
     m + z.ln()
 }
