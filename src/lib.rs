@@ -61,9 +61,9 @@ pub use autodiff_macros::{Differentiable, custom_jvp, custom_vjp, differentiable
 #[doc(hidden)]
 pub use autodiff_runtime::{
     __annotate_stop_gradient_with_differentiable_or_custom_vjp, __stop_gradient_jvp,
-    __stop_gradient_pullback, __stop_gradient_wrt,
+    __stop_gradient_jvp_lanes, __stop_gradient_pullback, __stop_gradient_wrt,
 };
-pub use autodiff_runtime::{Dual, DualVec, Float, check, stop_gradient};
+pub use autodiff_runtime::{Dual, DualVec, Float, Lanes, check, stop_gradient};
 pub use autodiff_runtime::{
     hessian, hessian_diagonal, hessian_lanes, hvp, jacfwd, jacfwd_lanes, jacrev,
 };
@@ -74,10 +74,10 @@ pub mod prelude {
     #[doc(hidden)]
     pub use crate::{
         __annotate_stop_gradient_with_differentiable_or_custom_vjp, __stop_gradient_jvp,
-        __stop_gradient_pullback, __stop_gradient_wrt,
+        __stop_gradient_jvp_lanes, __stop_gradient_pullback, __stop_gradient_wrt,
     };
     pub use crate::{
-        Differentiable, Dual, DualVec, Float, check, custom_jvp, custom_vjp, differentiable,
+        Differentiable, Dual, DualVec, Float, Lanes, check, custom_jvp, custom_vjp, differentiable,
         hessian, hessian_diagonal, hessian_lanes, hvp, jacfwd, jacfwd_lanes, jacrev, stop_gradient,
     };
 }
@@ -114,8 +114,12 @@ macro_rules! __require_gpu {
 /// What generated code calls. Not a public API: it changes with the macro.
 #[doc(hidden)]
 pub mod __private {
+    pub use autodiff_runtime::lanes::{
+        gather_array, gather_scalar, gather_vec, lane_of_array, lane_of_slice, lanes_like,
+        set_lane_of_slice,
+    };
     pub use autodiff_runtime::{
-        Saves, Tape, add_assign, add_cotangents, cast_like, check_wrt, dot, lit, partials,
+        Lanes, Saves, Tape, add_assign, add_cotangents, cast_like, check_wrt, dot, lit, partials,
         to_float, zeros_like,
     };
 }

@@ -130,6 +130,14 @@ fn __leaf_jvp(x: f64, dx: f64) -> (f64, f64) {
     (leaf(x), x.cos() * dx)
 }
 
+#[allow(dead_code)]
+fn __leaf_jvp_lanes<const K: usize>(
+    x: f64,
+    dx: autodiff::Lanes<f64, K>,
+) -> (f64, autodiff::Lanes<f64, K>) {
+    (leaf(x), dx * x.cos())
+}
+
 fn __leaf_pullback(x: f64) -> (f64, impl FnOnce(f64) -> f64) {
     (leaf(x), move |dr| x.cos() * dr)
 }

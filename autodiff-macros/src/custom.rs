@@ -371,6 +371,8 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
     let grad = format_ident!("{}_grad", name);
     let value_and_grad = format_ident!("{}_value_and_grad", name);
     let h_jvp = format_ident!("__{}_jvp", name);
+    let jvp_lanes = format_ident!("{}_jvp_lanes", name);
+    let h_jvp_lanes = format_ident!("__{}_jvp_lanes", name);
     let h_pullback = format_ident!("__{}_pullback", name);
     let h_wrt = format_ident!("__{}_wrt", name);
     let h_fills = format_ident!("__{}_fills", name);
@@ -382,6 +384,22 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
             quote!(#rule).to_string().replace(' ', "")
         )
     };
+    // `K` directions: the forward sibling once per lane.
+    let lane_name = |n: &syn::Ident| format_ident!("__d_{}", n);
+    let lane_names: Vec<syn::Ident> = derivative.iter().map(|p| lane_name(&p.name)).collect();
+    let lane_params: Vec<TokenStream> = derivative
+        .iter()
+        .zip(&lane_names)
+        .map(|(p, n)| {
+            let ty = crate::lanes::lane_ty(&p.tangent_ty, None);
+            quote!(#n: #ty)
+        })
+        .collect();
+    let lane_out = crate::lanes::lane_ty(&out_ty, None);
+    let k_lanes = crate::lanes::k();
+    let per_lane = crate::lanes::per_lane(&sig, lane_name, |a| quote!(#h_jvp(#(#a),*)))
+        .ok_or_else(|| syn::Error::new(name.span(), "unsupported output"))?;
+    let d_jvp_lanes = doc("Forward mode with `K` directions at once (one JVP per lane)");
     let (d_jvp, d_vjp, d_pb, d_grad, d_vg) = (
         doc("Forward mode (JVP)"),
         doc("Reverse mode (VJP)"),
@@ -416,6 +434,16 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
 
         #[doc(hidden)] #(#attrs)* #allow #[inline]
         #vis fn #h_jvp(#(#params,)* #(#tangent_params),*) -> (#out_ty, #out_ty) { #jvp_body }
+
+        #[doc = #d_jvp_lanes] #(#attrs)* #allow #[inline]
+        #vis fn #jvp_lanes<const #k_lanes: usize>(#(#params,)* #(#lane_params),*) -> (#out_ty, #lane_out) {
+            #h_jvp_lanes(#(#args,)* #(#lane_names),*)
+        }
+
+        #[doc(hidden)] #(#attrs)* #allow #[inline]
+        #vis fn #h_jvp_lanes<const #k_lanes: usize>(#(#params,)* #(#lane_params),*) -> (#out_ty, #lane_out) {
+            #per_lane
+        }
 
         #[doc = #d_vjp] #(#attrs)* #allow #[inline]
         #vis fn #vjp(#(#params,)* __dy: #out_ty) -> (#out_ty, #grads_ty) {

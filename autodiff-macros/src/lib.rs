@@ -12,6 +12,7 @@ mod error;
 mod gpu;
 mod ir;
 mod jvp;
+mod lanes;
 mod lower;
 mod parse;
 mod pipeline;

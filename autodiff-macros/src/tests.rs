@@ -543,8 +543,9 @@ fn generated_code_size() {
     let _ = std::fs::create_dir_all(format!("{root}/target"));
     let _ = std::fs::write(format!("{root}/target/generated-code-size.md"), &table);
     // A guard against regressions: 36.5 before the siblings shared one
-    // reverse sweep, 23.2 after.
-    assert!(ratio <= 25.0, "generated code is {ratio:.1}x its source");
+    // reverse sweep, 23.2 after, 29.6 with the lanes JVP (one more body
+    // the size of the JVP's).
+    assert!(ratio <= 31.0, "generated code is {ratio:.1}x its source");
 }
 
 /// Adjoint loops that only add into gradient buffers run forwards; one

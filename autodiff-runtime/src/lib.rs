@@ -3,16 +3,19 @@
 //!
 //! - [`partials`]: the derivative rule of every primitive float method, once.
 //! - [`Dual`]: a forward-mode dual number implementing [`num_traits::Float`].
+//! - [`Lanes`]: `K` tangents of one float, what `f_jvp_lanes` carries.
 //! - [`check`]: central finite differences and the dot-product test.
 //! - [`matrices`]: Jacobians, Hessians and Hessian-vector products from
 //!   generated functions.
 
 pub mod check;
 mod dual;
+pub mod lanes;
 pub mod matrices;
 pub mod partials;
 
 pub use dual::{Dual, DualVec, Tangent};
+pub use lanes::Lanes;
 pub use matrices::{hessian, hessian_diagonal, hessian_lanes, hvp, jacfwd, jacfwd_lanes, jacrev};
 pub use num_traits::Float;
 
@@ -529,6 +532,15 @@ pub fn stop_gradient<T: Float>(x: T) -> T {
 #[inline(always)]
 pub fn __stop_gradient_jvp<T: Float>(x: T, _dx: T) -> (T, T) {
     (x, T::zero())
+}
+
+#[doc(hidden)]
+#[inline(always)]
+pub fn __stop_gradient_jvp_lanes<T: Float, const K: usize>(
+    x: T,
+    _dx: Lanes<T, K>,
+) -> (T, Lanes<T, K>) {
+    (x, Lanes::zero())
 }
 
 #[doc(hidden)]
