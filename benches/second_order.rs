@@ -2,8 +2,10 @@
 //! reverse: the generated gradient of a generic function at `Dual<f64>`)
 //! against the gradient at n = 1000, and the dense Jacobian of the hand
 //! tracking residuals (22 bones: 66 pose parameters; 500 and 5000 vertices)
-//! by vector forward mode (`jacfwd_lanes`) against the primal and against
-//! one generated JVP per parameter. `cargo bench --bench second_order`.
+//! by vector forward mode (`jacfwd_lanes` over `DualVec`, and the generated
+//! `f_jvp_lanes`) against the primal and against one generated JVP per
+//! parameter; and ADBench's hand objective, its whole Jacobian from one
+//! generated vector JVP. `cargo bench --bench second_order`.
 
 // Index loops, as numerical code is written.
 #![allow(clippy::needless_range_loop)]
@@ -111,6 +113,54 @@ fn jacobian(c: &mut Criterion) {
         lanes!(1);
         lanes!(8);
         lanes!(22);
+        // The generated vector JVP of the f64 residuals: only tangents
+        // carry lanes.
+        let m = points.len();
+        g.bench_function(format!("primal f64 {n_verts}"), |b| {
+            let mut err = vec![0.0; m];
+            b.iter(|| {
+                objectives::hand_residuals(
+                    black_box(&theta),
+                    &parents,
+                    &rel,
+                    &weights,
+                    &base,
+                    &points,
+                    &mut err,
+                );
+            })
+        });
+        macro_rules! generated_lanes {
+            ($k:literal) => {
+                g.bench_function(format!("jvp_lanes {} {n_verts}", $k), |b| {
+                    let mut err = vec![0.0; m];
+                    b.iter(|| {
+                        jacobian_lanes::<$k>(
+                            |dth| {
+                                let mut derr = vec![Lanes::zero(); m];
+                                objectives::hand_residuals_jvp_lanes(
+                                    black_box(&theta),
+                                    &parents,
+                                    &rel,
+                                    &weights,
+                                    &base,
+                                    &points,
+                                    &mut err,
+                                    dth,
+                                    &mut derr,
+                                );
+                                derr
+                            },
+                            theta.len(),
+                        )
+                    })
+                });
+            };
+        }
+        generated_lanes!(4);
+        generated_lanes!(8);
+        generated_lanes!(16);
+        generated_lanes!(22);
         // One generated JVP per parameter, as before vector mode.
         g.bench_function(format!("generated jvp per column {n_verts}"), |b| {
             let mut err = vec![0.0; points.len()];
@@ -142,5 +192,101 @@ fn jacobian(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, jacobian);
+/// ADBench's hand objective (26 pose parameters, 22 bones, 544 vertices;
+/// `tests/objectives/hand.rs`) at some of its standard point counts: the
+/// whole ADBench Jacobian from one generated vector JVP, 26 lanes for the
+/// simple variant, 28 for the complicated one (the barycentric
+/// coordinates of all points share two lanes, as ADBench stores them),
+/// against the objective.
+fn adbench_hand(c: &mut Criterion) {
+    use objectives::hand::*;
+    let mut lcg = objectives::Lcg(5);
+    let model = HandModel::new(&mut lcg);
+    let theta = lcg.vec(26, -0.5, 0.5);
+    let mut g = c.benchmark_group("adbench_hand");
+    g.sample_size(20);
+    for n in [100, 1600, 12800, 100000] {
+        let (corr, points, us) = model.points(&mut lcg, n);
+        let vertices: Vec<usize> = corr.iter().map(|&t| model.triangles[3 * t]).collect();
+        let m = 3 * n;
+        let mut err = vec![0.0; m];
+        let mut derr26 = vec![Lanes::<f64, 26>::zero(); m];
+        let mut derr28 = vec![Lanes::<f64, 28>::zero(); m];
+        let seeds26: Vec<Lanes<f64, 26>> = (0..26).map(Lanes::unit).collect();
+        let seeds28: Vec<Lanes<f64, 28>> = (0..26).map(Lanes::unit).collect();
+        let seeds_u: Vec<Lanes<f64, 28>> = (0..2 * n).map(|i| Lanes::unit(26 + i % 2)).collect();
+        g.bench_function(format!("simple objective {n}"), |b| {
+            b.iter(|| {
+                hand_objective(
+                    black_box(&theta),
+                    &model.parents,
+                    &model.base_relatives,
+                    &model.inverse_base_absolutes,
+                    &model.base_positions,
+                    &model.weights,
+                    &vertices,
+                    &points,
+                    &mut err,
+                )
+            })
+        });
+        g.bench_function(format!("simple jacobian {n}"), |b| {
+            b.iter(|| {
+                hand_objective_jvp_lanes(
+                    black_box(&theta),
+                    &model.parents,
+                    &model.base_relatives,
+                    &model.inverse_base_absolutes,
+                    &model.base_positions,
+                    &model.weights,
+                    &vertices,
+                    &points,
+                    &mut err,
+                    &seeds26,
+                    &mut derr26,
+                )
+            })
+        });
+        g.bench_function(format!("complicated objective {n}"), |b| {
+            b.iter(|| {
+                hand_objective_complicated(
+                    black_box(&theta),
+                    &us,
+                    &model.parents,
+                    &model.base_relatives,
+                    &model.inverse_base_absolutes,
+                    &model.base_positions,
+                    &model.weights,
+                    &model.triangles,
+                    &corr,
+                    &points,
+                    &mut err,
+                )
+            })
+        });
+        g.bench_function(format!("complicated jacobian {n}"), |b| {
+            b.iter(|| {
+                hand_objective_complicated_jvp_lanes(
+                    black_box(&theta),
+                    &us,
+                    &model.parents,
+                    &model.base_relatives,
+                    &model.inverse_base_absolutes,
+                    &model.base_positions,
+                    &model.weights,
+                    &model.triangles,
+                    &corr,
+                    &points,
+                    &mut err,
+                    &seeds28,
+                    &seeds_u,
+                    &mut derr28,
+                )
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, jacobian, adbench_hand);
 criterion_main!(benches);

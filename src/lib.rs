@@ -65,7 +65,7 @@ pub use autodiff_runtime::{
 };
 pub use autodiff_runtime::{Dual, DualVec, Float, Lanes, check, stop_gradient};
 pub use autodiff_runtime::{
-    hessian, hessian_diagonal, hessian_lanes, hvp, jacfwd, jacfwd_lanes, jacrev,
+    hessian, hessian_diagonal, hessian_lanes, hvp, jacfwd, jacfwd_lanes, jacobian_lanes, jacrev,
 };
 
 /// Everything a user needs: `use autodiff::prelude::*;` (what the crate
@@ -78,7 +78,8 @@ pub mod prelude {
     };
     pub use crate::{
         Differentiable, Dual, DualVec, Float, Lanes, check, custom_jvp, custom_vjp, differentiable,
-        hessian, hessian_diagonal, hessian_lanes, hvp, jacfwd, jacfwd_lanes, jacrev, stop_gradient,
+        hessian, hessian_diagonal, hessian_lanes, hvp, jacfwd, jacfwd_lanes, jacobian_lanes,
+        jacrev, stop_gradient,
     };
 }
 

@@ -38,7 +38,7 @@ fn scalar_directions(rng: &mut Rng) -> (Lanes<f64, K>, [f64; K]) {
 }
 
 /// Lane `k` of a vector of lanes.
-fn lane(v: &[Lanes<f64, K>], k: usize) -> Vec<f64> {
+fn lane<const L: usize>(v: &[Lanes<f64, L>], k: usize) -> Vec<f64> {
     v.iter().map(|l| l.0[k]).collect()
 }
 
@@ -347,6 +347,101 @@ fn jacobian_by_lanes_equals_reverse_mode() {
         let (_, row) = ode_vjp(&x, 2, e);
         for j in 0..n {
             assert_close("Jacobian entry", jac[i][j], row[j], EXACT);
+        }
+    }
+}
+
+/// ADBench's hand objective, "complicated" variant: the Jacobian with
+/// respect to the 26 pose parameters and the 2 barycentric coordinates of
+/// each point, from one lanes pass of 28 lanes (the coordinates of all
+/// points share two lanes: each residual depends on its own point's only),
+/// against one-direction JVPs and central differences.
+#[test]
+fn adbench_hand_jacobian_in_one_pass() {
+    use objectives::hand::*;
+    let mut lcg = Lcg(11);
+    let model = HandModel::new(&mut lcg);
+    let n = 40;
+    let (corr, points, us) = model.points(&mut lcg, n);
+    let theta = lcg.vec(26, -0.5, 0.5);
+    let m = 3 * n;
+    let seeds_t: Vec<Lanes<f64, 28>> = (0..26).map(|i| Lanes::seed(i, 0)).collect();
+    let seeds_u: Vec<Lanes<f64, 28>> = (0..2 * n).map(|i| Lanes::unit(26 + i % 2)).collect();
+    let mut err = vec![0.0; m];
+    let mut derr = vec![Lanes::zero(); m];
+    let run = |theta: &[f64], us: &[f64], err: &mut [f64]| {
+        hand_objective_complicated(
+            theta,
+            us,
+            &model.parents,
+            &model.base_relatives,
+            &model.inverse_base_absolutes,
+            &model.base_positions,
+            &model.weights,
+            &model.triangles,
+            &corr,
+            &points,
+            err,
+        )
+    };
+    hand_objective_complicated_jvp_lanes(
+        &theta,
+        &us,
+        &model.parents,
+        &model.base_relatives,
+        &model.inverse_base_absolutes,
+        &model.base_positions,
+        &model.weights,
+        &model.triangles,
+        &corr,
+        &points,
+        &mut err,
+        &seeds_t,
+        &seeds_u,
+        &mut derr,
+    );
+    let mut e0 = vec![0.0; m];
+    run(&theta, &us, &mut e0);
+    assert_eq!(err, e0);
+    for col in 0..28 {
+        // The same direction, one at a time.
+        let dt: Vec<f64> = seeds_t.iter().map(|l| l.0[col]).collect();
+        let du: Vec<f64> = seeds_u.iter().map(|l| l.0[col]).collect();
+        let (mut e1, mut d1) = (vec![0.0; m], vec![0.0; m]);
+        hand_objective_complicated_jvp(
+            &theta,
+            &us,
+            &model.parents,
+            &model.base_relatives,
+            &model.inverse_base_absolutes,
+            &model.base_positions,
+            &model.weights,
+            &model.triangles,
+            &corr,
+            &points,
+            &mut e1,
+            &dt,
+            &du,
+            &mut d1,
+        );
+        assert_eq!(lane(&derr, col), d1, "column {col}");
+        let h = 1e-6;
+        let at = |s: f64| {
+            let t: Vec<f64> = theta.iter().zip(&dt).map(|(a, d)| a + s * d).collect();
+            let u: Vec<f64> = us.iter().zip(&du).map(|(a, d)| a + s * d).collect();
+            let mut e = vec![0.0; m];
+            run(&t, &u, &mut e);
+            e
+        };
+        let (p, q) = (at(h), at(-h));
+        for i in 0..m {
+            let fd = (p[i] - q[i]) / (2.0 * h);
+            assert_close(
+                "hand Jacobian column against finite differences",
+                derr[i].0[col],
+                fd,
+                FD,
+            );
         }
     }
 }

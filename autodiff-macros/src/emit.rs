@@ -366,13 +366,16 @@ impl SigEmitter<'_> {
                     ));
                 }
             }
+            for (p, &v) in self.sig.out_params().zip(tangents) {
+                let d = fe.atom(v);
+                let ty = lane_ty(&p.tangent_ty);
+                params.push(quote!(#d: #ty));
+                args.push(d);
+            }
             let hidden = sibling_ident(&self.sig.ident, Sibling::CallJvpLanes);
-            let call = match self.sig.receiver {
-                Some(_) => {
-                    let (recv, rest) = args.split_first().expect("the receiver");
-                    quote!(#recv.#hidden(#(#rest),*))
-                }
-                None => quote!(#hidden(#(#args),*)),
+            let call = match (&self.sig.receiver, args.split_first()) {
+                (Some(_), Some((recv, rest))) => quote!(#recv.#hidden(#(#rest),*)),
+                _ => quote!(#hidden(#(#args),*)),
             };
             let item = emit(params, call);
             return quote!(#[inline] #item);
@@ -1473,7 +1476,11 @@ impl<'a> FnEmitter<'a> {
                     let (pattern, expr) = self.inst(&d.op, &d.results);
                     // The tangents of the arrays lent mutably come last.
                     let n = c.derivative_args(self.f, args).min(tangents.len());
-                    let checks = self.wrt_check(c, &tangents[..n], span);
+                    // The scalar JVP checks the same call.
+                    let checks = match self.lanes {
+                        Some(_) => TokenStream::new(),
+                        None => self.wrt_check(c, &tangents[..n], span),
+                    };
                     if d.results.is_empty() {
                         quote_spanned!(span=> #checks #expr;)
                     } else {

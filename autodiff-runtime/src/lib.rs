@@ -16,7 +16,9 @@ pub mod partials;
 
 pub use dual::{Dual, DualVec, Tangent};
 pub use lanes::Lanes;
-pub use matrices::{hessian, hessian_diagonal, hessian_lanes, hvp, jacfwd, jacfwd_lanes, jacrev};
+pub use matrices::{
+    hessian, hessian_diagonal, hessian_lanes, hvp, jacfwd, jacfwd_lanes, jacobian_lanes, jacrev,
+};
 pub use num_traits::Float;
 
 /// `x` converted to the float type of `like`: the adjoint of a cast

@@ -25,7 +25,7 @@
 //! assert!((h[1][1] + x[1].sin()).abs() < 1e-12);
 //! ```
 
-use crate::{Dual, DualVec};
+use crate::{Dual, DualVec, Lanes};
 
 /// The Hessian-vector product `H(x) v` of a scalar function, from its
 /// gradient evaluated at dual numbers (`|x| f_grad(x)` for a generic `f`):
@@ -107,6 +107,33 @@ pub fn jacfwd_lanes<const K: usize>(
         }
         for (k, d) in xd[start..end].iter_mut().enumerate() {
             d.eps[k] = 0.0;
+        }
+    }
+    jac
+}
+
+/// The Jacobian (`m` rows of `n`) of a vector function from its generated
+/// vector JVP (`|dx| f_jvp_lanes(x, dx).1`): `⌈n / K⌉` calls, each seeded
+/// with `K` columns of the identity ([`Lanes::seed`]). Unlike
+/// [`jacfwd_lanes`], whose constants are dual numbers too, the generated
+/// code knows what is constant: only the tangents carry lanes.
+pub fn jacobian_lanes<const K: usize>(
+    mut jvp: impl FnMut(&[Lanes<f64, K>]) -> Vec<Lanes<f64, K>>,
+    n: usize,
+) -> Vec<Vec<f64>> {
+    let mut jac: Vec<Vec<f64>> = Vec::new();
+    let mut seeds = vec![Lanes::zero(); n];
+    for start in (0..n).step_by(K.max(1)) {
+        for (i, s) in seeds.iter_mut().enumerate() {
+            *s = Lanes::seed(i, start);
+        }
+        let cols = jvp(&seeds);
+        if jac.is_empty() {
+            jac = vec![vec![0.0; n]; cols.len()];
+        }
+        for (row, l) in jac.iter_mut().zip(&cols) {
+            let width = K.min(n - start);
+            row[start..start + width].copy_from_slice(&l.0[..width]);
         }
     }
     jac

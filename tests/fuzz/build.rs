@@ -398,7 +398,7 @@ fn main() {
         file.push('\n');
         let _ = writeln!(
             cases,
-            "    Case {{ name: \"{name}\", f: {name}, jvp: {name}_jvp, value_and_grad: {name}_value_and_grad, source: {source:?} }},"
+            "    Case {{ name: \"{name}\", f: {name}, jvp: {name}_jvp, jvp_lanes: {name}_jvp_lanes::<3>, value_and_grad: {name}_value_and_grad, source: {source:?} }},"
         );
     }
     let _ = writeln!(file, "pub const SEED: u64 = {seed};");

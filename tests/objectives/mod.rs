@@ -14,6 +14,7 @@
 use autodiff::prelude::*;
 
 pub mod generic;
+pub mod hand;
 
 // ---------------------------------------------------------------------------
 // Bundle adjustment: the reprojection error of one observation.

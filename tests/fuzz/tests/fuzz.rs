@@ -20,9 +20,14 @@ pub struct Case {
     pub name: &'static str,
     pub f: fn(&[f64], f64, f64) -> f64,
     pub jvp: fn(&[f64], f64, f64, &[f64], f64, f64) -> (f64, f64),
+    pub jvp_lanes: Lanes3,
     pub value_and_grad: fn(&[f64], f64, f64) -> (f64, (Vec<f64>, f64, f64)),
     pub source: &'static str,
 }
+
+/// `f_jvp_lanes::<3>`: three directions at once.
+type Lanes3 =
+    fn(&[f64], f64, f64, &[Lanes<f64, 3>], Lanes<f64, 3>, Lanes<f64, 3>) -> (f64, Lanes<f64, 3>);
 
 /// Helpers the programs call: a scalar, a slice with a scalar, and a pair.
 #[differentiable]
@@ -88,6 +93,31 @@ fn check(case: &Case, p: &[f64], v: &[f64]) -> Option<String> {
     let (y2, d) = (case.jvp)(&p[..4], p[4], p[5], &v[..4], v[4], v[5]);
     if y2 != y {
         return Some(format!("the JVP gives the value {y2}, the function {y}"));
+    }
+    // Three directions at once: `v` and two made from it, each lane equal
+    // to the one-direction JVP along it (the same operations).
+    let dirs = [
+        v.to_vec(),
+        v.iter().rev().copied().collect::<Vec<f64>>(),
+        v.iter().map(|x| 0.3 - 0.5 * x).collect(),
+    ];
+    let lanes: Vec<Lanes<f64, 3>> = (0..6)
+        .map(|i| Lanes([dirs[0][i], dirs[1][i], dirs[2][i]]))
+        .collect();
+    let (y3, dl) = (case.jvp_lanes)(&p[..4], p[4], p[5], &lanes[..4], lanes[4], lanes[5]);
+    if y3 != y {
+        return Some(format!(
+            "the lanes JVP gives the value {y3}, the function {y}"
+        ));
+    }
+    for (k, dir) in dirs.iter().enumerate() {
+        let (_, dk) = (case.jvp)(&p[..4], p[4], p[5], &dir[..4], dir[4], dir[5]);
+        if dl.0[k].to_bits() != dk.to_bits() && !(dk.is_nan() && dl.0[k].is_nan()) {
+            return Some(format!(
+                "lane {k} of the lanes JVP is {:e}, the JVP along it {dk:e}",
+                dl.0[k]
+            ));
+        }
     }
     // Forward against reverse: two exact derivatives.
     let dot: f64 = g.iter().zip(v).map(|(a, b)| a * b).sum();
