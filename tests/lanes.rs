@@ -248,15 +248,13 @@ fn generic<T: Float>(x: &[T], y: T) -> T {
     acc * acc
 }
 
-#[differentiable]
-fn bias(x: f64) -> f64 {
-    x.tanh()
-}
-
 struct Model {
     scale: f64,
 }
 
+/// On the `impl` block too: an associated function's siblings name each
+/// other through `Self`.
+#[differentiable]
 impl Model {
     #[differentiable]
     fn energy(&self, x: &[f64]) -> f64 {
@@ -264,7 +262,12 @@ impl Model {
         for i in 0..x.len() {
             e += self.scale * x[i] * x[i];
         }
-        e + bias(x[0])
+        e + Self::bias(x[0])
+    }
+
+    #[differentiable]
+    fn bias(x: f64) -> f64 {
+        x.tanh()
     }
 
     #[differentiable]
@@ -306,6 +309,10 @@ fn constructs_lanes_equal_one_direction_jvps() {
             assert_close("custom rules, lanes", t.0[j], t1, EXACT);
             assert_eq!((g, tg.0[j]), generic_jvp(&xs, y, &exs[j], ey[j]));
             assert_eq!((e, te.0[j]), model.total_jvp(&xs, &exs[j]));
+            assert_eq!(
+                Model::bias_jvp_lanes(x, lx).1.0[j],
+                Model::bias_jvp(x, ex[j]).1
+            );
         }
     }
 }
@@ -442,6 +449,33 @@ fn adbench_hand_jacobian_in_one_pass() {
                 fd,
                 FD,
             );
+        }
+    }
+}
+
+/// The example of `docs/api.md`, as written there.
+#[differentiable(wrt(x))]
+fn residuals(x: &[f64], data: &[f64]) -> Vec<f64> {
+    let mut r = vec![0.0; data.len()];
+    for i in 0..data.len() {
+        r[i] = (x[0] * data[i]).sin() + x[1] * x[2] - data[i];
+    }
+    r
+}
+
+#[test]
+fn the_documented_example() {
+    let (x, data) = ([0.5, -1.0, 2.0], [0.1, 0.2, 0.3, 0.4]);
+    let seeds: Vec<Lanes<f64, 2>> = (0..3).map(|i| Lanes::seed(i, 0)).collect();
+    let (r, cols) = residuals_jvp_lanes(&x, &data, &seeds);
+    let jac = jacobian_lanes::<2>(|dx| residuals_jvp_lanes(&x, &data, dx).1, 3);
+    assert_eq!(jac[1][0], cols[1].0[0]);
+    assert_eq!(r, residuals(&x, &data));
+    // Against the closed form.
+    for i in 0..data.len() {
+        let want = [(x[0] * data[i]).cos() * data[i], x[2], x[1]];
+        for j in 0..3 {
+            assert_close("Jacobian entry", jac[i][j], want[j], EXACT);
         }
     }
 }

@@ -178,3 +178,65 @@ fn lifetimes_and_cfg() {
     assert_eq!((g.xyz, g.weight), ([0.0, 1.0, 0.0], 4.0));
     assert_eq!(with_lifetime(&p, &[4.0]), 4.0);
 }
+
+/// Methods: `#[differentiable]` on the `impl` block lets a method's
+/// attribute see the type of `self`, so `wrt(self)` differentiates with
+/// respect to its fields (`wrt(self, s)` picks another parameter too),
+/// and an associated function's siblings name each other through `Self`.
+#[differentiable]
+impl Point {
+    #[differentiable(wrt(self, s))]
+    fn energy(&self, s: f64, offsets: &[f64]) -> f64 {
+        let r = (self.xyz[0] * self.xyz[0] + self.xyz[1] * self.xyz[1]).sqrt();
+        self.weight * (s * r).sin() + offsets[self.id as usize] * self.xyz[2]
+    }
+
+    #[differentiable(wrt(self))]
+    fn scaled(self, k: f64) -> f64 {
+        k * self.weight * self.xyz[0] + Self::shift(self.xyz[1])
+    }
+
+    #[differentiable]
+    fn shift(x: f64) -> f64 {
+        x.tanh() * 2.0
+    }
+}
+
+#[test]
+fn methods_differentiate_with_respect_to_self() {
+    let p = Point {
+        xyz: [0.3, -0.4, 1.2],
+        weight: 1.7,
+        id: 1,
+    };
+    let (s, offsets) = (0.8, [0.5, -2.0]);
+    let (g, gs): (PointTangent, f64) = p.energy_grad(s, &offsets);
+    // The same through the free function with the struct parameter.
+    let r = (0.09f64 + 0.16).sqrt();
+    let c = (s * r).cos();
+    for k in 0..2 {
+        let want = p.weight * c * s * p.xyz[k] / r;
+        assert!((g.xyz[k] - want).abs() < 1e-14, "{k}");
+    }
+    assert_eq!(g.xyz[2], offsets[1]);
+    assert!((g.weight - (s * r).sin()).abs() < 1e-15);
+    assert!((gs - p.weight * c * r).abs() < 1e-14);
+    let (v, _) = p.energy_value_and_grad(s, &offsets);
+    assert_eq!(v, p.energy(s, &offsets));
+    // The JVP along a tangent is the gradient dotted with it.
+    let t = PointTangent {
+        xyz: [0.1, 0.2, -0.3],
+        weight: 0.7,
+    };
+    let (_, d) = p.energy_jvp(s, &offsets, &t, 0.25);
+    assert!((d - (g.dot(&t) + gs * 0.25)).abs() < 1e-14);
+    // By value, and an associated function called through `Self`.
+    let g2 = p.scaled_grad(3.0);
+    let want = [3.0 * p.weight, 2.0 * (1.0 - (-0.4f64).tanh().powi(2)), 0.0];
+    for k in 0..3 {
+        assert!((g2.xyz[k] - want[k]).abs() < 1e-14, "{k}");
+    }
+    assert!((g2.weight - 3.0 * p.xyz[0]).abs() < 1e-15);
+    assert_eq!(Point::shift_grad(0.5), 2.0 * (1.0 - 0.5f64.tanh().powi(2)));
+    assert_eq!(p.scaled(3.0), p.scaled_value_and_grad(3.0).0);
+}

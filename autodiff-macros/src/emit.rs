@@ -346,6 +346,12 @@ impl SigEmitter<'_> {
             .iter()
             .any(|p| !matches!(p, syn::GenericParam::Lifetime(_)));
         if !for_calls && (self.sig.receiver.is_some() || !generic) {
+            let method = sibling_ident(&self.sig.ident, Sibling::CallJvpLanes);
+            // An associated function names its sibling through `Self`.
+            let hidden = match self.sig.in_impl {
+                true => quote!(Self::#method),
+                false => quote!(#method),
+            };
             let mut params = self.primal_params(&fe);
             let mut args = self.arg_names(&fe, f);
             let mut tangents = entry.params[offset..].iter();
@@ -372,9 +378,8 @@ impl SigEmitter<'_> {
                 params.push(quote!(#d: #ty));
                 args.push(d);
             }
-            let hidden = sibling_ident(&self.sig.ident, Sibling::CallJvpLanes);
             let call = match (&self.sig.receiver, args.split_first()) {
-                (Some(_), Some((recv, rest))) => quote!(#recv.#hidden(#(#rest),*)),
+                (Some(_), Some((recv, rest))) => quote!(#recv.#method(#(#rest),*)),
                 _ => quote!(#hidden(#(#args),*)),
             };
             let item = emit(params, call);
@@ -734,6 +739,7 @@ impl SigEmitter<'_> {
     /// siblings keep a calling convention of their own).
     fn wraps(&self) -> bool {
         self.sig.receiver.is_none()
+            && !self.sig.in_impl
             && self.sig.generics.params.is_empty()
             && self.sig.out_params().next().is_none()
             && self

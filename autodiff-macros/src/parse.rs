@@ -90,6 +90,9 @@ pub struct Signature {
     pub gpu: bool,
     /// Whether `wrt(...)` was given.
     pub wrt_given: bool,
+    /// Whether the function is known to be in an `impl` block (the block
+    /// has `#[differentiable]`): a sibling then names another by `Self::`.
+    pub in_impl: bool,
 }
 
 impl Signature {
@@ -126,9 +129,62 @@ pub struct Parsed {
 }
 
 thread_local! {
+    /// The type of the `impl` block a method is in, where the block has
+    /// `#[differentiable]` too (see [`take_self_type`]).
+    static SELF_TYPE: std::cell::RefCell<Option<TokenStream>> = const { std::cell::RefCell::new(None) };
     /// The type parameter that stands for the scalar while a generic
     /// function (`fn f<T: Float>`) is expanded: `T` is a float like `f64`.
     static SCALAR: std::cell::RefCell<Option<Ident>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Takes `__self_type(T)` out of the attribute's arguments: what
+/// `#[differentiable]` on an `impl` block adds to the attributes of its
+/// methods, the type of `self` (which a method's attribute cannot see).
+pub fn take_self_type(args: TokenStream) -> (TokenStream, Option<TokenStream>) {
+    let tokens: Vec<proc_macro2::TokenTree> = args.into_iter().collect();
+    let mut out = Vec::new();
+    let mut ty = None;
+    let mut i = 0;
+    while i < tokens.len() {
+        if let (proc_macro2::TokenTree::Ident(id), Some(proc_macro2::TokenTree::Group(g))) =
+            (&tokens[i], tokens.get(i + 1))
+            && id == "__self_type"
+        {
+            ty = Some(g.stream());
+            i += 2;
+            // The comma before it, if any.
+            if let Some(proc_macro2::TokenTree::Punct(p)) = out.last()
+                && p.as_char() == ','
+            {
+                out.pop();
+            }
+            continue;
+        }
+        out.push(tokens[i].clone());
+        i += 1;
+    }
+    (out.into_iter().collect(), ty)
+}
+
+/// Runs `f` with the type of the `impl` block known (or not), then
+/// forgets it.
+pub fn with_self_type<R>(ty: Option<TokenStream>, f: impl FnOnce() -> R) -> R {
+    struct Reset(Option<TokenStream>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let old = self.0.take();
+            SELF_TYPE.with(|s| *s.borrow_mut() = old);
+        }
+    }
+    let old = SELF_TYPE.with(|s| std::mem::replace(&mut *s.borrow_mut(), ty));
+    let _reset = Reset(old);
+    f()
+}
+
+/// The type of the `impl` block of the function being expanded, when the
+/// block has `#[differentiable]`.
+pub fn self_type() -> Option<TokenStream> {
+    SELF_TYPE.with(|s| s.borrow().clone())
 }
 
 /// The scalar type parameter of the function being expanded, if generic.
@@ -316,6 +372,7 @@ pub fn parse(args: TokenStream, item: &syn::ItemFn) -> syn::Result<Parsed> {
             strict: args.strict,
             gpu: args.gpu,
             wrt_given: args.wrt.is_some(),
+            in_impl: self_type().is_some(),
         },
         body: (*item.block).clone(),
     })

@@ -24,14 +24,27 @@ use crate::{activity, emit, jvp, lower, parse, scratch, simplify, verify, vjp};
 /// Expands `#[differentiable(args)] item`. Never panics: a bug of the macro
 /// becomes a compile error that asks to report it.
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    // A struct parameter: its fields come back through its macro.
-    if let Ok(f) = syn::parse2::<syn::ItemFn>(item.clone())
-        && let Some((_, strukt)) = crate::structs::struct_param(&args, &f)
-    {
-        return crate::structs::via_struct_macro(&strukt, args, item);
+    // On an `impl` block: its methods' attributes learn the type.
+    if let Ok(block) = syn::parse2::<syn::ItemImpl>(item.clone()) {
+        return crate::structs::expand_impl(args, block);
+    }
+    let (plain_args, self_type) = parse::take_self_type(args.clone());
+    if let Ok(f) = syn::parse2::<syn::ItemFn>(item.clone()) {
+        // A struct parameter, or `self`: its fields come back through its
+        // macro.
+        match crate::structs::struct_param(&plain_args, &f, self_type.as_ref()) {
+            Ok(Some((_, strukt))) => return crate::structs::via_struct_macro(&strukt, args, item),
+            Ok(None) => {}
+            Err(e) => {
+                let e = e.to_compile_error();
+                return quote!(#item #e);
+            }
+        }
     }
     let input = item.clone();
-    guarded("#[differentiable]", item, || derivatives(args, input))
+    parse::with_self_type(self_type, || {
+        guarded("#[differentiable]", item, || derivatives(plain_args, input))
+    })
 }
 
 /// `item` and what `generate` makes of it; on an error, `item` unchanged

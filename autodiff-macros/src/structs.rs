@@ -255,10 +255,46 @@ fn derive_inner(input: TokenStream) -> syn::Result<TokenStream> {
 }
 
 /// A parameter a function differentiates with respect to whose type is a
-/// struct (not a float, slice or array of floats): its name and the
-/// struct's name.
-pub fn struct_param(args: &TokenStream, item: &syn::ItemFn) -> Option<(Ident, Ident)> {
+/// struct (not a float, slice or array of floats), or `self` in `wrt`: its
+/// name and the struct's name. `self_type` is the type of the `impl`
+/// block, where it has `#[differentiable]`.
+pub fn struct_param(
+    args: &TokenStream,
+    item: &syn::ItemFn,
+    self_type: Option<&TokenStream>,
+) -> syn::Result<Option<(Ident, Ident)>> {
     let wrt: Vec<String> = wrt_names(args);
+    if let Some(syn::FnArg::Receiver(r)) = item.sig.inputs.first()
+        && wrt.iter().any(|w| w == "self")
+    {
+        if r.mutability.is_some() || r.colon_token.is_some() {
+            return Err(syn::Error::new_spanned(
+                r,
+                "#[differentiable] differentiates with respect to `self` taken as `&self` or `self`; write the receiver so",
+            ));
+        }
+        let Some(ty) = self_type else {
+            return Err(syn::Error::new_spanned(
+                r,
+                "`wrt(self)`: the attribute of a method cannot see the type of `self`; put \
+                 `#[differentiable]` on the `impl` block too (its struct derives `Differentiable`)",
+            ));
+        };
+        let ty: syn::Type = syn::parse2(ty.clone())?;
+        return match &ty {
+            syn::Type::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => Ok(Some((
+                Ident::new("self", r.self_token.span),
+                p.path
+                    .get_ident()
+                    .cloned()
+                    .unwrap_or_else(|| format_ident!("Self")),
+            ))),
+            _ => Err(syn::Error::new_spanned(
+                &ty,
+                "`wrt(self)` needs the `impl` block's type to be a struct named plainly                  (`impl Params`), without generic parameters",
+            )),
+        };
+    }
     for input in &item.sig.inputs {
         let syn::FnArg::Typed(pt) = input else {
             continue;
@@ -279,10 +315,10 @@ pub fn struct_param(args: &TokenStream, item: &syn::ItemFn) -> Option<(Ident, Id
             && crate::parse::class_of_type(ty).is_none()
             && kind_of(ty).is_none()
         {
-            return Some((pi.ident.clone(), ident.clone()));
+            return Ok(Some((pi.ident.clone(), ident.clone())));
         }
     }
-    None
+    Ok(None)
 }
 
 /// The names in `wrt(...)`.
@@ -302,6 +338,51 @@ fn wrt_names(args: &TokenStream) -> Vec<String> {
         }
     }
     out
+}
+
+/// `#[differentiable]` on an `impl` block: the block, its methods'
+/// `#[differentiable]` attributes told the type of `self` (an attribute on
+/// a method cannot see it), which `wrt(self)` needs and which lets an
+/// associated function's siblings name each other through `Self`.
+pub fn expand_impl(args: TokenStream, mut block: syn::ItemImpl) -> TokenStream {
+    if !args.is_empty() {
+        let e = syn::Error::new_spanned(
+            &args,
+            "#[differentiable] on an `impl` block takes no arguments; give them to its methods",
+        )
+        .to_compile_error();
+        return quote!(#block #e);
+    }
+    let ty = block.self_ty.to_token_stream();
+    for item in &mut block.items {
+        let syn::ImplItem::Fn(f) = item else { continue };
+        for attr in &mut f.attrs {
+            if attr
+                .path()
+                .segments
+                .last()
+                .is_none_or(|s| s.ident != "differentiable")
+            {
+                continue;
+            }
+            match &mut attr.meta {
+                syn::Meta::Path(p) => {
+                    let p = p.clone();
+                    attr.meta = syn::parse_quote!(#p(__self_type(#ty)));
+                }
+                syn::Meta::List(l) => {
+                    let t = &l.tokens;
+                    l.tokens = if t.is_empty() {
+                        quote!(__self_type(#ty))
+                    } else {
+                        quote!(#t, __self_type(#ty))
+                    };
+                }
+                syn::Meta::NameValue(_) => {}
+            }
+        }
+    }
+    quote!(#block)
 }
 
 /// What `#[differentiable]` emits for a function with a struct parameter:
@@ -411,6 +492,22 @@ impl VisitMut for Rename<'_> {
     }
 }
 
+/// `self` in the body of a method's inner function: its parameter
+/// `__self` (what is left are reads of `#[no_diff]` fields).
+struct SelfToParam;
+
+impl VisitMut for SelfToParam {
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        if let syn::Expr::Path(p) = e
+            && p.path.is_ident("self")
+        {
+            *e = syn::parse_quote!(__self);
+            return;
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
+}
+
 /// Finds a use of the struct parameter other than a field read.
 struct Leftover<'a> {
     param: &'a Ident,
@@ -434,6 +531,7 @@ impl<'ast> syn::visit::Visit<'ast> for Leftover<'_> {
 /// `__differentiable_with_fields!`: the siblings of the function (which
 /// the attribute emitted itself, so that it exists whatever happens here).
 pub fn expand_with_fields(input: TokenStream) -> TokenStream {
+    // (A method's siblings are emitted inside its `impl`.)
     let parsed: WithFields = match syn::parse2(input) {
         Ok(p) => p,
         Err(e) => return e.to_compile_error(),
@@ -449,14 +547,19 @@ pub fn expand_with_fields(input: TokenStream) -> TokenStream {
     }
 }
 
-fn with_fields(w: WithFields) -> syn::Result<TokenStream> {
+fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
+    let (args, self_type) = crate::parse::take_self_type(w.args.clone());
+    w.args = args;
     let item = &w.item;
-    let Some((param, _)) = struct_param(&w.args, item) else {
+    let Some((param, _)) = struct_param(&w.args, item, self_type.as_ref())? else {
         return Err(syn::Error::new_spanned(
             &item.sig.ident,
             "internal error in #[differentiable]: no struct parameter; please report this",
         ));
     };
+    // `wrt(self)`: the inner function is an associated function taking
+    // `__self: &Struct`, the outer siblings methods.
+    let method = param == "self";
     let wrt = wrt_names(&w.args);
     for input in &item.sig.inputs {
         if let syn::FnArg::Typed(pt) = input
@@ -484,7 +587,10 @@ fn with_fields(w: WithFields) -> syn::Result<TokenStream> {
         .sig
         .inputs
         .iter()
-        .position(|a| matches!(a, syn::FnArg::Typed(pt) if matches!(&*pt.pat, syn::Pat::Ident(pi) if pi.ident == param)))
+        .position(|a| match a {
+            syn::FnArg::Typed(pt) => matches!(&*pt.pat, syn::Pat::Ident(pi) if pi.ident == param),
+            syn::FnArg::Receiver(_) => method,
+        })
         .unwrap_or(0);
     let field_params: Vec<syn::FnArg> = diff
         .iter()
@@ -499,8 +605,12 @@ fn with_fields(w: WithFields) -> syn::Result<TokenStream> {
         .collect();
     let strukt = &w.strukt;
     let mut inputs: Vec<syn::FnArg> = inner.sig.inputs.iter().cloned().collect();
-    if let Some(syn::FnArg::Typed(pt)) = inputs.get_mut(position) {
-        *pt.ty = syn::parse_quote!(&#strukt);
+    match inputs.get_mut(position) {
+        Some(syn::FnArg::Typed(pt)) => *pt.ty = syn::parse_quote!(&#strukt),
+        Some(receiver @ syn::FnArg::Receiver(_)) => {
+            *receiver = syn::parse_quote!(__self: &#strukt);
+        }
+        None => {}
     }
     for (k, fp) in field_params.iter().enumerate() {
         inputs.insert(position + 1 + k, fp.clone());
@@ -519,6 +629,9 @@ fn with_fields(w: WithFields) -> syn::Result<TokenStream> {
         found: None,
     };
     syn::visit::Visit::visit_block(&mut left, &inner.block);
+    if method {
+        SelfToParam.visit_block_mut(&mut inner.block);
+    }
     if let Some(span) = left.found {
         return Err(syn::Error::new(
             span,
@@ -539,7 +652,7 @@ fn with_fields(w: WithFields) -> syn::Result<TokenStream> {
                 syn::Pat::Ident(pi) => Some(pi.ident.clone()),
                 _ => None,
             },
-            _ => None,
+            syn::FnArg::Receiver(r) => Some(Ident::new("self", r.self_token.span)),
         })
         .flat_map(|name| {
             if name == param {
@@ -559,7 +672,9 @@ fn with_fields(w: WithFields) -> syn::Result<TokenStream> {
         #[allow(dead_code, unused_variables, clippy::too_many_arguments)]
         #inner
     };
-    let inner_siblings = crate::pipeline::derivatives(inner_args, inner.to_token_stream())?;
+    let inner_siblings = crate::parse::with_self_type(self_type, || {
+        crate::pipeline::derivatives(inner_args, inner.to_token_stream())
+    })?;
     let outer = outer_siblings(&w, &param, &inner_name, &diff)?;
     Ok(quote!(#inner_tokens #inner_siblings #outer))
 }
@@ -601,12 +716,46 @@ fn outer_siblings(
     let mut grads_out = Vec::new();
     let mut grad_tys = Vec::new();
     let mut dtangent_fields = Vec::new();
+    let method = param == "self";
     for input in &sig.inputs {
-        let syn::FnArg::Typed(pt) = input else {
-            return Err(syn::Error::new_spanned(
-                input,
-                "#[differentiable] with a struct parameter does not support methods yet",
-            ));
+        let pt = match input {
+            syn::FnArg::Typed(pt) => pt,
+            syn::FnArg::Receiver(r) if method => {
+                // `self` with the receiver's own span (hygiene).
+                let this = &r.self_token;
+                params.push(quote!(#r));
+                call_args.push(match r.reference {
+                    Some(_) => quote!(#this),
+                    None => quote!(&#this),
+                });
+                tangent_params.push(quote!(dself: &#tangent));
+                for f in diff {
+                    let fname = &f.name;
+                    match &f.kind {
+                        Some(Kind::Vec(_)) => {
+                            call_args.push(quote!(&#this.#fname));
+                            tangent_args.push(quote!(&dself.#fname));
+                        }
+                        _ => {
+                            call_args.push(quote!(#this.#fname));
+                            tangent_args.push(quote!(dself.#fname));
+                        }
+                    }
+                    let g = field_ident(param, fname);
+                    grads_in.push(g.clone());
+                    dtangent_fields.push(quote!(#fname: #g));
+                }
+                grads_out.push(quote!(#tangent { #(#dtangent_fields),* }));
+                grad_tys.push(quote!(#tangent));
+                continue;
+            }
+            syn::FnArg::Receiver(_) => {
+                return Err(syn::Error::new_spanned(
+                    input,
+                    "#[differentiable] with a struct parameter does not support methods yet; \
+                     differentiate with respect to `self` (`wrt(self)`) or make it a function",
+                ));
+            }
         };
         let syn::Pat::Ident(pi) = &*pt.pat else {
             return Err(syn::Error::new_spanned(
@@ -685,6 +834,21 @@ fn outer_siblings(
     let i_vg = format_ident!("{}_value_and_grad", inner);
     let i_vjp = format_ident!("{}_vjp", inner);
     let i_jvp = format_ident!("{}_jvp", inner);
+    // The inner function of a method is an associated function.
+    let (i_grad, i_vg, i_vjp, i_jvp) = match method {
+        true => (
+            quote!(Self::#i_grad),
+            quote!(Self::#i_vg),
+            quote!(Self::#i_vjp),
+            quote!(Self::#i_jvp),
+        ),
+        false => (
+            quote!(#i_grad),
+            quote!(#i_vg),
+            quote!(#i_vjp),
+            quote!(#i_jvp),
+        ),
+    };
     let scalar = is_float_ty(&ret);
     let grad_fns = if scalar {
         quote! {

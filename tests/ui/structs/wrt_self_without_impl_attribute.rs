@@ -1,0 +1,15 @@
+use autodiff::prelude::*;
+
+#[derive(Differentiable)]
+struct Params {
+    w: Vec<f64>,
+}
+
+impl Params {
+    #[differentiable(wrt(self))]
+    fn loss(&self, x: f64) -> f64 {
+        self.w[0] * x
+    }
+}
+
+fn main() {}
