@@ -120,8 +120,8 @@ pub mod __private {
         set_lane_of_slice,
     };
     pub use autodiff_runtime::{
-        Lanes, Saves, Tape, add_assign, add_cotangents, cast_like, check_wrt, dot, lit, partials,
-        to_float, zeros_like,
+        DifferentiableStruct, Lanes, Saves, Tape, add_assign, add_cotangents, cast_like, check_wrt,
+        dot, lit, partials, to_float, zeros_like,
     };
 }
 

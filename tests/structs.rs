@@ -240,3 +240,137 @@ fn methods_differentiate_with_respect_to_self() {
     assert_eq!(Point::shift_grad(0.5), 2.0 * (1.0 - 0.5f64.tanh().powi(2)));
     assert_eq!(p.scaled(3.0), p.scaled_value_and_grad(3.0).0);
 }
+
+// Nested structs, and structs passed on to other differentiable functions.
+
+#[derive(Differentiable, Clone, Debug)]
+struct Layer {
+    w: Vec<f64>,
+    b: Vec<f64>,
+    #[no_diff]
+    inputs: usize,
+}
+
+#[derive(Differentiable, Clone, Debug)]
+struct Net {
+    l1: Layer,
+    l2: Layer,
+    scale: f64,
+    #[no_diff]
+    tag: u32,
+}
+
+/// `Σ_j tanh(w_j · x + b_j)`.
+#[differentiable(wrt(l))]
+fn layer_sum(l: &Layer, x: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for j in 0..l.b.len() {
+        let mut a = l.b[j];
+        for i in 0..l.inputs {
+            a += l.w[j * l.inputs + i] * x[i];
+        }
+        total += a.tanh();
+    }
+    total
+}
+
+#[differentiable(wrt(p))]
+fn net_loss(p: &Net, x: &[f64]) -> f64 {
+    let s = layer_sum(&p.l1, x) + layer_sum(&p.l2, x) * 0.5;
+    p.scale * s + p.l1.w[0] * p.l2.b[1] + p.tag as f64
+}
+
+/// The same over flat slices.
+#[differentiable(wrt(w1, b1, w2, b2, scale))]
+#[allow(clippy::too_many_arguments)]
+fn flat_net_loss(
+    w1: &[f64],
+    b1: &[f64],
+    w2: &[f64],
+    b2: &[f64],
+    scale: f64,
+    inputs: usize,
+    tag: u32,
+    x: &[f64],
+) -> f64 {
+    let mut s1 = 0.0;
+    for j in 0..b1.len() {
+        let mut a = b1[j];
+        for i in 0..inputs {
+            a += w1[j * inputs + i] * x[i];
+        }
+        s1 += a.tanh();
+    }
+    let mut s2 = 0.0;
+    for j in 0..b2.len() {
+        let mut a = b2[j];
+        for i in 0..inputs {
+            a += w2[j * inputs + i] * x[i];
+        }
+        s2 += a.tanh();
+    }
+    scale * (s1 + s2 * 0.5) + w1[0] * b2[1] + tag as f64
+}
+
+/// A whole struct passed on, from a method.
+#[differentiable(wrt(p))]
+fn net_penalty(p: &Net) -> f64 {
+    p.scale * p.scale + p.l2.w[2] * p.l2.w[2]
+}
+
+#[differentiable]
+impl Net {
+    #[differentiable(wrt(self))]
+    fn regularised(&self, x: &[f64]) -> f64 {
+        net_loss(self, x) + net_penalty(self)
+    }
+}
+
+fn net() -> Net {
+    let layer = |k: f64, n: usize| Layer {
+        w: (0..3 * n).map(|i| (i as f64 * 0.7 + k).sin()).collect(),
+        b: (0..n).map(|i| (i as f64 * 0.3 - k).cos()).collect(),
+        inputs: 3,
+    };
+    Net {
+        l1: layer(0.1, 4),
+        l2: layer(0.9, 2),
+        scale: 1.3,
+        tag: 2,
+    }
+}
+
+#[test]
+fn nested_structs_and_calls_equal_the_flat_gradient() {
+    let p = net();
+    let x = [0.4, -0.2, 0.9];
+    let g: NetTangent = net_loss_grad(&p, &x);
+    let (gw1, gb1, gw2, gb2, gs) =
+        flat_net_loss_grad(&p.l1.w, &p.l1.b, &p.l2.w, &p.l2.b, p.scale, 3, p.tag, &x);
+    assert_eq!(
+        (&g.l1.w, &g.l1.b, &g.l2.w, &g.l2.b, g.scale),
+        (&gw1, &gb1, &gw2, &gb2, gs)
+    );
+    let flat = flat_net_loss(&p.l1.w, &p.l1.b, &p.l2.w, &p.l2.b, p.scale, 3, p.tag, &x);
+    assert_eq!(net_loss(&p, &x), flat);
+    assert_eq!(net_loss_value_and_grad(&p, &x).0, flat);
+    // The JVP along a tangent is the gradient dotted with it.
+    let mut t = NetTangent::zero_like(&p);
+    t.l1.w[1] = 0.5;
+    t.l2.b[0] = -1.5;
+    t.scale = 0.25;
+    let (_, d) = net_loss_jvp(&p, &x, &t);
+    assert!((d - g.dot(&t)).abs() < 1e-13);
+    // Nested tangents step, add and scale.
+    let mut q = p.clone();
+    q.step(&g, -0.1);
+    assert_eq!(q.l1.w[0], p.l1.w[0] - 0.1 * g.l1.w[0]);
+    assert_eq!(g.add(&g), g.scale(2.0));
+    // A method passing `self` on to two functions.
+    let gm = p.regularised_grad(&x);
+    let mut want = g.clone();
+    want.scale += 2.0 * p.scale;
+    want.l2.w[2] += 2.0 * p.l2.w[2];
+    assert!(gm.add(&want.scale(-1.0)).dot(&gm.add(&want.scale(-1.0))) < 1e-26);
+    assert_eq!(p.regularised(&x), net_loss(&p, &x) + net_penalty(&p));
+}

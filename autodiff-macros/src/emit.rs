@@ -1250,7 +1250,8 @@ impl<'a> FnEmitter<'a> {
                     // A reference is written where it is used, so that no
                     // borrow outlives the use.
                     Some(Op::Lit(_) | Op::Ref(..) | Op::SubSlice(..)) => true,
-                    Some(Op::Extern(_)) => !recorded.contains(&v),
+                    // A field of data too (`&p.inner` borrows, not moves).
+                    Some(Op::Extern(_) | Op::Field(..)) => !recorded.contains(&v),
                     _ => false,
                 }
             })
@@ -1333,6 +1334,10 @@ impl<'a> FnEmitter<'a> {
             match self.f.def_op(v) {
                 Some(Op::Lit(l)) => return literal(l),
                 Some(Op::Extern(t)) => return t.tokens.clone(),
+                Some(Op::Field(x, member)) => {
+                    let (x, member) = (self.atom(*x), &member.tokens);
+                    return quote!(#x.#member);
+                }
                 // `&mut x[..]`: a reborrow, also of an output parameter.
                 Some(Op::Ref(_, true)) => {
                     let place = self.place(v);
@@ -2020,11 +2025,24 @@ fn sibling_ident(name: &Ident, sibling: Sibling) -> Ident {
         Sibling::Wrt => format_ident!("__{}_wrt", base, span = span),
         Sibling::Fills => format_ident!("__{}_fills", base, span = span),
         Sibling::Restores => format_ident!("__{}_restores", base, span = span),
-        Sibling::Marker => format_ident!(
-            "__annotate_{}_with_differentiable_or_custom_vjp",
-            base,
-            span = span
-        ),
+        // The inner function of one differentiated with respect to a
+        // struct (`__g_fields`), which a call passing a struct names: the
+        // missing name reads as the advice.
+        Sibling::Marker => match base
+            .strip_prefix("__")
+            .and_then(|b| b.strip_suffix("_fields"))
+        {
+            Some(g) => format_ident!(
+                "__annotate_{}_with_differentiable_wrt_its_struct_parameter",
+                g,
+                span = span
+            ),
+            None => format_ident!(
+                "__annotate_{}_with_differentiable_or_custom_vjp",
+                base,
+                span = span
+            ),
+        },
     }
 }
 

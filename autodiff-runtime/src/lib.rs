@@ -443,6 +443,27 @@ impl<T: num_traits::Zero + Clone> ZerosLike for Vec<T> {
     }
 }
 
+/// A struct that derives `Differentiable` (the derive implements it): what
+/// a field of a differentiable struct must be, unless `#[no_diff]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is a field of a struct that derives `Differentiable`, but does not derive it itself",
+    label = "derive `Differentiable` on `{Self}`, or mark this field `#[no_diff]`"
+)]
+pub trait DifferentiableStruct {
+    /// Its tangent type (`ParamsTangent` for `Params`).
+    type Tangent: Clone + core::fmt::Debug + PartialEq;
+    /// Zeros shaped like `self`.
+    fn zero_tangent(&self) -> Self::Tangent;
+    /// `a + b`.
+    fn add_tangents(a: &Self::Tangent, b: &Self::Tangent) -> Self::Tangent;
+    /// `s · t`.
+    fn scale_tangent(t: &Self::Tangent, s: f64) -> Self::Tangent;
+    /// The inner product of two tangents.
+    fn dot_tangents(a: &Self::Tangent, b: &Self::Tangent) -> f64;
+    /// `self += s · t`.
+    fn step(&mut self, t: &Self::Tangent, s: f64);
+}
+
 /// Zeros shaped like `x` (see [`ZerosLike`]).
 #[inline(always)]
 pub fn zeros_like<X: ZerosLike>(x: &X) -> X {

@@ -1,0 +1,821 @@
+//! `__differentiable_with_fields!`: a function differentiated with respect
+//! to a struct, once the struct's macro has told its fields.
+//!
+//! A struct nested in another (`l1: Layer` in `Net`) is told by its own
+//! macro: the request goes to `Layer!` with the path of the field, which
+//! calls back with `@resolve`; when every nested struct is known
+//! ([`resolve`]), the function is differentiated through an inner function
+//! taking each float leaf (`p.l1.w`) as a parameter of its own.
+//!
+//! A call that passes the struct (or a nested one) to another function
+//! (`layer(&p.l1, x)`) becomes a call of that function's inner function
+//! with the leaves as arguments (`__layer_fields(&p.l1, &p.l1.w, ..)`), so
+//! the derivative flows through it.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{ToTokens, format_ident, quote};
+use syn::parse::{Parse, ParseStream};
+use syn::visit_mut::VisitMut;
+
+use super::{Field, Kind, kind_of, struct_param, tangent_name, wrt_names};
+
+/// `__differentiable_with_fields! { [Struct Tangent fields..] (args) item }`,
+/// or `@resolve (path) [Nested NestedTangent fields..]` before it: the
+/// fields of the struct at `path`.
+struct WithFields {
+    strukt: Ident,
+    tangent: Ident,
+    fields: Vec<Field>,
+    args: TokenStream,
+    item: syn::ItemFn,
+}
+
+/// A table of fields: `kind name: type`, a known nested struct as
+/// `resolved name: Type [Type TypeTangent fields..]`.
+fn parse_table(input: ParseStream) -> syn::Result<(Ident, Ident, Vec<Field>)> {
+    let table;
+    syn::bracketed!(table in input);
+    let strukt: Ident = table.parse()?;
+    let tangent: Ident = table.parse()?;
+    let mut fields = Vec::new();
+    while !table.is_empty() {
+        let kind: Ident = table.parse()?;
+        let name: Ident = table.parse()?;
+        table.parse::<syn::Token![:]>()?;
+        let ty: syn::Type = table.parse()?;
+        let kind = match kind.to_string().as_str() {
+            "scalar" => Some(Kind::Scalar),
+            "vec" => kind_of(&ty),
+            "array" => Some(Kind::Array),
+            "nested" => Some(Kind::Nested(type_ident(&ty)?, None)),
+            "resolved" => {
+                let (sub, _, sub_fields) = parse_table(&table)?;
+                Some(Kind::Nested(sub, Some(sub_fields)))
+            }
+            _ => None,
+        };
+        fields.push(Field { name, ty, kind });
+        if !table.is_empty() {
+            table.parse::<syn::Token![,]>()?;
+        }
+    }
+    Ok((strukt, tangent, fields))
+}
+
+fn type_ident(ty: &syn::Type) -> syn::Result<Ident> {
+    match ty {
+        syn::Type::Path(p) if p.path.get_ident().is_some() => Ok(p
+            .path
+            .get_ident()
+            .cloned()
+            .unwrap_or_else(|| format_ident!("_"))),
+        _ => Err(syn::Error::new_spanned(ty, "expected a struct name")),
+    }
+}
+
+fn table_tokens(strukt: &Ident, tangent: &Ident, fields: &[Field]) -> TokenStream {
+    let entries = fields.iter().map(|f| {
+        let (n, ty) = (&f.name, &f.ty);
+        match &f.kind {
+            None => quote!(no_diff #n: #ty),
+            Some(Kind::Scalar) => quote!(scalar #n: #ty),
+            Some(Kind::Vec(_)) => quote!(vec #n: #ty),
+            Some(Kind::Array) => quote!(array #n: #ty),
+            Some(Kind::Nested(_, None)) => quote!(nested #n: #ty),
+            Some(Kind::Nested(sub, Some(fs))) => {
+                let table = table_tokens(sub, &tangent_name(sub), fs);
+                quote!(resolved #n: #ty #table)
+            }
+        }
+    });
+    quote!([#strukt #tangent #(#entries),*])
+}
+
+impl Parse for WithFields {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        // The fields of a nested struct, for the field at `path`.
+        let mut resolved = None;
+        if input.peek(syn::Token![@]) {
+            input.parse::<syn::Token![@]>()?;
+            let _resolve: Ident = input.parse()?;
+            let path;
+            syn::parenthesized!(path in input);
+            let path: Vec<Ident> = path
+                .parse_terminated(Ident::parse, syn::Token![.])?
+                .into_iter()
+                .collect();
+            let (_, _, fields) = parse_table(input)?;
+            resolved = Some((path, fields));
+        }
+        let (strukt, tangent, mut fields) = parse_table(input)?;
+        if let Some((path, sub)) = resolved
+            && let Some(Field {
+                kind: Some(Kind::Nested(_, known)),
+                ..
+            }) = field_at(&mut fields, &path)
+        {
+            *known = Some(sub);
+        }
+        let args;
+        syn::parenthesized!(args in input);
+        let args: TokenStream = args.parse()?;
+        let item: syn::ItemFn = input.parse()?;
+        Ok(WithFields {
+            strukt,
+            tangent,
+            fields,
+            args,
+            item,
+        })
+    }
+}
+
+fn field_at<'a>(fields: &'a mut [Field], path: &[Ident]) -> Option<&'a mut Field> {
+    let (first, rest) = path.split_first()?;
+    let f = fields.iter_mut().find(|f| &f.name == first)?;
+    if rest.is_empty() {
+        return Some(f);
+    }
+    match &mut f.kind {
+        Some(Kind::Nested(_, Some(sub))) => field_at(sub, rest),
+        _ => None,
+    }
+}
+
+/// The path and type of the first nested struct whose fields are not
+/// known yet.
+fn unresolved(fields: &[Field], prefix: &[Ident]) -> Option<(Vec<Ident>, Ident)> {
+    for f in fields {
+        let mut path = prefix.to_vec();
+        path.push(f.name.clone());
+        match &f.kind {
+            Some(Kind::Nested(t, None)) => return Some((path, t.clone())),
+            Some(Kind::Nested(_, Some(sub))) => {
+                if let Some(found) = unresolved(sub, &path) {
+                    return Some(found);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A float field at the end of a path of nested structs.
+#[derive(Clone)]
+struct Leaf {
+    path: Vec<Ident>,
+    ty: syn::Type,
+    kind: Kind,
+}
+
+fn leaves(fields: &[Field], prefix: &[Ident], out: &mut Vec<Leaf>) {
+    for f in fields {
+        let mut path = prefix.to_vec();
+        path.push(f.name.clone());
+        match &f.kind {
+            None => {}
+            Some(Kind::Nested(_, Some(sub))) => leaves(sub, &path, out),
+            Some(Kind::Nested(_, None)) => {}
+            Some(k) => out.push(Leaf {
+                path,
+                ty: f.ty.clone(),
+                kind: k.clone(),
+            }),
+        }
+    }
+}
+
+/// `__p_w` for `p.w`, `__p_l1__w` for `p.l1.w`.
+fn leaf_ident(param: &Ident, path: &[Ident]) -> Ident {
+    let names: Vec<String> = path.iter().map(|i| i.to_string()).collect();
+    format_ident!(
+        "__{}_{}",
+        param.to_string().trim_start_matches("r#"),
+        names.join("__")
+    )
+}
+
+/// `p.a.b` as its root and path, if it is a chain of named fields.
+fn field_chain(e: &syn::Expr) -> Option<(Ident, Vec<Ident>)> {
+    match e {
+        syn::Expr::Field(f) => {
+            let syn::Member::Named(m) = &f.member else {
+                return None;
+            };
+            let (root, mut path) = field_chain(&f.base)?;
+            path.push(m.clone());
+            Some((root, path))
+        }
+        syn::Expr::Path(p) => Some((p.path.get_ident()?.clone(), Vec::new())),
+        syn::Expr::Paren(p) => field_chain(&p.expr),
+        _ => None,
+    }
+}
+
+/// What a field chain rooted at the struct parameter names.
+enum Named<'a> {
+    Leaf(&'a Leaf),
+    /// The struct itself (an empty path) or a nested one.
+    Struct(Vec<Leaf>),
+    Other,
+}
+
+struct Fields<'a> {
+    param: &'a Ident,
+    fields: &'a [Field],
+    leaves: &'a [Leaf],
+}
+
+impl Fields<'_> {
+    fn named(&self, e: &syn::Expr) -> Option<Named<'_>> {
+        let (root, path) = field_chain(e)?;
+        if &root != self.param {
+            return None;
+        }
+        if let Some(l) = self.leaves.iter().find(|l| l.path == path) {
+            return Some(Named::Leaf(l));
+        }
+        let mut fields = self.fields;
+        for name in &path {
+            match fields.iter().find(|f| &f.name == name) {
+                Some(Field {
+                    kind: Some(Kind::Nested(_, Some(sub))),
+                    ..
+                }) => fields = sub,
+                _ => return Some(Named::Other),
+            }
+        }
+        let mut out = Vec::new();
+        leaves(fields, &path, &mut out);
+        Some(Named::Struct(out))
+    }
+}
+
+/// Calls that pass the struct or a nested one on (`g(&p.l1, x)`): the
+/// callee's inner function with the leaves after it
+/// (`__g_fields(&p.l1, &p.l1.w, p.l1.b, x)`), which [`Rename`] then turns
+/// into the leaves' parameters.
+struct PassOn<'a> {
+    fields: Fields<'a>,
+    /// Whether the struct parameter is a reference.
+    by_ref: bool,
+}
+
+impl VisitMut for PassOn<'_> {
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        syn::visit_mut::visit_expr_mut(self, e);
+        let syn::Expr::Call(call) = e else { return };
+        let syn::Expr::Path(func) = &mut *call.func else {
+            return;
+        };
+        let strip = |a: &syn::Expr| match a {
+            syn::Expr::Reference(r) if r.mutability.is_none() => (*r.expr).clone(),
+            a => a.clone(),
+        };
+        let Some((k, leaves)) =
+            call.args
+                .iter()
+                .enumerate()
+                .find_map(|(k, a)| match self.fields.named(&strip(a)) {
+                    Some(Named::Struct(leaves)) => Some((k, leaves)),
+                    _ => None,
+                })
+        else {
+            return;
+        };
+        let Some(last) = func.path.segments.last_mut() else {
+            return;
+        };
+        last.ident = format_ident!(
+            "__{}_fields",
+            last.ident.to_string().trim_start_matches("r#"),
+            span = last.ident.span()
+        );
+        let base = strip(&call.args[k]);
+        // The callee takes its struct by reference.
+        let whole = field_chain(&base).is_some_and(|(_, p)| p.is_empty());
+        let by_ref: syn::Expr = if whole && self.by_ref {
+            base.clone()
+        } else {
+            syn::parse_quote!(&#base)
+        };
+        let mut args: Vec<syn::Expr> = call.args.iter().cloned().collect();
+        args[k] = by_ref;
+        let (_, prefix) = field_chain(&base).unwrap_or_else(|| (self.fields.param.clone(), vec![]));
+        for (j, l) in leaves.iter().enumerate() {
+            let rest = &l.path[prefix.len()..];
+            let access: syn::Expr = syn::parse_quote!(#base #(. #rest)*);
+            let arg: syn::Expr = match l.kind {
+                Kind::Vec(_) => syn::parse_quote!(&#access),
+                _ => access,
+            };
+            args.insert(k + 1 + j, arg);
+        }
+        call.args = args.into_iter().collect();
+    }
+}
+
+/// Rewrites `p.field` and `p.nested.field` (and `&p.field` of a `Vec`
+/// field) into the leaf's own parameter.
+struct Rename<'a> {
+    fields: Fields<'a>,
+}
+
+impl VisitMut for Rename<'_> {
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        if let syn::Expr::Reference(r) = e
+            && r.mutability.is_none()
+            && let Some(Named::Leaf(l)) = self.fields.named(&r.expr)
+            && matches!(l.kind, Kind::Vec(_))
+        {
+            let ident = leaf_ident(self.fields.param, &l.path);
+            *e = syn::parse_quote!(#ident);
+            return;
+        }
+        if let Some(Named::Leaf(l)) = self.fields.named(e) {
+            let ident = leaf_ident(self.fields.param, &l.path);
+            *e = syn::parse_quote!(#ident);
+            return;
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
+}
+
+/// `self` in the body of a method's inner function: its parameter
+/// `__self` (what is left are reads of `#[no_diff]` fields).
+struct SelfToParam;
+
+impl VisitMut for SelfToParam {
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        if let syn::Expr::Path(p) = e
+            && p.path.is_ident("self")
+        {
+            *e = syn::parse_quote!(__self);
+            return;
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
+}
+
+/// Finds a use of the struct parameter (or of a nested struct) other than
+/// a read of a `#[no_diff]` field or an argument of an inner function.
+struct Leftover<'a> {
+    fields: Fields<'a>,
+    found: Option<proc_macro2::Span>,
+}
+
+impl<'ast> syn::visit::Visit<'ast> for Leftover<'_> {
+    fn visit_expr(&mut self, e: &'ast syn::Expr) {
+        match self.fields.named(e) {
+            Some(Named::Other) => return,
+            Some(_) => {
+                self.found.get_or_insert(syn::spanned::Spanned::span(e));
+                return;
+            }
+            None => {}
+        }
+        // The struct an inner function takes first.
+        if let syn::Expr::Call(call) = e
+            && let syn::Expr::Path(func) = &*call.func
+            && func.path.segments.last().is_some_and(|s| {
+                let s = s.ident.to_string();
+                s.starts_with("__") && s.ends_with("_fields")
+            })
+        {
+            for a in &call.args {
+                let a = match a {
+                    syn::Expr::Reference(r) => &*r.expr,
+                    a => a,
+                };
+                if matches!(self.fields.named(a), Some(Named::Struct(_))) {
+                    continue;
+                }
+                self.visit_expr(a);
+            }
+            return;
+        }
+        syn::visit::visit_expr(self, e);
+    }
+}
+
+/// `__differentiable_with_fields!`: the siblings of the function (which
+/// the attribute emitted itself, so that it exists whatever happens here),
+/// or first the next nested struct's fields.
+pub fn expand_with_fields(input: TokenStream) -> TokenStream {
+    let parsed: WithFields = match syn::parse2(input) {
+        Ok(p) => p,
+        Err(e) => return e.to_compile_error(),
+    };
+    if let Some((path, ty)) = unresolved(&parsed.fields, &[]) {
+        let table = table_tokens(&parsed.strukt, &parsed.tangent, &parsed.fields);
+        let (args, item) = (&parsed.args, &parsed.item);
+        return quote!(#ty! { @fields (#(#path).*) #table (#args) #item });
+    }
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| with_fields(parsed))) {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => e.to_compile_error(),
+        Err(_) => syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "internal error in #[differentiable] (it panicked); please report this function",
+        )
+        .to_compile_error(),
+    }
+}
+
+fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
+    let (args, self_type) = crate::parse::take_self_type(w.args.clone());
+    w.args = args;
+    let item = &w.item;
+    let Some((param, _)) = struct_param(&w.args, item, self_type.as_ref())? else {
+        return Err(syn::Error::new_spanned(
+            &item.sig.ident,
+            "internal error in #[differentiable]: no struct parameter; please report this",
+        ));
+    };
+    // `wrt(self)`: the inner function is an associated function taking
+    // `__self: &Struct`, the outer siblings methods.
+    let method = param == "self";
+    let wrt = wrt_names(&w.args);
+    for input in &item.sig.inputs {
+        if let syn::FnArg::Typed(pt) = input
+            && let syn::Pat::Ident(pi) = &*pt.pat
+            && pi.ident != param
+            && wrt.contains(&pi.ident.to_string())
+            && crate::parse::class_of_type(&pt.ty).is_none()
+            && matches!(strip_ref(&pt.ty), syn::Type::Path(p) if p.path.get_ident().is_some())
+        {
+            return Err(syn::Error::new_spanned(
+                &pt.ty,
+                "#[differentiable] differentiates with respect to one struct parameter per \
+                 function for now; pass the other's fields as parameters",
+            ));
+        }
+    }
+    let mut all = Vec::new();
+    leaves(&w.fields, &[], &mut all);
+    // The inner function: the float leaves as parameters after the struct.
+    let mut inner = item.clone();
+    let inner_name = format_ident!("__{}_fields", item.sig.ident);
+    inner.sig.ident = inner_name.clone();
+    inner.attrs.retain(|a| a.path().is_ident("cfg"));
+    let position = item
+        .sig
+        .inputs
+        .iter()
+        .position(|a| match a {
+            syn::FnArg::Typed(pt) => matches!(&*pt.pat, syn::Pat::Ident(pi) if pi.ident == param),
+            syn::FnArg::Receiver(_) => method,
+        })
+        .unwrap_or(0);
+    let by_ref = match item.sig.inputs.iter().nth(position) {
+        Some(syn::FnArg::Typed(pt)) => matches!(&*pt.ty, syn::Type::Reference(_)),
+        Some(syn::FnArg::Receiver(r)) => r.reference.is_some(),
+        None => true,
+    };
+    let leaf_params: Vec<syn::FnArg> = all
+        .iter()
+        .map(|l| {
+            let ident = leaf_ident(&param, &l.path);
+            let ty = &l.ty;
+            match &l.kind {
+                Kind::Vec(elem) => syn::parse_quote!(#ident: &[#elem]),
+                _ => syn::parse_quote!(#ident: #ty),
+            }
+        })
+        .collect();
+    let strukt = &w.strukt;
+    let mut inputs: Vec<syn::FnArg> = inner.sig.inputs.iter().cloned().collect();
+    match inputs.get_mut(position) {
+        Some(syn::FnArg::Typed(pt)) => *pt.ty = syn::parse_quote!(&#strukt),
+        Some(receiver @ syn::FnArg::Receiver(_)) => {
+            *receiver = syn::parse_quote!(__self: &#strukt);
+        }
+        None => {}
+    }
+    for (k, fp) in leaf_params.iter().enumerate() {
+        inputs.insert(position + 1 + k, fp.clone());
+    }
+    inner.sig.inputs = inputs.into_iter().collect();
+    let fields = || Fields {
+        param: &param,
+        fields: &w.fields,
+        leaves: &all,
+    };
+    PassOn {
+        fields: fields(),
+        by_ref,
+    }
+    .visit_block_mut(&mut inner.block);
+    Rename { fields: fields() }.visit_block_mut(&mut inner.block);
+    // What is left of the struct in the body must be its `#[no_diff]`
+    // fields: the struct itself passed on otherwise would carry no
+    // derivative, a silently zero gradient.
+    let mut left = Leftover {
+        fields: fields(),
+        found: None,
+    };
+    syn::visit::Visit::visit_block(&mut left, &inner.block);
+    if method {
+        SelfToParam.visit_block_mut(&mut inner.block);
+    }
+    if let Some(span) = left.found {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "#[differentiable] reads the fields of `{param}` (a struct it differentiates \
+                 with respect to), but passes `{param}` (or a struct in it) on only to calls of \
+                 functions differentiated with respect to a struct; pass the fields the callee \
+                 needs (`&{param}.w`, `{param}.b`)"
+            ),
+        ));
+    }
+    // `wrt`: the leaves instead of the struct.
+    let inner_wrt: Vec<Ident> = item
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|a| match a {
+            syn::FnArg::Typed(pt) => match &*pt.pat {
+                syn::Pat::Ident(pi) => Some(pi.ident.clone()),
+                _ => None,
+            },
+            syn::FnArg::Receiver(r) => Some(Ident::new("self", r.self_token.span)),
+        })
+        .flat_map(|name| {
+            if name == param {
+                all.iter()
+                    .map(|l| leaf_ident(&param, &l.path))
+                    .collect::<Vec<_>>()
+            } else if wrt.contains(&name.to_string()) {
+                vec![name]
+            } else {
+                vec![]
+            }
+        })
+        .collect();
+    let inner_args = quote!(wrt(#(#inner_wrt),*));
+    let inner_tokens = quote! {
+        #[doc(hidden)]
+        #[allow(dead_code, unused_variables, clippy::too_many_arguments)]
+        #inner
+    };
+    let inner_siblings = crate::parse::with_self_type(self_type, || {
+        crate::pipeline::derivatives(inner_args, inner.to_token_stream())
+    })?;
+    let outer = outer_siblings(&w, &param, &inner_name, &all)?;
+    Ok(quote!(#inner_tokens #inner_siblings #outer))
+}
+
+/// The tangent struct from the leaves' cotangents (`g(path)` each):
+/// `NetTangent { l1: LayerTangent { w: .., b: .. }, .. }`.
+fn tangent_literal(
+    tangent: &Ident,
+    fields: &[Field],
+    prefix: &[Ident],
+    g: &dyn Fn(&[Ident]) -> Ident,
+) -> TokenStream {
+    let items = fields.iter().filter_map(|f| {
+        let n = &f.name;
+        let mut path = prefix.to_vec();
+        path.push(n.clone());
+        match &f.kind {
+            None | Some(Kind::Nested(_, None)) => None,
+            Some(Kind::Nested(sub, Some(fs))) => {
+                let inner = tangent_literal(&tangent_name(sub), fs, &path, g);
+                Some(quote!(#n: #inner))
+            }
+            Some(_) => {
+                let v = g(&path);
+                Some(quote!(#n: #v))
+            }
+        }
+    });
+    quote!(#tangent { #(#items),* })
+}
+
+/// `f_grad`, `f_value_and_grad`, `f_vjp`, `f_jvp` of the function with the
+/// struct parameter, through the inner function's.
+fn outer_siblings(
+    w: &WithFields,
+    param: &Ident,
+    inner: &Ident,
+    all: &[Leaf],
+) -> syn::Result<TokenStream> {
+    let item = &w.item;
+    let sig = &item.sig;
+    let vis = &item.vis;
+    let name = &sig.ident;
+    let tangent = &w.tangent;
+    let wrt = wrt_names(&w.args);
+    // `#[cfg]`s, generics (lifetimes) and `where` clauses, as on the
+    // function.
+    let cfgs: Vec<&syn::Attribute> = item
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .collect();
+    let (generics, _, where_clause) = sig.generics.split_for_impl();
+    let ret = match &sig.output {
+        syn::ReturnType::Type(_, t) => t.to_token_stream(),
+        syn::ReturnType::Default => quote!(()),
+    };
+    // The outer parameters, and the inner call's arguments.
+    let mut params = Vec::new();
+    let mut call_args = Vec::new();
+    let mut tangent_params = Vec::new();
+    let mut tangent_args = Vec::new();
+    // Cotangents returned by the inner function, in its order, and how the
+    // outer one returns them.
+    let mut grads_in = Vec::new();
+    let mut grads_out = Vec::new();
+    let mut grad_tys = Vec::new();
+    let method = param == "self";
+    for input in &sig.inputs {
+        let pt = match input {
+            syn::FnArg::Typed(pt) => pt,
+            syn::FnArg::Receiver(r) if method => {
+                // `self` with the receiver's own span (hygiene).
+                let this = &r.self_token;
+                params.push(quote!(#r));
+                call_args.push(match r.reference {
+                    Some(_) => quote!(#this),
+                    None => quote!(&#this),
+                });
+                tangent_params.push(quote!(dself: &#tangent));
+                for l in all {
+                    let path = &l.path;
+                    match &l.kind {
+                        Kind::Vec(_) => {
+                            call_args.push(quote!(&#this #(. #path)*));
+                            tangent_args.push(quote!(&dself #(. #path)*));
+                        }
+                        _ => {
+                            call_args.push(quote!(#this #(. #path)*));
+                            tangent_args.push(quote!(dself #(. #path)*));
+                        }
+                    }
+                    grads_in.push(leaf_ident(param, path));
+                }
+                grads_out.push(tangent_literal(tangent, &w.fields, &[], &|p| {
+                    leaf_ident(param, p)
+                }));
+                grad_tys.push(quote!(#tangent));
+                continue;
+            }
+            syn::FnArg::Receiver(_) => {
+                return Err(syn::Error::new_spanned(
+                    input,
+                    "#[differentiable] with a struct parameter does not support methods yet; \
+                     differentiate with respect to `self` (`wrt(self)`) or make it a function",
+                ));
+            }
+        };
+        let syn::Pat::Ident(pi) = &*pt.pat else {
+            return Err(syn::Error::new_spanned(
+                &pt.pat,
+                "a parameter needs a plain name",
+            ));
+        };
+        let n = &pi.ident;
+        let ty = &pt.ty;
+        params.push(quote!(#n: #ty));
+        if n == param {
+            let by_ref = matches!(&**ty, syn::Type::Reference(_));
+            let p = if by_ref { quote!(#n) } else { quote!(&#n) };
+            call_args.push(p.clone());
+            let dn = format_ident!("d{}", n);
+            tangent_params.push(quote!(#dn: &#tangent));
+            for l in all {
+                let path = &l.path;
+                match &l.kind {
+                    Kind::Vec(_) => {
+                        call_args.push(quote!(&#n #(. #path)*));
+                        tangent_args.push(quote!(&#dn #(. #path)*));
+                    }
+                    _ => {
+                        call_args.push(quote!(#n #(. #path)*));
+                        tangent_args.push(quote!(#dn #(. #path)*));
+                    }
+                }
+                grads_in.push(leaf_ident(param, path));
+            }
+            grads_out.push(tangent_literal(tangent, &w.fields, &[], &|p| {
+                leaf_ident(param, p)
+            }));
+            grad_tys.push(quote!(#tangent));
+        } else {
+            call_args.push(quote!(#n));
+            if wrt.contains(&n.to_string()) {
+                let dn = format_ident!("d{}", n);
+                let (tt, gt) = match crate::parse::class_of_type(ty) {
+                    Some(_) => (quote!(#ty), quote!(#ty)),
+                    None => match &**ty {
+                        syn::Type::Reference(r) => match &*r.elem {
+                            syn::Type::Slice(s) => {
+                                let e = &s.elem;
+                                (quote!(&[#e]), quote!(::std::vec::Vec<#e>))
+                            }
+                            other => (quote!(&#other), quote!(#other)),
+                        },
+                        other => (quote!(#other), quote!(#other)),
+                    },
+                };
+                tangent_params.push(quote!(#dn: #tt));
+                tangent_args.push(quote!(#dn));
+                let g = format_ident!("__g_{}", n);
+                grads_in.push(g.clone());
+                grads_out.push(quote!(#g));
+                grad_tys.push(gt);
+            }
+        }
+    }
+    let tuple = |items: &[TokenStream]| -> TokenStream {
+        if items.len() == 1 {
+            items[0].clone()
+        } else {
+            quote!((#(#items),*))
+        }
+    };
+    let grads_pat = tuple(&grads_in.iter().map(|g| quote!(#g)).collect::<Vec<_>>());
+    let grads_val = tuple(&grads_out);
+    let grads_ty = tuple(&grad_tys);
+    let f_grad = format_ident!("{}_grad", name);
+    let f_vg = format_ident!("{}_value_and_grad", name);
+    let f_vjp = format_ident!("{}_vjp", name);
+    let f_jvp = format_ident!("{}_jvp", name);
+    let i_grad = format_ident!("{}_grad", inner);
+    let i_vg = format_ident!("{}_value_and_grad", inner);
+    let i_vjp = format_ident!("{}_vjp", inner);
+    let i_jvp = format_ident!("{}_jvp", inner);
+    // The inner function of a method is an associated function.
+    let (i_grad, i_vg, i_vjp, i_jvp) = match method {
+        true => (
+            quote!(Self::#i_grad),
+            quote!(Self::#i_vg),
+            quote!(Self::#i_vjp),
+            quote!(Self::#i_jvp),
+        ),
+        false => (
+            quote!(#i_grad),
+            quote!(#i_vg),
+            quote!(#i_vjp),
+            quote!(#i_jvp),
+        ),
+    };
+    let scalar = is_float_ty(&ret);
+    let grad_fns = if scalar {
+        quote! {
+            /// The gradient, with the struct parameter's as its tangent
+            /// type. Generated by `#[differentiable]`.
+            #[allow(dead_code, clippy::too_many_arguments)]
+            #(#cfgs)*
+            #vis fn #f_grad #generics(#(#params),*) -> #grads_ty #where_clause {
+                let #grads_pat = #i_grad(#(#call_args),*);
+                #grads_val
+            }
+
+            /// The value and the gradient. Generated by `#[differentiable]`.
+            #[allow(dead_code, clippy::too_many_arguments)]
+            #(#cfgs)*
+            #vis fn #f_vg #generics(#(#params),*) -> (#ret, #grads_ty) #where_clause {
+                let (__value, #grads_pat) = #i_vg(#(#call_args),*);
+                (__value, #grads_val)
+            }
+        }
+    } else {
+        quote!()
+    };
+    Ok(quote! {
+        #grad_fns
+
+        /// Reverse mode: the value and the cotangents for the output
+        /// cotangent `dr`. Generated by `#[differentiable]`.
+        #[allow(dead_code, clippy::too_many_arguments)]
+        #(#cfgs)*
+            #vis fn #f_vjp #generics(#(#params,)* dr: #ret) -> (#ret, #grads_ty) #where_clause {
+            let (__value, #grads_pat) = #i_vjp(#(#call_args,)* dr);
+            (__value, #grads_val)
+        }
+
+        /// Forward mode: the value and its derivative along the tangents
+        /// (a struct parameter's as its tangent type). Generated by
+        /// `#[differentiable]`.
+        #[allow(dead_code, clippy::too_many_arguments)]
+        #(#cfgs)*
+            #vis fn #f_jvp #generics(#(#params,)* #(#tangent_params),*) -> (#ret, #ret) #where_clause {
+            #i_jvp(#(#call_args,)* #(#tangent_args),*)
+        }
+    })
+}
+
+fn strip_ref(ty: &syn::Type) -> &syn::Type {
+    match ty {
+        syn::Type::Reference(r) => &r.elem,
+        ty => ty,
+    }
+}
+
+fn is_float_ty(t: &TokenStream) -> bool {
+    matches!(t.to_string().as_str(), "f64" | "f32")
+}

@@ -1,0 +1,472 @@
+//! Structs of parameters: `#[derive(Differentiable)]` and functions that
+//! differentiate with respect to a struct parameter (`wrt(p)`).
+//!
+//! The derive makes the tangent type (`ParamsTangent`: the float fields,
+//! with zero, add, scale and dot) and a `macro_rules!` named like the struct
+//! that hands its field list to [`expand_with_fields`]: a function
+//! `#[differentiable(wrt(p))] fn f(p: &Params, ..)` expands to a call of
+//! that macro (the field types are not visible to an attribute on the
+//! function), which comes back here with them.
+//!
+//! With the fields known, the function is differentiated through an inner
+//! function that takes each float field as a parameter of its own (`p.w` in
+//! the body becomes `__p_w`), by the ordinary pipeline; the siblings of `f`
+//! gather the inner cotangents into a `ParamsTangent` and pass a tangent's
+//! fields to the inner JVP.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+
+/// The kind of a differentiable field.
+#[derive(Clone)]
+enum Kind {
+    /// `f64`: passed by value.
+    Scalar,
+    /// `Vec<f64>`: passed as `&[f64]` (the element type).
+    Vec(Box<syn::Type>),
+    /// `[f64; N]`: passed by value.
+    Array,
+    /// A struct that derives `Differentiable` too: its name, and its
+    /// fields once its macro has told them ([`resolve`]).
+    Nested(Ident, Option<Vec<Field>>),
+}
+
+#[derive(Clone)]
+struct Field {
+    name: Ident,
+    ty: syn::Type,
+    /// `None` for a `#[no_diff]` field.
+    kind: Option<Kind>,
+}
+
+/// `f64`: the derive's floats (its tangent arithmetic is in `f64`).
+fn is_float(ty: &syn::Type) -> bool {
+    ty.to_token_stream().to_string() == "f64"
+}
+
+fn kind_of(ty: &syn::Type) -> Option<Kind> {
+    if is_float(ty) {
+        return Some(Kind::Scalar);
+    }
+    match ty {
+        syn::Type::Array(a) if is_float(&a.elem) => Some(Kind::Array),
+        syn::Type::Path(p) => {
+            let last = p.path.segments.last()?;
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            match (last.ident == "Vec", args.args.first()) {
+                (true, Some(syn::GenericArgument::Type(t))) if is_float(t) => {
+                    Some(Kind::Vec(Box::new(t.clone())))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The kind of a field the derive differentiates: a float, a float array,
+/// or (a plain type name) a struct that derives `Differentiable` too.
+fn field_kind(ty: &syn::Type) -> Option<Kind> {
+    kind_of(ty).or_else(|| match ty {
+        syn::Type::Path(p) if p.qself.is_none() => {
+            p.path.get_ident().map(|i| Kind::Nested(i.clone(), None))
+        }
+        _ => None,
+    })
+}
+
+/// The tangent type of a nested struct `T`: `TTangent`.
+fn tangent_name(strukt: &Ident) -> Ident {
+    format_ident!("{}Tangent", strukt)
+}
+
+fn no_diff(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| a.path().is_ident("no_diff"))
+}
+
+/// `#[derive(Differentiable)]`.
+pub fn derive(input: TokenStream) -> TokenStream {
+    match derive_inner(input) {
+        Ok(t) => t,
+        Err(e) => e.to_compile_error(),
+    }
+}
+
+fn derive_inner(input: TokenStream) -> syn::Result<TokenStream> {
+    let item: syn::ItemStruct = syn::parse2(input)?;
+    if !item.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &item.generics,
+            "#[derive(Differentiable)] does not support generic structs yet",
+        ));
+    }
+    let syn::Fields::Named(named) = &item.fields else {
+        return Err(syn::Error::new_spanned(
+            &item.fields,
+            "#[derive(Differentiable)] needs named fields",
+        ));
+    };
+    let mut fields = Vec::new();
+    for f in &named.named {
+        let Some(name) = f.ident.clone() else {
+            continue;
+        };
+        let kind = if no_diff(&f.attrs) {
+            None
+        } else {
+            match field_kind(&f.ty) {
+                Some(k) => Some(k),
+                None => {
+                    return Err(syn::Error::new_spanned(
+                        &f.ty,
+                        "#[derive(Differentiable)] differentiates fields of type `f64`, \
+                         `Vec<f64>`, `[f64; N]` and structs that derive `Differentiable`; \
+                         mark other fields `#[no_diff]`",
+                    ));
+                }
+            }
+        };
+        fields.push(Field {
+            name,
+            ty: f.ty.clone(),
+            kind,
+        });
+    }
+    let name = &item.ident;
+    let vis = &item.vis;
+    let tangent = format_ident!("{}Tangent", name);
+    let diff: Vec<&Field> = fields.iter().filter(|f| f.kind.is_some()).collect();
+    let names: Vec<&Ident> = diff.iter().map(|f| &f.name).collect();
+    let tys: Vec<TokenStream> = diff
+        .iter()
+        .map(|f| match &f.kind {
+            Some(Kind::Nested(..)) => {
+                let ty = &f.ty;
+                quote_spanned!(syn::spanned::Spanned::span(ty)=>
+                    <#ty as ::autodiff::__private::DifferentiableStruct>::Tangent)
+            }
+            _ => f.ty.to_token_stream(),
+        })
+        .collect();
+    let field_docs: Vec<String> = names
+        .iter()
+        .map(|n| format!(" The tangent of `{name}::{n}`."))
+        .collect();
+    let doc = format!(
+        " A tangent (or gradient) of [`{name}`]: its differentiable fields. \
+         Generated by `#[derive(Differentiable)]`."
+    );
+    let zero = diff.iter().map(|f| {
+        let n = &f.name;
+        match &f.kind {
+            Some(Kind::Scalar) => quote!(#n: 0.0),
+            Some(Kind::Vec(_)) => quote!(#n: ::std::vec![0.0; p.#n.len()]),
+            Some(Kind::Nested(..)) => {
+                let ty = &f.ty;
+                quote!(#n: <#ty as ::autodiff::__private::DifferentiableStruct>::zero_tangent(&p.#n))
+            }
+            _ => quote!(#n: p.#n.map(|_| 0.0)),
+        }
+    });
+    let add = diff.iter().map(|f| {
+        let n = &f.name;
+        match &f.kind {
+            Some(Kind::Scalar) => quote!(#n: self.#n + o.#n),
+            Some(Kind::Nested(..)) => {
+                let ty = &f.ty;
+                quote!(#n: <#ty as ::autodiff::__private::DifferentiableStruct>::add_tangents(&self.#n, &o.#n))
+            }
+            _ => quote!(#n: {
+                let mut v = self.#n.clone();
+                for (a, b) in v.iter_mut().zip(o.#n.iter()) {
+                    *a += *b;
+                }
+                v
+            }),
+        }
+    });
+    let scale = diff.iter().map(|f| {
+        let n = &f.name;
+        match &f.kind {
+            Some(Kind::Scalar) => quote!(#n: self.#n * s),
+            Some(Kind::Nested(..)) => {
+                let ty = &f.ty;
+                quote!(#n: <#ty as ::autodiff::__private::DifferentiableStruct>::scale_tangent(&self.#n, s))
+            }
+            _ => quote!(#n: {
+                let mut v = self.#n.clone();
+                for a in v.iter_mut() {
+                    *a *= s;
+                }
+                v
+            }),
+        }
+    });
+    let dot = diff.iter().map(|f| {
+        let n = &f.name;
+        match &f.kind {
+            Some(Kind::Scalar) => quote!(s += self.#n * o.#n;),
+            Some(Kind::Nested(..)) => {
+                let ty = &f.ty;
+                quote!(s += <#ty as ::autodiff::__private::DifferentiableStruct>::dot_tangents(&self.#n, &o.#n);)
+            }
+            _ => quote!(for (a, b) in self.#n.iter().zip(o.#n.iter()) {
+                s += *a * *b;
+            }),
+        }
+    });
+    let step = diff.iter().map(|f| {
+        let n = &f.name;
+        match &f.kind {
+            Some(Kind::Scalar) => quote!(self.#n += t.#n * s;),
+            Some(Kind::Nested(..)) => {
+                let ty = &f.ty;
+                quote!(<#ty as ::autodiff::__private::DifferentiableStruct>::step(&mut self.#n, &t.#n, s);)
+            }
+            _ => quote!(for (a, b) in self.#n.iter_mut().zip(t.#n.iter()) {
+                *a += *b * s;
+            }),
+        }
+    });
+    // The field table, for functions that differentiate with respect to
+    // the struct: `kind name: type`.
+    let table = fields.iter().map(|f| {
+        let n = &f.name;
+        let ty = &f.ty;
+        let kind = match &f.kind {
+            None => quote!(no_diff),
+            Some(Kind::Scalar) => quote!(scalar),
+            Some(Kind::Vec(_)) => quote!(vec),
+            Some(Kind::Array) => quote!(array),
+            Some(Kind::Nested(..)) => quote!(nested),
+        };
+        quote!(#kind #n: #ty)
+    });
+    let table: Vec<TokenStream> = table.collect();
+    Ok(quote! {
+        #[doc = #doc]
+        #[derive(Clone, Debug, PartialEq)]
+        #vis struct #tangent {
+            #(
+                #[doc = #field_docs]
+                pub #names: #tys,
+            )*
+        }
+
+        impl #tangent {
+            /// Zeros shaped like `p`.
+            #[allow(dead_code)]
+            #vis fn zero_like(p: &#name) -> Self {
+                #tangent { #(#zero,)* }
+            }
+
+            /// `self + o`, field by field.
+            #[allow(dead_code)]
+            #vis fn add(&self, o: &Self) -> Self {
+                #tangent { #(#add,)* }
+            }
+
+            /// `s · self`.
+            #[allow(dead_code)]
+            #vis fn scale(&self, s: f64) -> Self {
+                #tangent { #(#scale,)* }
+            }
+
+            /// The inner product with `o`, over every float.
+            #[allow(dead_code)]
+            #vis fn dot(&self, o: &Self) -> f64 {
+                let mut s = 0.0f64;
+                #(#dot)*
+                s
+            }
+        }
+
+        impl #name {
+            /// `self += s · t` on the differentiable fields: a step along a
+            /// tangent, `p.step(&g, -rate)` for gradient descent.
+            #[allow(dead_code)]
+            #vis fn step(&mut self, t: &#tangent, s: f64) {
+                #(#step)*
+            }
+        }
+
+        impl ::autodiff::__private::DifferentiableStruct for #name {
+            type Tangent = #tangent;
+            fn zero_tangent(&self) -> #tangent {
+                #tangent::zero_like(self)
+            }
+            fn add_tangents(a: &#tangent, b: &#tangent) -> #tangent {
+                a.add(b)
+            }
+            fn scale_tangent(t: &#tangent, s: f64) -> #tangent {
+                t.scale(s)
+            }
+            fn dot_tangents(a: &#tangent, b: &#tangent) -> f64 {
+                a.dot(b)
+            }
+            fn step(&mut self, t: &#tangent, s: f64) {
+                #name::step(self, t, s)
+            }
+        }
+
+        #[doc(hidden)]
+        #[allow(unused_macros)]
+        macro_rules! #name {
+            (@autodiff $($rest:tt)*) => {
+                ::autodiff::__differentiable_with_fields! {
+                    [#name #tangent #(#table),*] $($rest)*
+                }
+            };
+            // The fields of this struct nested in another, at `path`.
+            (@fields $path:tt $($rest:tt)*) => {
+                ::autodiff::__differentiable_with_fields! {
+                    @resolve $path [#name #tangent #(#table),*] $($rest)*
+                }
+            };
+        }
+    })
+}
+
+/// A parameter a function differentiates with respect to whose type is a
+/// struct (not a float, slice or array of floats), or `self` in `wrt`: its
+/// name and the struct's name. `self_type` is the type of the `impl`
+/// block, where it has `#[differentiable]`.
+pub fn struct_param(
+    args: &TokenStream,
+    item: &syn::ItemFn,
+    self_type: Option<&TokenStream>,
+) -> syn::Result<Option<(Ident, Ident)>> {
+    let wrt: Vec<String> = wrt_names(args);
+    if let Some(syn::FnArg::Receiver(r)) = item.sig.inputs.first()
+        && wrt.iter().any(|w| w == "self")
+    {
+        if r.mutability.is_some() || r.colon_token.is_some() {
+            return Err(syn::Error::new_spanned(
+                r,
+                "#[differentiable] differentiates with respect to `self` taken as `&self` or `self`; write the receiver so",
+            ));
+        }
+        let Some(ty) = self_type else {
+            return Err(syn::Error::new_spanned(
+                r,
+                "`wrt(self)`: the attribute of a method cannot see the type of `self`; put \
+                 `#[differentiable]` on the `impl` block too (its struct derives `Differentiable`)",
+            ));
+        };
+        let ty: syn::Type = syn::parse2(ty.clone())?;
+        return match &ty {
+            syn::Type::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => Ok(Some((
+                Ident::new("self", r.self_token.span),
+                p.path
+                    .get_ident()
+                    .cloned()
+                    .unwrap_or_else(|| format_ident!("Self")),
+            ))),
+            _ => Err(syn::Error::new_spanned(
+                &ty,
+                "`wrt(self)` needs the `impl` block's type to be a struct named plainly                  (`impl Params`), without generic parameters",
+            )),
+        };
+    }
+    for input in &item.sig.inputs {
+        let syn::FnArg::Typed(pt) = input else {
+            continue;
+        };
+        let syn::Pat::Ident(pi) = &*pt.pat else {
+            continue;
+        };
+        if !wrt.contains(&pi.ident.to_string()) {
+            continue;
+        }
+        let ty = match &*pt.ty {
+            syn::Type::Reference(r) if r.mutability.is_none() => &*r.elem,
+            ty => ty,
+        };
+        if let syn::Type::Path(p) = ty
+            && p.qself.is_none()
+            && let Some(ident) = p.path.get_ident()
+            && crate::parse::class_of_type(ty).is_none()
+            && kind_of(ty).is_none()
+        {
+            return Ok(Some((pi.ident.clone(), ident.clone())));
+        }
+    }
+    Ok(None)
+}
+
+/// The names in `wrt(...)`.
+fn wrt_names(args: &TokenStream) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut tokens = args.clone().into_iter().peekable();
+    while let Some(t) = tokens.next() {
+        if let proc_macro2::TokenTree::Ident(i) = &t
+            && i == "wrt"
+            && let Some(proc_macro2::TokenTree::Group(g)) = tokens.peek()
+        {
+            for t in g.stream() {
+                if let proc_macro2::TokenTree::Ident(i) = t {
+                    out.push(i.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `#[differentiable]` on an `impl` block: the block, its methods'
+/// `#[differentiable]` attributes told the type of `self` (an attribute on
+/// a method cannot see it), which `wrt(self)` needs and which lets an
+/// associated function's siblings name each other through `Self`.
+pub fn expand_impl(args: TokenStream, mut block: syn::ItemImpl) -> TokenStream {
+    if !args.is_empty() {
+        let e = syn::Error::new_spanned(
+            &args,
+            "#[differentiable] on an `impl` block takes no arguments; give them to its methods",
+        )
+        .to_compile_error();
+        return quote!(#block #e);
+    }
+    let ty = block.self_ty.to_token_stream();
+    for item in &mut block.items {
+        let syn::ImplItem::Fn(f) = item else { continue };
+        for attr in &mut f.attrs {
+            if attr
+                .path()
+                .segments
+                .last()
+                .is_none_or(|s| s.ident != "differentiable")
+            {
+                continue;
+            }
+            match &mut attr.meta {
+                syn::Meta::Path(p) => {
+                    let p = p.clone();
+                    attr.meta = syn::parse_quote!(#p(__self_type(#ty)));
+                }
+                syn::Meta::List(l) => {
+                    let t = &l.tokens;
+                    l.tokens = if t.is_empty() {
+                        quote!(__self_type(#ty))
+                    } else {
+                        quote!(#t, __self_type(#ty))
+                    };
+                }
+                syn::Meta::NameValue(_) => {}
+            }
+        }
+    }
+    quote!(#block)
+}
+
+/// What `#[differentiable]` emits for a function with a struct parameter:
+/// the function, and a call of the struct's macro, which comes back with
+/// the fields to make the siblings.
+pub fn via_struct_macro(strukt: &Ident, args: TokenStream, item: TokenStream) -> TokenStream {
+    quote!(#item #strukt! { @autodiff (#args) #item })
+}
+
+mod fields;
+
+pub use fields::expand_with_fields;

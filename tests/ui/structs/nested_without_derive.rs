@@ -1,0 +1,13 @@
+use autodiff::prelude::*;
+
+struct Config {
+    rate: f64,
+}
+
+#[derive(Differentiable)]
+struct Params {
+    w: Vec<f64>,
+    config: Config,
+}
+
+fn main() {}
