@@ -281,3 +281,48 @@ fn structs_and_generic_functions() {
     let g = generic_norm_grad(&[3.0f64, 4.0][..]);
     assert!((g[0] - 0.6).abs() < 1e-15 && (g[1] - 0.8).abs() < 1e-15);
 }
+
+/// Parameters nesting another struct, with `f32` fields.
+#[derive(Differentiable, Clone)]
+pub struct Outer {
+    /// Inner parameters.
+    pub inner: Params,
+    /// A single-precision scale.
+    pub scale: f32,
+}
+
+/// Methods differentiated with respect to `self`.
+#[differentiable]
+impl Outer {
+    /// A loss passing the nested struct on.
+    #[differentiable(wrt(self))]
+    pub fn loss(&self, x: &[f64]) -> f64 {
+        struct_loss(&self.inner, x) * self.scale as f64
+    }
+
+    /// An associated function.
+    #[differentiable]
+    pub fn square(x: f64) -> f64 {
+        x * x
+    }
+}
+
+#[test]
+fn nested_structs_and_methods() {
+    let o = Outer {
+        inner: Params {
+            w: vec![1.0, 2.0],
+            b: 0.5,
+            n: 2,
+        },
+        scale: 2.0,
+    };
+    let g = o.loss_grad(&[3.0, 4.0]);
+    assert_eq!(
+        (g.inner.w, g.inner.b, g.scale),
+        (vec![138.0, 184.0], 46.0, 132.25)
+    );
+    assert_eq!(Outer::square_grad(3.0), 6.0);
+    let (_, lanes) = Outer::square_jvp_lanes(3.0, Lanes([1.0, 2.0]));
+    assert_eq!(lanes, Lanes([6.0, 12.0]));
+}

@@ -374,3 +374,45 @@ fn nested_structs_and_calls_equal_the_flat_gradient() {
     assert!(gm.add(&want.scale(-1.0)).dot(&gm.add(&want.scale(-1.0))) < 1e-26);
     assert_eq!(p.regularised(&x), net_loss(&p, &x) + net_penalty(&p));
 }
+
+/// `f32` fields, next to `f64` ones.
+#[derive(Differentiable, Clone, Debug)]
+struct Mixed {
+    w: Vec<f32>,
+    a: [f32; 2],
+    b: f32,
+    c: f64,
+}
+
+#[differentiable(wrt(m))]
+fn mixed_loss(m: &Mixed, x: f32) -> f32 {
+    let mut s = m.b * x;
+    for i in 0..m.w.len() {
+        s += (m.w[i] * x).sin();
+    }
+    s + m.a[0] * m.a[1] + (m.c as f32) * x
+}
+
+#[test]
+fn f32_fields() {
+    let m = Mixed {
+        w: vec![0.5, -0.25, 1.5],
+        a: [2.0, -3.0],
+        b: 0.75,
+        c: 1.25,
+    };
+    let x = 0.8f32;
+    let g = mixed_loss_grad(&m, x);
+    for i in 0..3 {
+        let want = (m.w[i] * x).cos() * x;
+        assert!((g.w[i] - want).abs() < 1e-6, "{i}");
+    }
+    assert_eq!(g.a, [-3.0, 2.0]);
+    assert_eq!((g.b, g.c), (x, x as f64));
+    // The tangent operations convert their f64 scalars.
+    let mut n = m.clone();
+    n.step(&g, -0.5);
+    assert_eq!(n.b, m.b - 0.5 * x);
+    assert!((g.dot(&g) - g.scale(1.0).dot(&g)).abs() < 1e-12);
+    assert_eq!(mixed_loss_value_and_grad(&m, x).0, mixed_loss(&m, x));
+}

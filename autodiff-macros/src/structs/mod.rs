@@ -39,9 +39,24 @@ struct Field {
     kind: Option<Kind>,
 }
 
-/// `f64`: the derive's floats (its tangent arithmetic is in `f64`).
+/// `f64` or `f32` (the tangent operations' scalars are `f64`, converted).
 fn is_float(ty: &syn::Type) -> bool {
-    ty.to_token_stream().to_string() == "f64"
+    matches!(ty.to_token_stream().to_string().as_str(), "f64" | "f32")
+}
+
+/// The float type of a float, float array or `Vec` field.
+fn elem_of(ty: &syn::Type) -> TokenStream {
+    match ty {
+        syn::Type::Array(a) => a.elem.to_token_stream(),
+        syn::Type::Path(p) => match p.path.segments.last().map(|l| &l.arguments) {
+            Some(syn::PathArguments::AngleBracketed(args)) => match args.args.first() {
+                Some(syn::GenericArgument::Type(t)) => t.to_token_stream(),
+                _ => quote!(f64),
+            },
+            _ => ty.to_token_stream(),
+        },
+        _ => quote!(f64),
+    }
 }
 
 fn kind_of(ty: &syn::Type) -> Option<Kind> {
@@ -190,44 +205,56 @@ fn derive_inner(input: TokenStream) -> syn::Result<TokenStream> {
     let scale = diff.iter().map(|f| {
         let n = &f.name;
         match &f.kind {
-            Some(Kind::Scalar) => quote!(#n: self.#n * s),
+            Some(Kind::Scalar) => {
+                let e = elem_of(&f.ty);
+                quote!(#n: self.#n * (s as #e))
+            }
             Some(Kind::Nested(..)) => {
                 let ty = &f.ty;
                 quote!(#n: <#ty as ::autodiff::__private::DifferentiableStruct>::scale_tangent(&self.#n, s))
             }
-            _ => quote!(#n: {
-                let mut v = self.#n.clone();
-                for a in v.iter_mut() {
-                    *a *= s;
-                }
-                v
-            }),
+            _ => {
+                let e = elem_of(&f.ty);
+                quote!(#n: {
+                    let mut v = self.#n.clone();
+                    for a in v.iter_mut() {
+                        *a *= s as #e;
+                    }
+                    v
+                })
+            }
         }
     });
     let dot = diff.iter().map(|f| {
         let n = &f.name;
         match &f.kind {
-            Some(Kind::Scalar) => quote!(s += self.#n * o.#n;),
+            Some(Kind::Scalar) => quote!(s += (self.#n * o.#n) as f64;),
             Some(Kind::Nested(..)) => {
                 let ty = &f.ty;
                 quote!(s += <#ty as ::autodiff::__private::DifferentiableStruct>::dot_tangents(&self.#n, &o.#n);)
             }
             _ => quote!(for (a, b) in self.#n.iter().zip(o.#n.iter()) {
-                s += *a * *b;
+                s += (*a * *b) as f64;
             }),
         }
     });
     let step = diff.iter().map(|f| {
         let n = &f.name;
         match &f.kind {
-            Some(Kind::Scalar) => quote!(self.#n += t.#n * s;),
+            Some(Kind::Scalar) => {
+                let e = elem_of(&f.ty);
+                quote!(self.#n += t.#n * (s as #e);)
+            }
             Some(Kind::Nested(..)) => {
                 let ty = &f.ty;
                 quote!(<#ty as ::autodiff::__private::DifferentiableStruct>::step(&mut self.#n, &t.#n, s);)
             }
-            _ => quote!(for (a, b) in self.#n.iter_mut().zip(t.#n.iter()) {
-                *a += *b * s;
-            }),
+            _ => {
+                let e = elem_of(&f.ty);
+                quote!(for (a, b) in self.#n.iter_mut().zip(t.#n.iter()) {
+                    *a += *b * (s as #e);
+                })
+            }
         }
     });
     // The field table, for functions that differentiate with respect to
@@ -255,6 +282,7 @@ fn derive_inner(input: TokenStream) -> syn::Result<TokenStream> {
             )*
         }
 
+        #[allow(clippy::unnecessary_cast)]
         impl #tangent {
             /// Zeros shaped like `p`.
             #[allow(dead_code)]
@@ -283,6 +311,7 @@ fn derive_inner(input: TokenStream) -> syn::Result<TokenStream> {
             }
         }
 
+        #[allow(clippy::unnecessary_cast)]
         impl #name {
             /// `self += s · t` on the differentiable fields: a step along a
             /// tangent, `p.step(&g, -rate)` for gradient descent.
