@@ -416,3 +416,102 @@ fn f32_fields() {
     assert!((g.dot(&g) - g.scale(1.0).dot(&g)).abs() < 1e-12);
     assert_eq!(mixed_loss_value_and_grad(&m, x).0, mixed_loss(&m, x));
 }
+
+// Struct outputs: a state stepped by a function returning it.
+
+#[derive(Differentiable, Clone, Debug, PartialEq)]
+struct State {
+    pos: [f64; 2],
+    vel: Vec<f64>,
+    energy: f64,
+}
+
+/// One explicit Euler step of a pendulum-like system.
+#[differentiable(wrt(s, dt))]
+fn euler_step(s: &State, dt: f64) -> State {
+    let mut vel = vec![0.0; 2];
+    for i in 0..2 {
+        vel[i] = s.vel[i] - dt * s.pos[i].sin();
+    }
+    State {
+        pos: [s.pos[0] + dt * s.vel[0], s.pos[1] + dt * s.vel[1]],
+        vel,
+        energy: 0.5 * (s.vel[0] * s.vel[0] + s.vel[1] * s.vel[1]),
+    }
+}
+
+/// The same step, its leaves as a tuple.
+#[differentiable(wrt(p, v, dt))]
+fn flat_step(p: [f64; 2], v: &[f64], dt: f64) -> ([f64; 2], Vec<f64>, f64) {
+    let mut vel = vec![0.0; 2];
+    for i in 0..2 {
+        vel[i] = v[i] - dt * p[i].sin();
+    }
+    (
+        [p[0] + dt * v[0], p[1] + dt * v[1]],
+        vel,
+        0.5 * (v[0] * v[0] + v[1] * v[1]),
+    )
+}
+
+/// A `#[no_diff]` field in the output: the value is the function's own.
+#[derive(Differentiable, Clone, Debug, PartialEq)]
+struct Counted {
+    x: f64,
+    #[no_diff]
+    steps: u32,
+}
+
+#[differentiable]
+impl Counted {
+    #[differentiable(wrt(self))]
+    fn advance(&self, rate: f64) -> Self {
+        Self {
+            x: self.x * (1.0 + rate),
+            steps: self.steps + 1,
+        }
+    }
+}
+
+#[test]
+fn struct_outputs() {
+    let s = State {
+        pos: [0.3, -0.7],
+        vel: vec![1.1, 0.4],
+        energy: 0.0,
+    };
+    let dt = 0.05;
+    let ds = StateTangent {
+        pos: [0.5, -1.0],
+        vel: vec![0.25, 2.0],
+        energy: 3.0,
+    };
+    let (next, dnext) = euler_step_jvp(&s, dt, &ds, 0.5);
+    assert_eq!(next, euler_step(&s, dt));
+    let ((p, v, e), (dp, dv, de)) = flat_step_jvp(s.pos, &s.vel, dt, ds.pos, &ds.vel, 0.5);
+    assert_eq!((next.pos, &next.vel, next.energy), (p, &v, e));
+    assert_eq!(flat_step(s.pos, &s.vel, dt).0, p);
+    assert_eq!((dnext.pos, &dnext.vel, dnext.energy), (dp, &dv, de));
+    // Reverse mode with the output's tangent type as its cotangent.
+    let dr = StateTangent {
+        pos: [1.0, 0.5],
+        vel: vec![-2.0, 0.75],
+        energy: 1.5,
+    };
+    let (value, (g, gdt)) = euler_step_vjp(&s, dt, dr.clone());
+    assert_eq!(value, next);
+    let (_, (gp, gv, gdt2)) = flat_step_vjp(s.pos, &s.vel, dt, (dr.pos, dr.vel.clone(), dr.energy));
+    assert_eq!((g.pos, &g.vel, gdt), (gp, &gv, gdt2));
+    assert_eq!(g.energy, 0.0);
+    // The dot-product test: <dr, J ds> = <J^T dr, ds>.
+    let lhs = dr.dot(&dnext);
+    let rhs = g.dot(&ds) + gdt * 0.5;
+    assert!((lhs - rhs).abs() < 1e-13);
+    // A method returning `Self`, with a field without derivative.
+    let c = Counted { x: 2.0, steps: 4 };
+    let (next, dnext) = c.advance_jvp(0.5, &CountedTangent { x: 1.0 });
+    assert_eq!(next, Counted { x: 3.0, steps: 5 });
+    assert_eq!(dnext.x, 1.5);
+    let (_, g) = c.advance_vjp(0.5, CountedTangent { x: 2.0 });
+    assert_eq!(g.x, 3.0);
+}

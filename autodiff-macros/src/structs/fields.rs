@@ -342,6 +342,133 @@ impl VisitMut for Rename<'_> {
     }
 }
 
+/// Whether `path` names the struct (`Params`, or `Self` in a method).
+fn names_struct(path: &syn::Path, strukt: &Ident, method: bool) -> bool {
+    path.is_ident(strukt) || (method && path.is_ident("Self"))
+}
+
+/// A function returning the struct it differentiates with respect to:
+/// each literal of it (`Params { w: .., b: .. }`) becomes the tuple of its
+/// float leaves, which the inner function returns.
+struct OutLiteral<'a> {
+    strukt: &'a Ident,
+    method: bool,
+    leaves: &'a [Leaf],
+    error: Option<syn::Error>,
+}
+
+impl OutLiteral<'_> {
+    /// The expression of the leaf at `path` in the literal `lit`.
+    fn leaf_expr(&self, lit: &syn::ExprStruct, path: &[Ident]) -> Result<syn::Expr, syn::Error> {
+        let missing = || {
+            syn::Error::new_spanned(
+                lit,
+                format!(
+                    "#[differentiable] returns this struct as its float fields; give the field \
+                     `{}` here (a nested struct as a literal)",
+                    path.iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(".")
+                ),
+            )
+        };
+        if let Some(rest) = &lit.rest {
+            return Err(syn::Error::new_spanned(
+                rest,
+                "#[differentiable] returns this struct as its float fields, written out: \
+                 give every field instead of `..base`",
+            ));
+        }
+        let (first, rest) = path.split_first().ok_or_else(missing)?;
+        let value = lit
+            .fields
+            .iter()
+            .find(|f| matches!(&f.member, syn::Member::Named(m) if m == first))
+            .ok_or_else(missing)?;
+        if rest.is_empty() {
+            return Ok(value.expr.clone());
+        }
+        match &value.expr {
+            syn::Expr::Struct(inner) => self.leaf_expr(inner, rest),
+            _ => Err(missing()),
+        }
+    }
+}
+
+impl VisitMut for OutLiteral<'_> {
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        if let syn::Expr::Struct(lit) = e
+            && names_struct(&lit.path, self.strukt, self.method)
+        {
+            let exprs: Result<Vec<syn::Expr>, syn::Error> = self
+                .leaves
+                .iter()
+                .map(|l| self.leaf_expr(lit, &l.path))
+                .collect();
+            match exprs {
+                Ok(exprs) => {
+                    *e = if exprs.len() == 1 {
+                        exprs[0].clone()
+                    } else {
+                        syn::parse_quote!((#(#exprs),*))
+                    };
+                }
+                Err(err) => {
+                    self.error.get_or_insert(err);
+                }
+            }
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
+}
+
+/// The type the inner function returns for the leaves: one, or a tuple.
+fn leaves_type(leaves: &[Leaf]) -> TokenStream {
+    let tys: Vec<TokenStream> = leaves
+        .iter()
+        .map(|l| match &l.kind {
+            Kind::Vec(elem) => quote!(::std::vec::Vec<#elem>),
+            _ => l.ty.to_token_stream(),
+        })
+        .collect();
+    crate::emit::tuple_or_single(&tys)
+}
+
+/// Whether a struct has `#[no_diff]` fields, nested ones included.
+fn has_no_diff(fields: &[Field]) -> bool {
+    fields.iter().any(|f| match &f.kind {
+        None => true,
+        Some(Kind::Nested(_, Some(sub))) => has_no_diff(sub),
+        _ => false,
+    })
+}
+
+/// `Params { w: v0, inner: Inner { b: v1 } }` from the leaves' values.
+fn struct_literal(
+    strukt: &TokenStream,
+    fields: &[Field],
+    prefix: &[Ident],
+    v: &dyn Fn(&[Ident]) -> TokenStream,
+) -> TokenStream {
+    let items = fields.iter().map(|f| {
+        let n = &f.name;
+        let mut path = prefix.to_vec();
+        path.push(n.clone());
+        match &f.kind {
+            Some(Kind::Nested(sub, Some(fs))) => {
+                let inner = struct_literal(&sub.to_token_stream(), fs, &path, v);
+                quote!(#n: #inner)
+            }
+            _ => {
+                let value = v(&path);
+                quote!(#n: #value)
+            }
+        }
+    });
+    quote!(#strukt { #(#items),* })
+}
+
 /// `self` in the body of a method's inner function: its parameter
 /// `__self` (what is left are reads of `#[no_diff]` fields).
 struct SelfToParam;
@@ -497,6 +624,27 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
         inputs.insert(position + 1 + k, fp.clone());
     }
     inner.sig.inputs = inputs.into_iter().collect();
+    // A struct output (of the parameter's type): the leaves, as a tuple.
+    let out_struct = match &item.sig.output {
+        syn::ReturnType::Type(_, t) => {
+            matches!(&**t, syn::Type::Path(p) if names_struct(&p.path, strukt, method))
+        }
+        syn::ReturnType::Default => false,
+    };
+    if out_struct {
+        let mut out = OutLiteral {
+            strukt,
+            method,
+            leaves: &all,
+            error: None,
+        };
+        out.visit_block_mut(&mut inner.block);
+        if let Some(e) = out.error {
+            return Err(e);
+        }
+        let ty = leaves_type(&all);
+        inner.sig.output = syn::parse_quote!(-> #ty);
+    }
     let fields = || Fields {
         param: &param,
         fields: &w.fields,
@@ -563,7 +711,7 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
     let inner_siblings = crate::parse::with_self_type(self_type, || {
         crate::pipeline::derivatives(inner_args, inner.to_token_stream())
     })?;
-    let outer = outer_siblings(&w, &param, &inner_name, &all)?;
+    let outer = outer_siblings(&w, &param, &inner_name, &all, out_struct)?;
     Ok(quote!(#inner_tokens #inner_siblings #outer))
 }
 
@@ -601,6 +749,7 @@ fn outer_siblings(
     param: &Ident,
     inner: &Ident,
     all: &[Leaf],
+    out_struct: bool,
 ) -> syn::Result<TokenStream> {
     let item = &w.item;
     let sig = &item.sig;
@@ -763,6 +912,21 @@ fn outer_siblings(
             quote!(#i_jvp),
         ),
     };
+    if out_struct {
+        return Ok(struct_output_siblings(
+            w,
+            param,
+            all,
+            &params,
+            &call_args,
+            &tangent_params,
+            &tangent_args,
+            &grads_pat,
+            &grads_val,
+            &grads_ty,
+            (&i_vjp, &i_jvp),
+        ));
+    }
     let scalar = is_float_ty(&ret);
     let grad_fns = if scalar {
         quote! {
@@ -807,6 +971,123 @@ fn outer_siblings(
             #i_jvp(#(#call_args,)* #(#tangent_args),*)
         }
     })
+}
+
+/// `f_vjp` and `f_jvp` of a function returning the struct it
+/// differentiates with respect to: the output's tangent and cotangent are
+/// the struct's tangent type; the inner function gives the leaves.
+#[allow(clippy::too_many_arguments)]
+fn struct_output_siblings(
+    w: &WithFields,
+    param: &Ident,
+    all: &[Leaf],
+    params: &[TokenStream],
+    call_args: &[TokenStream],
+    tangent_params: &[TokenStream],
+    tangent_args: &[TokenStream],
+    grads_pat: &TokenStream,
+    grads_val: &TokenStream,
+    grads_ty: &TokenStream,
+    (i_vjp, i_jvp): (&TokenStream, &TokenStream),
+) -> TokenStream {
+    let item = &w.item;
+    let sig = &item.sig;
+    let vis = &item.vis;
+    let name = &sig.ident;
+    let tangent = &w.tangent;
+    let cfgs: Vec<&syn::Attribute> = item
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .collect();
+    let (generics, _, where_clause) = sig.generics.split_for_impl();
+    let ret = match &sig.output {
+        syn::ReturnType::Type(_, t) => t.to_token_stream(),
+        syn::ReturnType::Default => quote!(()),
+    };
+    let f_vjp = format_ident!("{}_vjp", name);
+    let f_jvp = format_ident!("{}_jvp", name);
+    let idents = |prefix: &str| -> Vec<Ident> {
+        all.iter()
+            .map(|l| {
+                let ident = leaf_ident(param, &l.path);
+                format_ident!("{}{}", prefix, ident)
+            })
+            .collect()
+    };
+    let (values, tangents) = (idents("__v"), idents("__t"));
+    let recompute = has_no_diff(&w.fields);
+    let value_pat = match recompute {
+        true => quote!(_),
+        false => crate::emit::tuple_or_single(&values),
+    };
+    let tangent_pat = crate::emit::tuple_or_single(&tangents);
+    let by_path = |names: &[Ident]| {
+        let names = names.to_vec();
+        move |p: &[Ident]| -> TokenStream {
+            let k = all.iter().position(|l| l.path == p).unwrap_or(0);
+            names[k].to_token_stream()
+        }
+    };
+    // The value: rebuilt from the leaves, or, where the struct has fields
+    // without derivatives, the function itself called once more.
+    let value = if recompute {
+        let args: Vec<TokenStream> = sig
+            .inputs
+            .iter()
+            .filter_map(|a| match a {
+                syn::FnArg::Typed(pt) => Some(pt.pat.to_token_stream()),
+                syn::FnArg::Receiver(_) => None,
+            })
+            .collect();
+        match sig.inputs.first() {
+            Some(syn::FnArg::Receiver(r)) => {
+                let this = &r.self_token;
+                quote!(#this.#name(#(#args),*))
+            }
+            _ => quote!(#name(#(#args),*)),
+        }
+    } else {
+        struct_literal(
+            &w.strukt.to_token_stream(),
+            &w.fields,
+            &[],
+            &by_path(&values),
+        )
+    };
+    let tangent_value = tangent_literal(tangent, &w.fields, &[], &|p| {
+        let k = all.iter().position(|l| l.path == p).unwrap_or(0);
+        tangents[k].clone()
+    });
+    // The output cotangent as the inner function's: its leaves.
+    let dr_leaves: Vec<TokenStream> = all
+        .iter()
+        .map(|l| {
+            let path = &l.path;
+            quote!(dr #(. #path)*)
+        })
+        .collect();
+    let dr_tuple = crate::emit::tuple_or_single(&dr_leaves);
+    quote! {
+        /// Reverse mode: the value and the cotangents for the output
+        /// cotangent `dr` (the output struct's tangent type). Generated by
+        /// `#[differentiable]`.
+        #[allow(dead_code, clippy::too_many_arguments)]
+        #(#cfgs)*
+        #vis fn #f_vjp #generics(#(#params,)* dr: #tangent) -> (#ret, #grads_ty) #where_clause {
+            let (#value_pat, #grads_pat) = #i_vjp(#(#call_args,)* #dr_tuple);
+            (#value, #grads_val)
+        }
+
+        /// Forward mode: the value and its tangent (the struct's tangent
+        /// type) along the tangents. Generated by `#[differentiable]`.
+        #[allow(dead_code, clippy::too_many_arguments)]
+        #(#cfgs)*
+        #vis fn #f_jvp #generics(#(#params,)* #(#tangent_params),*) -> (#ret, #tangent) #where_clause {
+            let (#value_pat, #tangent_pat) = #i_jvp(#(#call_args,)* #(#tangent_args),*);
+            (#value, #tangent_value)
+        }
+    }
 }
 
 fn strip_ref(ty: &syn::Type) -> &syn::Type {
