@@ -386,30 +386,10 @@ impl SigEmitter<'_> {
             return quote!(#[inline] #item);
         }
         match crate::lanes::infer(f, &seeds) {
-            Ok(lanes) => {
+            Some(lanes) => {
                 fe.lanes = Some(lanes);
                 let mut params = self.primal_params(&fe);
-                let mut tangents = entry.params[offset..].iter();
-                for p in &self.sig.params {
-                    let ty = lane_ty(&p.tangent_ty);
-                    if p.active {
-                        if let Some(&v) = tangents.next() {
-                            let name = fe.atom(v);
-                            params.push(quote!(#name: #ty));
-                        }
-                    } else if for_calls && p.class.has_derivative_in_calls() {
-                        let name = format_ident!(
-                            "_{}_tangent",
-                            p.name.to_string().trim_start_matches("r#")
-                        );
-                        params.push(quote!(#name: #ty));
-                    }
-                }
-                for (p, &v) in self.sig.out_params().zip(tangents) {
-                    let name = fe.atom(v);
-                    let ty = lane_ty(&p.tangent_ty);
-                    params.push(quote!(#name: #ty));
-                }
+                params.extend(self.tangent_params(f, &fe, for_calls, lane_ty));
                 let body = fe.block(f.entry);
                 let tail = if outputs == 0 {
                     quote!()
@@ -424,104 +404,126 @@ impl SigEmitter<'_> {
                 };
                 emit(params, quote!(#body #tail))
             }
-            Err(why) => {
-                if std::env::var_os("AUTODIFF_LANES_DEBUG").is_some() {
-                    eprintln!("lanes fallback: {} ({why})", self.sig.ident);
+            None => match self.per_lane(f, &fe, for_calls) {
+                Some((params, body)) => emit(params, body),
+                None => TokenStream::new(),
+            },
+        }
+    }
+
+    /// The JVP's tangent parameters, as the entry block names them, typed
+    /// by `ty` from the scalar tangent type: the active parameters', then
+    /// (`for_calls`) `_x_tangent` for the others a caller passes, then the
+    /// output parameters'.
+    fn tangent_params(
+        &self,
+        f: &Function,
+        fe: &FnEmitter,
+        for_calls: bool,
+        ty: impl Fn(&TokenStream) -> TokenStream,
+    ) -> Vec<TokenStream> {
+        let entry = f.block(f.entry);
+        let offset = self.sig.params.len() + usize::from(self.sig.receiver.is_some());
+        let mut tangents = entry.params[offset..].iter();
+        let mut out = Vec::new();
+        for p in &self.sig.params {
+            let t = ty(&p.tangent_ty);
+            if p.active {
+                if let Some(&v) = tangents.next() {
+                    let name = fe.atom(v);
+                    out.push(quote!(#name: #t));
                 }
-                // The scalar JVP as a closure (generic parameters and
-                // `self` stay in scope), called once per lane.
-                let closure_params = {
-                    let mut ps: Vec<TokenStream> = self
-                        .sig
-                        .params
-                        .iter()
-                        .zip(&entry.params[offset - self.sig.params.len()..offset])
-                        .map(|(p, &v)| {
-                            let (name, ty) = (fe.atom(v), &p.ty);
-                            quote!(#name: #ty)
-                        })
-                        .collect();
-                    let mut tangents = entry.params[offset..].iter();
-                    for p in &self.sig.params {
-                        let ty = &p.tangent_ty;
-                        if p.active {
-                            if let Some(&v) = tangents.next() {
-                                let name = fe.atom(v);
-                                ps.push(quote!(#name: #ty));
-                            }
-                        } else if p.class.has_derivative_in_calls() {
-                            let name = format_ident!(
-                                "_{}_tangent",
-                                p.name.to_string().trim_start_matches("r#")
-                            );
-                            ps.push(quote!(#name: #ty));
-                        }
-                    }
-                    for (p, &v) in self.sig.out_params().zip(tangents) {
-                        let (name, ty) = (fe.atom(v), &p.tangent_ty);
-                        ps.push(quote!(#name: #ty));
-                    }
-                    ps
-                };
-                let body = fe.block(f.entry);
-                let tail = if outputs == 0 {
-                    quote!()
-                } else {
-                    let value = fe.shaped(&entry.ret[..outputs]);
-                    let tangent = fe.shaped(&entry.ret[outputs..]);
-                    quote!((#value, #tangent))
-                };
-                let scalar_ret = if outputs == 0 {
-                    quote!(())
-                } else {
-                    quote!((#out_ty, #out_ty))
-                };
-                let tangent_name =
-                    |n: &Ident| format_ident!("__d_{}", n.to_string().trim_start_matches("r#"));
-                let mut params: Vec<TokenStream> = self.sig.receiver.iter().cloned().collect();
-                let mut zeros = TokenStream::new();
-                for p in &self.sig.params {
-                    let (n, ty) = (&p.name, &p.ty);
-                    params.push(quote!(#n: #ty));
-                }
-                for p in self
-                    .sig
-                    .params
-                    .iter()
-                    .filter(|p| p.class.has_derivative_in_calls())
-                {
-                    let d = tangent_name(&p.name);
-                    if p.active || for_calls {
-                        let ty = lane_ty(&p.tangent_ty);
-                        params.push(quote!(#d: #ty));
-                    } else {
-                        let zero =
-                            crate::lanes::zero_lanes(p.array_len.as_ref(), p.sink_ty.is_some());
-                        zeros.extend(quote!(let #d = #zero;));
-                    }
-                }
-                for p in self.sig.out_params() {
-                    let d = tangent_name(&p.name);
-                    let ty = lane_ty(&p.tangent_ty);
-                    params.push(quote!(#d: #ty));
-                }
-                let per_lane = crate::lanes::per_lane(
-                    self.sig,
-                    tangent_name,
-                    |args| quote!(__jvp(#(#args),*)),
-                );
-                let body = match per_lane {
-                    Some(per_lane) => quote! {
-                        #zeros
-                        #[allow(unused_mut)]
-                        let mut __jvp = |#(#closure_params),*| -> #scalar_ret { #body #tail };
-                        #per_lane
-                    },
-                    None => return TokenStream::new(),
-                };
-                emit(params, body)
+            } else if for_calls && p.class.has_derivative_in_calls() {
+                let name =
+                    format_ident!("_{}_tangent", p.name.to_string().trim_start_matches("r#"));
+                out.push(quote!(#name: #t));
             }
         }
+        for (p, &v) in self.sig.out_params().zip(tangents) {
+            let (name, t) = (fe.atom(v), ty(&p.tangent_ty));
+            out.push(quote!(#name: #t));
+        }
+        out
+    }
+
+    /// The parameters and body of a lanes JVP that runs the scalar JVP's
+    /// body, as a closure (generic parameters and `self` stay in scope),
+    /// once per lane; `None` where the output has a shape lanes do not
+    /// gather.
+    fn per_lane(
+        &self,
+        f: &Function,
+        fe: &FnEmitter,
+        for_calls: bool,
+    ) -> Option<(Vec<TokenStream>, TokenStream)> {
+        let scalar = crate::parse::scalar_param();
+        let lane_ty = |t: &TokenStream| crate::lanes::lane_ty(t, scalar.as_ref());
+        let entry = f.block(f.entry);
+        let offset = self.sig.params.len() + usize::from(self.sig.receiver.is_some());
+        let outputs = entry.ret.len() / 2;
+        let out_ty = self.output_ty();
+        let mut closure_params: Vec<TokenStream> = self
+            .sig
+            .params
+            .iter()
+            .zip(&entry.params[offset - self.sig.params.len()..offset])
+            .map(|(p, &v)| {
+                let (name, ty) = (fe.atom(v), &p.ty);
+                quote!(#name: #ty)
+            })
+            .collect();
+        closure_params.extend(self.tangent_params(f, fe, true, |t| t.clone()));
+        let body = fe.block(f.entry);
+        let tail = if outputs == 0 {
+            quote!()
+        } else {
+            let value = fe.shaped(&entry.ret[..outputs]);
+            let tangent = fe.shaped(&entry.ret[outputs..]);
+            quote!((#value, #tangent))
+        };
+        let scalar_ret = if outputs == 0 {
+            quote!(())
+        } else {
+            quote!((#out_ty, #out_ty))
+        };
+        let tangent_name =
+            |n: &Ident| format_ident!("__d_{}", n.to_string().trim_start_matches("r#"));
+        let mut params: Vec<TokenStream> = self.sig.receiver.iter().cloned().collect();
+        let mut zeros = TokenStream::new();
+        for p in &self.sig.params {
+            let (n, ty) = (&p.name, &p.ty);
+            params.push(quote!(#n: #ty));
+        }
+        for p in self
+            .sig
+            .params
+            .iter()
+            .filter(|p| p.class.has_derivative_in_calls())
+        {
+            let d = tangent_name(&p.name);
+            if p.active || for_calls {
+                let ty = lane_ty(&p.tangent_ty);
+                params.push(quote!(#d: #ty));
+            } else {
+                let zero = crate::lanes::zero_lanes(p.array_len.as_ref(), p.sink_ty.is_some());
+                zeros.extend(quote!(let #d = #zero;));
+            }
+        }
+        for p in self.sig.out_params() {
+            let d = tangent_name(&p.name);
+            let ty = lane_ty(&p.tangent_ty);
+            params.push(quote!(#d: #ty));
+        }
+        let per_lane =
+            crate::lanes::per_lane(self.sig, tangent_name, |args| quote!(__jvp(#(#args),*)));
+        let per_lane = per_lane?;
+        let body = quote! {
+            #zeros
+            #[allow(unused_mut)]
+            let mut __jvp = |#(#closure_params),*| -> #scalar_ret { #body #tail };
+            #per_lane
+        };
+        Some((params, body))
     }
 
     /// A sibling only generated code calls: hidden from the docs.

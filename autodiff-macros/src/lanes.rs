@@ -31,8 +31,9 @@ pub fn k() -> Ident {
 }
 
 /// For each value of `f`, whether it carries lanes, given the tangent
-/// parameters and outputs (`seeds`); `Err` names what cannot carry them.
-pub fn infer(f: &Function, seeds: &[Value]) -> Result<Vec<bool>, String> {
+/// parameters and outputs (`seeds`); `None` where a lane would meet an
+/// operation lanes do not have.
+pub fn infer(f: &Function, seeds: &[Value]) -> Option<Vec<bool>> {
     let mut lane = vec![false; f.values.len()];
     let is_lit = |v: Value| matches!(f.def_op(v), Some(Op::Lit(_)));
     let mut changed = true;
@@ -125,17 +126,16 @@ pub fn infer(f: &Function, seeds: &[Value]) -> Result<Vec<bool>, String> {
             });
         }
     }
-    check(f, &lane)?;
-    Ok(lane)
+    check(f, &lane).then_some(lane)
 }
 
 /// Every use of a lane is one lanes support, and every value a lane
 /// position takes is a lane or a zero literal.
-fn check(f: &Function, lane: &[bool]) -> Result<(), String> {
+fn check(f: &Function, lane: &[bool]) -> bool {
     let is = |v: &Value| lane[v.index()];
     let zero_or_lane =
         |v: &Value| is(v) || f.literal(*v).and_then(|l| l.float_value()) == Some(0.0);
-    let mut problem = None;
+    let mut ok_all = true;
     for region in f.regions() {
         f.walk(region, &mut |inst| {
             let d = f.inst(inst);
@@ -188,15 +188,10 @@ fn check(f: &Function, lane: &[bool]) -> Result<(), String> {
                     .all(|((p, i), y)| !is(p) || (zero_or_lane(i) && zero_or_lane(y))),
                 op => !op.operands().iter().any(is) && !d.results.iter().any(is),
             };
-            if !ok && problem.is_none() {
-                problem = Some(format!("{:?}", std::mem::discriminant(&d.op)));
-            }
+            ok_all &= ok;
         });
     }
-    match problem {
-        None => Ok(()),
-        Some(p) => Err(p),
-    }
+    ok_all
 }
 
 /// The lanes type of a tangent type: every float type in it (`f64`, `f32`
