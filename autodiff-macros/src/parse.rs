@@ -169,15 +169,28 @@ pub fn take_self_type(args: TokenStream) -> (TokenStream, Option<TokenStream>) {
 /// Runs `f` with the type of the `impl` block known (or not), then
 /// forgets it.
 pub fn with_self_type<R>(ty: Option<TokenStream>, f: impl FnOnce() -> R) -> R {
-    struct Reset(Option<TokenStream>);
-    impl Drop for Reset {
+    scoped(&SELF_TYPE, ty, f)
+}
+
+/// Runs `f` with the thread-local `key` set to `value`, then puts back
+/// what it held (also when `f` panics).
+fn scoped<T: 'static, R>(
+    key: &'static std::thread::LocalKey<std::cell::RefCell<Option<T>>>,
+    value: Option<T>,
+    f: impl FnOnce() -> R,
+) -> R {
+    struct Reset<T: 'static>(
+        &'static std::thread::LocalKey<std::cell::RefCell<Option<T>>>,
+        Option<T>,
+    );
+    impl<T: 'static> Drop for Reset<T> {
         fn drop(&mut self) {
-            let old = self.0.take();
-            SELF_TYPE.with(|s| *s.borrow_mut() = old);
+            let old = self.1.take();
+            self.0.with(|s| *s.borrow_mut() = old);
         }
     }
-    let old = SELF_TYPE.with(|s| std::mem::replace(&mut *s.borrow_mut(), ty));
-    let _reset = Reset(old);
+    let old = key.with(|s| s.replace(value));
+    let _reset = Reset(key, old);
     f()
 }
 
@@ -195,13 +208,6 @@ pub fn scalar_param() -> Option<Ident> {
 /// Runs `f` with `generics`' scalar type parameter (the one bounded by
 /// `Float`) as a float type, then forgets it.
 pub fn with_scalar_of<R>(generics: &syn::Generics, f: impl FnOnce() -> R) -> R {
-    struct Reset(Option<Ident>);
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            let old = self.0.take();
-            SCALAR.with(|s| *s.borrow_mut() = old);
-        }
-    }
     let in_where = |t: &syn::TypeParam| {
         generics
             .where_clause
@@ -219,8 +225,7 @@ pub fn with_scalar_of<R>(generics: &syn::Generics, f: impl FnOnce() -> R) -> R {
         .type_params()
         .find(|t| t.bounds.iter().any(is_float_bound) || in_where(t))
         .map(|t| t.ident.clone());
-    let _reset = Reset(SCALAR.with(|s| s.replace(scalar)));
-    f()
+    scoped(&SCALAR, scalar, f)
 }
 
 /// Whether a bound is `Float` (`num_traits::Float`, `autodiff::Float`).
