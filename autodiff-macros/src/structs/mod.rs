@@ -497,5 +497,6 @@ pub fn via_struct_macro(strukt: &Ident, args: TokenStream, item: TokenStream) ->
 }
 
 mod fields;
+mod siblings;
 
 pub use fields::expand_with_fields;
