@@ -158,6 +158,32 @@ pub fn skinned_positions(
     }
 }
 
+/// The posed model vertices (3 per vertex) for the parameters `theta`.
+#[differentiable(wrt(theta))]
+pub fn hand_positions(
+    theta: &[f64],
+    parents: &[i64],
+    base_relatives: &[f64],
+    inverse_base_absolutes: &[f64],
+    base_positions: &[f64],
+    weights: &[f64],
+) -> Vec<f64> {
+    let n_bones = parents.len();
+    let mut pose = vec![0.0; 3 * (n_bones + 3)];
+    to_pose_params(theta, n_bones, &mut pose);
+    let mut positions = vec![0.0; base_positions.len() / 4 * 3];
+    skinned_positions(
+        &pose,
+        parents,
+        base_relatives,
+        inverse_base_absolutes,
+        base_positions,
+        weights,
+        &mut positions,
+    );
+    positions
+}
+
 /// The "simple" variant: each point against one model vertex.
 #[differentiable(wrt(theta))]
 pub fn hand_objective(
@@ -171,18 +197,13 @@ pub fn hand_objective(
     points: &[f64],
     err: &mut [f64],
 ) {
-    let n_bones = parents.len();
-    let mut pose = vec![0.0; 3 * (n_bones + 3)];
-    to_pose_params(theta, n_bones, &mut pose);
-    let mut positions = vec![0.0; base_positions.len() / 4 * 3];
-    skinned_positions(
-        &pose,
+    let positions = hand_positions(
+        theta,
         parents,
         base_relatives,
         inverse_base_absolutes,
         base_positions,
         weights,
-        &mut positions,
     );
     for i in 0..correspondences.len() {
         let v = correspondences[i];
@@ -209,18 +230,13 @@ pub fn hand_objective_complicated(
     points: &[f64],
     err: &mut [f64],
 ) {
-    let n_bones = parents.len();
-    let mut pose = vec![0.0; 3 * (n_bones + 3)];
-    to_pose_params(theta, n_bones, &mut pose);
-    let mut positions = vec![0.0; base_positions.len() / 4 * 3];
-    skinned_positions(
-        &pose,
+    let positions = hand_positions(
+        theta,
         parents,
         base_relatives,
         inverse_base_absolutes,
         base_positions,
         weights,
-        &mut positions,
     );
     for i in 0..correspondences.len() {
         let t = correspondences[i];
