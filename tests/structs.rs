@@ -515,3 +515,42 @@ fn struct_outputs() {
     let (_, g) = c.advance_vjp(0.5, CountedTangent { x: 2.0 });
     assert_eq!(g.x, 3.0);
 }
+
+/// Fields read inside `vec![..]` (found by the fuzzer: the macro's tokens
+/// were not rewritten, an error).
+#[differentiable(wrt(l))]
+fn buffered(l: &Layer, x: &[f64]) -> f64 {
+    let mut h = vec![0.0; l.b.len()];
+    for j in 0..l.b.len() {
+        h[j] = (l.b[j] + l.w[j] * x[0]).tanh();
+    }
+    let pair = vec![l.w[0] * 2.0, l.b[1]];
+    let mut s = pair[0] * pair[1];
+    for j in 0..h.len() {
+        s += h[j];
+    }
+    s
+}
+
+#[test]
+fn fields_inside_vec_macros() {
+    let l = net().l1;
+    let x = [0.7];
+    let g = buffered_grad(&l, &x);
+    let mut want_w = vec![0.0; l.w.len()];
+    let mut want_b = vec![0.0; l.b.len()];
+    for j in 0..l.b.len() {
+        let d = 1.0 - (l.b[j] + l.w[j] * x[0]).tanh().powi(2);
+        want_b[j] += d;
+        want_w[j] += d * x[0];
+    }
+    want_w[0] += 2.0 * l.b[1];
+    want_b[1] += 2.0 * l.w[0];
+    for j in 0..l.w.len() {
+        assert!((g.w[j] - want_w[j]).abs() < 1e-14, "w{j}");
+    }
+    for j in 0..l.b.len() {
+        assert!((g.b[j] - want_b[j]).abs() < 1e-14, "b{j}");
+    }
+    assert_eq!(buffered(&l, &x), buffered_value_and_grad(&l, &x).0);
+}

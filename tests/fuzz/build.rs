@@ -372,6 +372,46 @@ impl Gen {
     }
 }
 
+/// The same program over a struct of parameters: `x`, `a`, `b` read as
+/// `s.x` (as a slice, `(&s.x[..])`), `s.a` and `s.inner.b`, the struct
+/// differentiated with respect to (`wrt(s)`), and a wrapper that builds the
+/// struct and gives the gradient in the flat function's shape.
+fn struct_version(name: &str, source: &str) -> String {
+    let body = &source[source.find('{').unwrap_or(0)..];
+    let mut out = String::new();
+    let chars: Vec<char> = body.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_ascii_alphanumeric() || c == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            // A field or method after `.` (not a range's `..`).
+            let t = out.trim_end();
+            let after_dot = t.ends_with('.') && !t.ends_with("..");
+            out.push_str(match (word.as_str(), after_dot) {
+                ("x", false) => "(&s.x[..])",
+                ("a", false) => "s.a",
+                ("b", false) => "s.inner.b",
+                _ => &word,
+            });
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    format!(
+        "#[differentiable(wrt(s))]\nfn {name}_s(s: &FuzzState) -> f64 {out}\n\
+         fn {name}_sg(x: &[f64], a: f64, b: f64) -> (f64, (Vec<f64>, f64, f64)) {{\n    \
+         let s = FuzzState {{ x: x.to_vec(), a, inner: FuzzInner {{ b }} }};\n    \
+         let (v, g) = {name}_s_value_and_grad(&s);\n    \
+         (v, (g.x, g.a, g.inner.b))\n}}\n"
+    )
+}
+
 fn main() {
     println!("cargo::rerun-if-changed=generator.rs");
     println!("cargo::rerun-if-changed=build.rs");
@@ -396,9 +436,11 @@ fn main() {
         let source = g.function(&name);
         file.push_str(&source);
         file.push('\n');
+        file.push_str(&struct_version(&name, &source));
+        file.push('\n');
         let _ = writeln!(
             cases,
-            "    Case {{ name: \"{name}\", f: {name}, jvp: {name}_jvp, jvp_lanes: {name}_jvp_lanes::<3>, value_and_grad: {name}_value_and_grad, source: {source:?} }},"
+            "    Case {{ name: \"{name}\", f: {name}, jvp: {name}_jvp, jvp_lanes: {name}_jvp_lanes::<3>, value_and_grad: {name}_value_and_grad, struct_value_and_grad: {name}_sg, source: {source:?} }},"
         );
     }
     let _ = writeln!(file, "pub const SEED: u64 = {seed};");

@@ -214,6 +214,33 @@ fn field_chain(e: &syn::Expr) -> Option<(Ident, Vec<Ident>)> {
     }
 }
 
+/// The expressions of `vec![a, b]` or `vec![x; n]` (which syn's visitors
+/// do not enter: a macro's tokens), each given to `f` to rewrite.
+fn vec_exprs(m: &mut syn::Macro, f: &mut dyn FnMut(&mut syn::Expr)) {
+    use syn::parse::Parser;
+    if !m.path.is_ident("vec") {
+        return;
+    }
+    let repeat = |input: ParseStream| -> syn::Result<(syn::Expr, syn::Expr)> {
+        let x: syn::Expr = input.parse()?;
+        input.parse::<syn::Token![;]>()?;
+        Ok((x, input.parse()?))
+    };
+    if let Ok((mut x, mut n)) = repeat.parse2(m.tokens.clone()) {
+        f(&mut x);
+        f(&mut n);
+        m.tokens = quote!(#x; #n);
+    } else if let Ok(mut items) =
+        syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated
+            .parse2(m.tokens.clone())
+    {
+        for e in items.iter_mut() {
+            f(e);
+        }
+        m.tokens = items.to_token_stream();
+    }
+}
+
 /// What a field chain rooted at the struct parameter names.
 enum Named<'a> {
     Leaf(&'a Leaf),
@@ -264,6 +291,10 @@ struct PassOn<'a> {
 }
 
 impl VisitMut for PassOn<'_> {
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        vec_exprs(m, &mut |e| self.visit_expr_mut(e));
+    }
+
     fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
         syn::visit_mut::visit_expr_mut(self, e);
         let syn::Expr::Call(call) = e else { return };
@@ -324,6 +355,10 @@ struct Rename<'a> {
 }
 
 impl VisitMut for Rename<'_> {
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        vec_exprs(m, &mut |e| self.visit_expr_mut(e));
+    }
+
     fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
         if let syn::Expr::Reference(r) = e
             && r.mutability.is_none()
@@ -398,6 +433,10 @@ impl OutLiteral<'_> {
 }
 
 impl VisitMut for OutLiteral<'_> {
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        vec_exprs(m, &mut |e| self.visit_expr_mut(e));
+    }
+
     fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
         if let syn::Expr::Struct(lit) = e
             && names_struct(&lit.path, self.strukt, self.method)
@@ -484,6 +523,10 @@ pub(super) fn literal(
 struct SelfToParam;
 
 impl VisitMut for SelfToParam {
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        vec_exprs(m, &mut |e| self.visit_expr_mut(e));
+    }
+
     fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
         if let syn::Expr::Path(p) = e
             && p.path.is_ident("self")
@@ -503,6 +546,11 @@ struct Leftover<'a> {
 }
 
 impl<'ast> syn::visit::Visit<'ast> for Leftover<'_> {
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        let mut m = m.clone();
+        vec_exprs(&mut m, &mut |e| self.visit_expr(e));
+    }
+
     fn visit_expr(&mut self, e: &'ast syn::Expr) {
         match self.fields.named(e) {
             Some(Named::Other) => return,

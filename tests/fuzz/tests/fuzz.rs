@@ -22,12 +22,28 @@ pub struct Case {
     pub jvp: fn(&[f64], f64, f64, &[f64], f64, f64) -> (f64, f64),
     pub jvp_lanes: Lanes3,
     pub value_and_grad: fn(&[f64], f64, f64) -> (f64, (Vec<f64>, f64, f64)),
+    /// The same program over a struct of parameters (`FuzzState`).
+    pub struct_value_and_grad: fn(&[f64], f64, f64) -> (f64, (Vec<f64>, f64, f64)),
     pub source: &'static str,
 }
 
 /// `f_jvp_lanes::<3>`: three directions at once.
 type Lanes3 =
     fn(&[f64], f64, f64, &[Lanes<f64, 3>], Lanes<f64, 3>, Lanes<f64, 3>) -> (f64, Lanes<f64, 3>);
+
+/// The struct the programs are also written over: `x`, `a` and, nested,
+/// `b`.
+#[derive(Differentiable)]
+pub struct FuzzState {
+    x: Vec<f64>,
+    a: f64,
+    inner: FuzzInner,
+}
+
+#[derive(Differentiable)]
+pub struct FuzzInner {
+    b: f64,
+}
 
 /// Helpers the programs call: a scalar, a slice with a scalar, and a pair.
 #[differentiable]
@@ -93,6 +109,20 @@ fn check(case: &Case, p: &[f64], v: &[f64]) -> Option<String> {
     let (y2, d) = (case.jvp)(&p[..4], p[4], p[5], &v[..4], v[4], v[5]);
     if y2 != y {
         return Some(format!("the JVP gives the value {y2}, the function {y}"));
+    }
+    // Over a struct of parameters: the same value and gradient.
+    let (y4, (sx, sa, sb)) = (case.struct_value_and_grad)(&p[..4], p[4], p[5]);
+    if y4 != y {
+        return Some(format!("over a struct the value is {y4}, the function {y}"));
+    }
+    let sg: Vec<f64> = sx.iter().copied().chain([sa, sb]).collect();
+    for i in 0..6 {
+        if (sg[i] - g[i]).abs() > 1e-12 * (1.0 + g[i].abs()) {
+            return Some(format!(
+                "∂/∂p{i}: over a struct {:e}, over the parameters {:e}",
+                sg[i], g[i]
+            ));
+        }
     }
     // Three directions at once: `v` and two made from it, each lane equal
     // to the one-direction JVP along it (the same operations).
