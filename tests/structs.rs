@@ -519,6 +519,7 @@ fn struct_outputs() {
 /// Fields read inside `vec![..]` (found by the fuzzer: the macro's tokens
 /// were not rewritten, an error).
 #[differentiable(wrt(l))]
+#[allow(clippy::useless_vec)]
 fn buffered(l: &Layer, x: &[f64]) -> f64 {
     let mut h = vec![0.0; l.b.len()];
     for j in 0..l.b.len() {
