@@ -41,8 +41,7 @@ pub fn to_pose_params(theta: &[f64], n_bones: usize, pose: &mut [f64]) {
 }
 
 /// The rotation of an angle-axis vector; the identity below 1e-4, as
-/// ADBench writes it (with an early `return` there, which the macro does
-/// not take for arrays yet: an `if`/`else` expression here).
+/// ADBench writes it.
 #[differentiable]
 pub fn angle_axis_to_rotation_matrix(angle_axis: [f64; 3]) -> [f64; 9] {
     let norm = (angle_axis[0] * angle_axis[0]
@@ -50,25 +49,24 @@ pub fn angle_axis_to_rotation_matrix(angle_axis: [f64; 3]) -> [f64; 9] {
         + angle_axis[2] * angle_axis[2])
         .sqrt();
     if norm < 0.0001 {
-        [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
-    } else {
-        let x = angle_axis[0] / norm;
-        let y = angle_axis[1] / norm;
-        let z = angle_axis[2] / norm;
-        let s = norm.sin();
-        let c = norm.cos();
-        [
-            x * x + (1.0 - x * x) * c,
-            x * y * (1.0 - c) - z * s,
-            x * z * (1.0 - c) + y * s,
-            x * y * (1.0 - c) + z * s,
-            y * y + (1.0 - y * y) * c,
-            y * z * (1.0 - c) - x * s,
-            x * z * (1.0 - c) - y * s,
-            z * y * (1.0 - c) + x * s,
-            z * z + (1.0 - z * z) * c,
-        ]
+        return [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
     }
+    let x = angle_axis[0] / norm;
+    let y = angle_axis[1] / norm;
+    let z = angle_axis[2] / norm;
+    let s = norm.sin();
+    let c = norm.cos();
+    [
+        x * x + (1.0 - x * x) * c,
+        x * y * (1.0 - c) - z * s,
+        x * z * (1.0 - c) + y * s,
+        x * y * (1.0 - c) + z * s,
+        y * y + (1.0 - y * y) * c,
+        y * z * (1.0 - c) - x * s,
+        x * z * (1.0 - c) - y * s,
+        z * y * (1.0 - c) + x * s,
+        z * z + (1.0 - z * z) * c,
+    ]
 }
 
 /// The skinned positions of every model vertex (3 per vertex), after the

@@ -224,10 +224,12 @@ impl Lower {
         // An array value may be what a branch gives (both arms give one);
         // a slice may not.
         let slices = |l: &Self, v: Value| matches!(l.f.class(v), Class::Slice | Class::SliceMut);
+        let fits = |l: &Self, v: Value| matches!(l.f.class(v), Class::Vector | Class::Unknown);
         if shape.iter().any(|&(t, f)| {
             slices(self, t)
                 || slices(self, f)
-                || (self.f.class(t) == Class::Vector) != (self.f.class(f) == Class::Vector)
+                || (self.f.class(t) == Class::Vector && !fits(self, f))
+                || (self.f.class(f) == Class::Vector && !fits(self, t))
         }) {
             self.errors.at(
                 at,
@@ -386,12 +388,20 @@ impl Lower {
             .collect()
     }
 
-    /// Whether either value is an array or a slice read as a value (which
-    /// branches and loops do not carry yet).
+    /// Whether either value is a slice (which branches do not choose
+    /// yet), or an array value in one and something else in the other
+    /// (the hidden value of a `return` that did not happen, a placeholder,
+    /// goes with an array).
     fn sequence_assigned(&self, a: &Bound, b: &Bound) -> bool {
-        [a, b]
-            .iter()
-            .any(|x| matches!(x, Bound::Value(v) if self.f.class(*v).is_sequence()))
+        let class = |x: &Bound| match x {
+            Bound::Value(v) => Some(self.f.class(*v)),
+            _ => None,
+        };
+        let (ca, cb) = (class(a), class(b));
+        let slice = |c: Option<Class>| matches!(c, Some(Class::Slice | Class::SliceMut));
+        let vector = |c: Option<Class>| c == Some(Class::Vector);
+        let fits = |c: Option<Class>| matches!(c, Some(Class::Vector | Class::Unknown));
+        slice(ca) || slice(cb) || (vector(ca) && !fits(cb)) || (vector(cb) && !fits(ca))
     }
 
     /// A loop that assigns a variable holding an array value or a slice:

@@ -1050,8 +1050,10 @@ pub(super) fn join(a: Class, b: Class) -> Class {
         (Float, _) | (_, Float) => Float,
         (Int, _) | (_, Int) => Int,
         (Bool, _) | (_, Bool) => Bool,
+        // An array in one arm and an outside constant or the placeholder
+        // of a `return` that did not happen in the other: an array.
+        (Vector, Vector | Unknown) | (Unknown, Vector) => Vector,
         (Unknown, _) | (_, Unknown) => Unknown,
-        (Vector, Vector) => Vector,
         _ => Other,
     }
 }
