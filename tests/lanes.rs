@@ -479,3 +479,38 @@ fn the_documented_example() {
         }
     }
 }
+
+thread_local! {
+    static RULE_CALLS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn counted_rule(x: &[f64], _y: f64, dy: f64) -> Vec<f64> {
+    RULE_CALLS.with(|c| c.set(c.get() + 1));
+    x.iter().map(|v| dy * 2.0 * v).collect()
+}
+
+/// `Σ x²` with a reverse rule that counts its calls.
+#[custom_vjp(counted_rule)]
+fn counted_sumsq(x: &[f64]) -> f64 {
+    x.iter().map(|v| v * v).sum()
+}
+
+/// A reverse rule gives all the lanes from one call (its gradient, dotted
+/// with each lane), not one call per lane.
+#[test]
+fn a_reverse_rule_is_called_once_for_all_lanes() {
+    let x = [0.5, -1.5, 2.0];
+    let d = [
+        Lanes([1.0, 0.0, 2.0, -1.0]),
+        Lanes([0.0, 1.0, 0.5, 0.0]),
+        Lanes([0.0, 0.0, 1.0, 3.0]),
+    ];
+    RULE_CALLS.with(|c| c.set(0));
+    let (v, t) = counted_sumsq_jvp_lanes(&x, &d);
+    assert_eq!(RULE_CALLS.with(|c| c.get()), 1);
+    assert_eq!(v, 6.5);
+    for k in 0..4 {
+        let want: f64 = (0..3).map(|i| 2.0 * x[i] * d[i].0[k]).sum();
+        assert_close("lane", t.0[k], want, EXACT);
+    }
+}

@@ -397,8 +397,27 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
         .collect();
     let lane_out = crate::lanes::lane_ty(&out_ty, None);
     let k_lanes = crate::lanes::k();
-    let per_lane = crate::lanes::per_lane(&sig, lane_name, |a| quote!(#h_jvp(#(#a),*)))
-        .ok_or_else(|| syn::Error::new(name.span(), "unsupported output"))?;
+    // A reverse rule of a scalar output gives the gradient in one call,
+    // which every lane is dotted with; otherwise the forward sibling runs
+    // once per lane.
+    let per_lane = if kind == Kind::Vjp && outputs == 1 {
+        let lane_dots = derivative
+            .iter()
+            .zip(&grads)
+            .zip(&lane_names)
+            .map(|((p, g), d)| match p.class {
+                Class::Float | Class::Unknown => quote!(#d * #g),
+                _ => quote!(#rt::lanes_dot(&#g[..], &#d[..])),
+            });
+        quote! {
+            let __y = #name(#(#args),*);
+            let #grads_pattern = #one_rule;
+            (__y, #rt::Lanes::zero() #(+ #lane_dots)*)
+        }
+    } else {
+        crate::lanes::per_lane(&sig, lane_name, |a| quote!(#h_jvp(#(#a),*)))
+            .ok_or_else(|| syn::Error::new(name.span(), "unsupported output"))?
+    };
     let d_jvp_lanes = doc("Forward mode with `K` directions at once (one JVP per lane)");
     let (d_jvp, d_vjp, d_pb, d_grad, d_vg) = (
         doc("Forward mode (JVP)"),

@@ -166,6 +166,16 @@ pub fn lanes_like<X: LanesLike<K>, const K: usize>(x: &X) -> X::Lanes {
     x.lanes_like()
 }
 
+/// `Σ_i g[i] · d[i]`: the lanes of a directional derivative from a
+/// gradient (a custom reverse rule's) and the lanes of the tangents.
+pub fn lanes_dot<T: Float, const K: usize>(g: &[T], d: &[Lanes<T, K>]) -> Lanes<T, K> {
+    let mut out = Lanes::zero();
+    for (&gi, &di) in g.iter().zip(d) {
+        out += di * gi;
+    }
+    out
+}
+
 /// Lane `k` of the tangents of a slice.
 pub fn lane_of_slice<T: Copy, const K: usize>(x: &[Lanes<T, K>], k: usize) -> Vec<T> {
     x.iter().map(|l| l.0[k]).collect()
