@@ -23,18 +23,8 @@ pub(super) fn outer_siblings(
     let name = &sig.ident;
     let tangent = &w.tangent;
     let wrt = wrt_names(&w.args);
-    // `#[cfg]`s, generics (lifetimes) and `where` clauses, as on the
-    // function.
-    let cfgs: Vec<&syn::Attribute> = item
-        .attrs
-        .iter()
-        .filter(|a| a.path().is_ident("cfg"))
-        .collect();
+    let (cfgs, ret) = cfgs_and_output(item);
     let (generics, _, where_clause) = sig.generics.split_for_impl();
-    let ret = match &sig.output {
-        syn::ReturnType::Type(_, t) => t.to_token_stream(),
-        syn::ReturnType::Default => quote!(()),
-    };
     // The outer parameters, and the inner call's arguments.
     let mut params = Vec::new();
     let mut call_args = Vec::new();
@@ -261,16 +251,8 @@ fn struct_output_siblings(
     let vis = &item.vis;
     let name = &sig.ident;
     let tangent = &w.tangent;
-    let cfgs: Vec<&syn::Attribute> = item
-        .attrs
-        .iter()
-        .filter(|a| a.path().is_ident("cfg"))
-        .collect();
+    let (cfgs, ret) = cfgs_and_output(item);
     let (generics, _, where_clause) = sig.generics.split_for_impl();
-    let ret = match &sig.output {
-        syn::ReturnType::Type(_, t) => t.to_token_stream(),
-        syn::ReturnType::Default => quote!(()),
-    };
     let f_vjp = format_ident!("{}_vjp", name);
     let f_jvp = format_ident!("{}_jvp", name);
     let idents = |prefix: &str| -> Vec<Ident> {
@@ -346,6 +328,20 @@ fn struct_output_siblings(
             (#value, #tangent_value)
         }
     }
+}
+
+/// The function's `#[cfg]`s, which the siblings copy, and its output type.
+fn cfgs_and_output(item: &syn::ItemFn) -> (Vec<&syn::Attribute>, TokenStream) {
+    let cfgs = item
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .collect();
+    let ret = match &item.sig.output {
+        syn::ReturnType::Type(_, t) => t.to_token_stream(),
+        syn::ReturnType::Default => quote!(()),
+    };
+    (cfgs, ret)
 }
 
 pub(super) fn strip_ref(ty: &syn::Type) -> &syn::Type {
