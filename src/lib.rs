@@ -116,8 +116,8 @@ macro_rules! __require_gpu {
 #[doc(hidden)]
 pub mod __private {
     pub use autodiff_runtime::lanes::{
-        gather_array, gather_scalar, gather_vec, lane_of_array, lane_of_slice, lanes_dot,
-        lanes_like, set_lane_of_slice,
+        gather_array, gather_scalar, gather_vec, lane_of_array, lane_of_slice, lanes_cast,
+        lanes_dot, lanes_like, set_lane_of_slice,
     };
     pub use autodiff_runtime::{
         DifferentiableStruct, Lanes, Saves, Tape, add_assign, add_cotangents, cast_like, check_wrt,

@@ -6,8 +6,8 @@
 //! they are written (slices, arrays, output parameters, calls, index data
 //! written in place) and on functions of every construct the macro takes:
 //! branches, `match`, `while`, calls of methods and of custom rules, generic
-//! scalars, and a function whose lanes come from the per-lane fallback (a
-//! cast of a tangent). A few are checked against finite differences too.
+//! scalars, casts of tangents between `f32` and `f64`. A few are checked
+//! against finite differences too.
 // The functions are reached through their siblings; index loops as
 // numerical code is written.
 #![allow(dead_code, clippy::needless_range_loop)]
@@ -208,8 +208,7 @@ fn pair(x: f64, y: f64) -> (f64, f64) {
     (x * y, x.hypot(y) - stop_gradient(x) * y)
 }
 
-/// A tangent cast between float types: its lanes come from the per-lane
-/// fallback.
+/// A tangent cast between float types: every lane converted.
 #[differentiable]
 fn mixed(x: f64, y: f32) -> f64 {
     let z = (x as f32) * y;

@@ -1703,6 +1703,11 @@ impl<'a> FnEmitter<'a> {
                 let op = binop_tokens(*op);
                 (single(), quote!(#x #op #y))
             }
+            // A tangent converted between float types: every lane.
+            Op::Cast(x, ty) if self.is_lane(results[0]) => {
+                let (x, ty, k) = (a(x), &ty.tokens, crate::lanes::k());
+                (single(), quote!(#rt::lanes_cast::<#ty, _, #k>(#x)))
+            }
             Op::Cast(x, ty) => {
                 let x = a(x);
                 match crate::parse::scalar_param() {

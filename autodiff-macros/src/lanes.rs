@@ -13,9 +13,9 @@
 //! a zero literal in a lane position is written as zero lanes there.
 //!
 //! Forward mode is linear in the tangents, so the lane values only meet
-//! `+`, `-`, unary `-`, products and quotients by a primal value; anything
-//! else reaching a lane (a cast of a tangent, for one) makes [`infer`]
-//! refuse, and the function gets [`per_lane`] instead: its scalar JVP
+//! `+`, `-`, unary `-`, products and quotients by a primal value, and
+//! conversions between float types; anything else reaching a lane makes
+//! [`infer`] refuse, and the function gets [`per_lane`] instead: its scalar JVP
 //! called once per lane, which costs `K` primal evaluations but works for
 //! every function the JVP does. Custom rules get [`per_lane`] too.
 
@@ -65,6 +65,7 @@ pub fn infer(f: &Function, seeds: &[Value]) -> Option<Vec<bool>> {
                     | Op::Binary(BinOp::Div, x, _)
                     | Op::Index(x, _)
                     | Op::Ref(x, _)
+                    | Op::Cast(x, _)
                     | Op::SubSlice(x, ..) => tie(&mut lane, *x, r.unwrap_or(*x), c),
                     Op::Binary(BinOp::Add | BinOp::Sub, x, y) => {
                         let r = r.unwrap_or(*x);
@@ -141,15 +142,23 @@ fn check(f: &Function, lane: &[bool]) -> bool {
             let d = f.inst(inst);
             let r = d.results.first().map(is).unwrap_or(false);
             let ok = match &d.op {
-                Op::Unary(UnOp::Neg, x) | Op::Index(x, _) | Op::Ref(x, _) => !is(x) || r,
+                // The result is a lane exactly when the operand is.
+                Op::Unary(UnOp::Neg, x) | Op::Index(x, _) | Op::Ref(x, _) | Op::Cast(x, _) => {
+                    is(x) == r
+                }
                 Op::SubSlice(x, lo, hi) => {
-                    (!is(x) || r) && !lo.is_some_and(|v| is(&v)) && !hi.is_some_and(|v| is(&v))
+                    is(x) == r && !lo.is_some_and(|v| is(&v)) && !hi.is_some_and(|v| is(&v))
                 }
                 Op::Binary(BinOp::Add | BinOp::Sub, x, y) => {
-                    !r || (zero_or_lane(x) && zero_or_lane(y))
+                    if r {
+                        zero_or_lane(x) && zero_or_lane(y)
+                    } else {
+                        !is(x) && !is(y)
+                    }
                 }
-                Op::Binary(BinOp::Mul, x, y) => !(is(x) && is(y)),
-                Op::Binary(BinOp::Div, _, y) => !is(y),
+                // A lane scaled by a plain float.
+                Op::Binary(BinOp::Mul, x, y) => !(is(x) && is(y)) && r == (is(x) || is(y)),
+                Op::Binary(BinOp::Div, x, y) => !is(y) && is(x) == r,
                 Op::ArrayLit(items) => !r || items.iter().all(zero_or_lane),
                 Op::Store(a, i, v)
                 | Op::StoreAdd(a, i, v)
@@ -220,7 +229,7 @@ pub fn zero_lanes(len: Option<&TokenStream>, slice: bool) -> TokenStream {
     let k = k();
     let zero = quote!(::autodiff::__private::Lanes::<_, #k>::zero());
     match (slice, len) {
-        (true, _) => quote!(&[]),
+        (true, _) => quote!(&[] as &[::autodiff::__private::Lanes<_, #k>]),
         (false, Some(n)) => quote!([#zero; #n]),
         (false, None) => zero,
     }

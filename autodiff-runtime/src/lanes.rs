@@ -166,6 +166,12 @@ pub fn lanes_like<X: LanesLike<K>, const K: usize>(x: &X) -> X::Lanes {
     x.lanes_like()
 }
 
+/// Every lane converted to another float type (a tangent's `x as f32`).
+#[inline(always)]
+pub fn lanes_cast<U: Float, T: Float, const K: usize>(x: Lanes<T, K>) -> Lanes<U, K> {
+    Lanes(x.0.map(|v| U::from(v).unwrap_or_else(U::nan)))
+}
+
 /// `Σ_i g[i] · d[i]`: the lanes of a directional derivative from a
 /// gradient (a custom reverse rule's) and the lanes of the tangents.
 pub fn lanes_dot<T: Float, const K: usize>(g: &[T], d: &[Lanes<T, K>]) -> Lanes<T, K> {
