@@ -395,7 +395,8 @@ pub fn struct_param(
             ))),
             _ => Err(syn::Error::new_spanned(
                 &ty,
-                "`wrt(self)` needs the `impl` block's type to be a struct named plainly                  (`impl Params`), without generic parameters",
+                "`wrt(self)` needs the `impl` block's type to be a struct named plainly \
+                 (`impl Params`), without generic parameters",
             )),
         };
     }
