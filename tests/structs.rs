@@ -555,3 +555,70 @@ fn fields_inside_vec_macros() {
     }
     assert_eq!(buffered(&l, &x), buffered_value_and_grad(&l, &x).0);
 }
+
+// Several struct parameters, and a struct of another type returned.
+
+#[derive(Differentiable, Clone, Debug, PartialEq)]
+struct Spring {
+    k: f64,
+    rest: f64,
+}
+
+#[derive(Differentiable, Clone, Debug, PartialEq)]
+struct Report {
+    kinetic: f64,
+    potential: f64,
+}
+
+#[differentiable(wrt(s, spring))]
+fn report(s: &State, spring: &Spring) -> Report {
+    let stretch = s.pos[0] - spring.rest;
+    Report {
+        kinetic: 0.5 * (s.vel[0] * s.vel[0] + s.vel[1] * s.vel[1]),
+        potential: 0.5 * spring.k * stretch * stretch,
+    }
+}
+
+#[test]
+fn several_struct_parameters_and_another_struct_returned() {
+    let s = State {
+        pos: [0.9, -0.2],
+        vel: vec![0.3, -1.1],
+        energy: 0.0,
+    };
+    let spring = Spring { k: 2.5, rest: 0.4 };
+    let stretch = s.pos[0] - spring.rest;
+    // Forward mode against the closed form.
+    let ds = StateTangent {
+        pos: [0.5, 1.0],
+        vel: vec![-0.25, 2.0],
+        energy: 0.0,
+    };
+    let dspring = SpringTangent {
+        k: 0.75,
+        rest: -0.5,
+    };
+    let (r, dr) = report_jvp(&s, &spring, &ds, &dspring);
+    assert_eq!(r, report(&s, &spring));
+    let dkin = s.vel[0] * ds.vel[0] + s.vel[1] * ds.vel[1];
+    let dpot =
+        0.5 * dspring.k * stretch * stretch + spring.k * stretch * (ds.pos[0] - dspring.rest);
+    assert!((dr.kinetic - dkin).abs() < 1e-14 && (dr.potential - dpot).abs() < 1e-14);
+    // Reverse mode with the output's tangent as its cotangent.
+    let (_, (gs, gspring)) = report_vjp(
+        &s,
+        &spring,
+        ReportTangent {
+            kinetic: 2.0,
+            potential: 3.0,
+        },
+    );
+    assert_eq!(gs.vel, vec![2.0 * s.vel[0], 2.0 * s.vel[1]]);
+    assert!((gs.pos[0] - 3.0 * spring.k * stretch).abs() < 1e-14);
+    assert_eq!(gs.pos[1], 0.0);
+    assert!((gspring.k - 1.5 * stretch * stretch).abs() < 1e-14);
+    assert!((gspring.rest + 3.0 * spring.k * stretch).abs() < 1e-14);
+    // The dot-product test.
+    let lhs = 2.0 * dr.kinetic + 3.0 * dr.potential;
+    assert!((lhs - (gs.dot(&ds) + gspring.dot(&dspring))).abs() < 1e-13);
+}

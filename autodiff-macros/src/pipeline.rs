@@ -32,9 +32,12 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     if let Ok(f) = syn::parse2::<syn::ItemFn>(item.clone()) {
         // A struct parameter, or `self`: its fields come back through its
         // macro.
-        match crate::structs::struct_param(&plain_args, &f, self_type.as_ref()) {
-            Ok(Some((_, strukt))) => return crate::structs::via_struct_macro(&strukt, args, item),
-            Ok(None) => {}
+        match crate::structs::struct_params(&plain_args, &f, self_type.as_ref()) {
+            Ok(params) if !params.is_empty() => {
+                let output = crate::structs::struct_output(&f, self_type.as_ref());
+                return crate::structs::via_struct_macro(&params, output.as_ref(), args, item);
+            }
+            Ok(_) => {}
             Err(e) => {
                 let e = e.to_compile_error();
                 return quote!(#item #e);

@@ -14,11 +14,12 @@
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{ToTokens, format_ident, quote};
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::visit_mut::VisitMut;
 
-use super::siblings::{outer_siblings, strip_ref};
-use super::{Field, Kind, kind_of, struct_param, tangent_name, wrt_names};
+use super::siblings::outer_siblings;
+use super::{Field, Kind, kind_of, tangent_name, wrt_names};
 
 /// `__differentiable_with_fields! { [Struct Tangent fields..] (args) item }`,
 /// or `@resolve (path) [Nested NestedTangent fields..]` before it: the
@@ -41,7 +42,7 @@ fn parse_table(input: ParseStream) -> syn::Result<(Ident, Ident, Vec<Field>)> {
     let mut fields = Vec::new();
     while !table.is_empty() {
         let kind: Ident = table.parse()?;
-        let name: Ident = table.parse()?;
+        let name: Ident = table.call(Ident::parse_any)?;
         table.parse::<syn::Token![:]>()?;
         let ty: syn::Type = table.parse()?;
         let kind = match kind.to_string().as_str() {
@@ -102,7 +103,7 @@ impl Parse for WithFields {
             let path;
             syn::parenthesized!(path in input);
             let path: Vec<Ident> = path
-                .parse_terminated(Ident::parse, syn::Token![.])?
+                .parse_terminated(Ident::parse_any, syn::Token![.])?
                 .into_iter()
                 .collect();
             let (_, _, fields) = parse_table(input)?;
@@ -187,14 +188,17 @@ fn leaves(fields: &[Field], prefix: &[Ident], out: &mut Vec<Leaf>) {
     }
 }
 
-/// `__p_w` for `p.w`, `__p_l1__w` for `p.l1.w`.
-pub(super) fn leaf_ident(param: &Ident, path: &[Ident]) -> Ident {
-    let names: Vec<String> = path.iter().map(|i| i.to_string()).collect();
-    format_ident!(
-        "__{}_{}",
-        param.to_string().trim_start_matches("r#"),
-        names.join("__")
-    )
+/// `__p_w` for the leaf at `p.w`, `__p_l1__w` for `p.l1.w` (the path
+/// starts at the parameter).
+pub(super) fn leaf_ident(path: &[Ident]) -> Ident {
+    let names: Vec<String> = path
+        .iter()
+        .map(|i| i.to_string().trim_start_matches("r#").to_string())
+        .collect();
+    match names.split_first() {
+        Some((param, rest)) => format_ident!("__{}_{}", param, rest.join("__")),
+        None => format_ident!("__leaf"),
+    }
 }
 
 /// `p.a.b` as its root and path, if it is a chain of named fields.
@@ -249,22 +253,25 @@ enum Named<'a> {
     Other,
 }
 
+/// The struct parameters (a field each, named like the parameter) and
+/// their leaves, whose paths start at the parameter.
 struct Fields<'a> {
-    param: &'a Ident,
-    fields: &'a [Field],
+    params: &'a [Field],
     leaves: &'a [Leaf],
 }
 
 impl Fields<'_> {
     fn named(&self, e: &syn::Expr) -> Option<Named<'_>> {
-        let (root, path) = field_chain(e)?;
-        if &root != self.param {
+        let (root, rel) = field_chain(e)?;
+        if !self.params.iter().any(|f| f.name == root) {
             return None;
         }
+        let mut path = vec![root];
+        path.extend(rel);
         if let Some(l) = self.leaves.iter().find(|l| l.path == path) {
             return Some(Named::Leaf(l));
         }
-        let mut fields = self.fields;
+        let mut fields = self.params;
         for name in &path {
             match fields.iter().find(|f| &f.name == name) {
                 Some(Field {
@@ -286,8 +293,8 @@ impl Fields<'_> {
 /// into the leaves' parameters.
 struct PassOn<'a> {
     fields: Fields<'a>,
-    /// Whether the struct parameter is a reference.
-    by_ref: bool,
+    /// The struct parameters that are references.
+    by_ref: &'a [Ident],
 }
 
 impl VisitMut for PassOn<'_> {
@@ -325,18 +332,19 @@ impl VisitMut for PassOn<'_> {
             span = last.ident.span()
         );
         let base = strip(&call.args[k]);
+        let Some((root, rel)) = field_chain(&base) else {
+            return;
+        };
         // The callee takes its struct by reference.
-        let whole = field_chain(&base).is_some_and(|(_, p)| p.is_empty());
-        let by_ref: syn::Expr = if whole && self.by_ref {
+        let by_ref: syn::Expr = if rel.is_empty() && self.by_ref.contains(&root) {
             base.clone()
         } else {
             syn::parse_quote!(&#base)
         };
         let mut args: Vec<syn::Expr> = call.args.iter().cloned().collect();
         args[k] = by_ref;
-        let (_, prefix) = field_chain(&base).unwrap_or_else(|| (self.fields.param.clone(), vec![]));
         for (j, l) in leaves.iter().enumerate() {
-            let rest = &l.path[prefix.len()..];
+            let rest = &l.path[1 + rel.len()..];
             let access: syn::Expr = syn::parse_quote!(#base #(. #rest)*);
             let arg: syn::Expr = match l.kind {
                 Kind::Vec(_) => syn::parse_quote!(&#access),
@@ -365,12 +373,12 @@ impl VisitMut for Rename<'_> {
             && let Some(Named::Leaf(l)) = self.fields.named(&r.expr)
             && matches!(l.kind, Kind::Vec(_))
         {
-            let ident = leaf_ident(self.fields.param, &l.path);
+            let ident = leaf_ident(&l.path);
             *e = syn::parse_quote!(#ident);
             return;
         }
         if let Some(Named::Leaf(l)) = self.fields.named(e) {
-            let ident = leaf_ident(self.fields.param, &l.path);
+            let ident = leaf_ident(&l.path);
             *e = syn::parse_quote!(#ident);
             return;
         }
@@ -542,7 +550,8 @@ impl VisitMut for SelfToParam {
 /// a read of a `#[no_diff]` field or an argument of an inner function.
 struct Leftover<'a> {
     fields: Fields<'a>,
-    found: Option<proc_macro2::Span>,
+    /// Where, and the parameter.
+    found: Option<(proc_macro2::Span, Ident)>,
 }
 
 impl<'ast> syn::visit::Visit<'ast> for Leftover<'_> {
@@ -555,7 +564,11 @@ impl<'ast> syn::visit::Visit<'ast> for Leftover<'_> {
         match self.fields.named(e) {
             Some(Named::Other) => return,
             Some(_) => {
-                self.found.get_or_insert(syn::spanned::Spanned::span(e));
+                let root = field_chain(e).map(|(r, _)| r);
+                if let Some(root) = root {
+                    self.found
+                        .get_or_insert((syn::spanned::Spanned::span(e), root));
+                }
                 return;
             }
             None => {}
@@ -612,109 +625,137 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
     let (args, self_type) = crate::parse::take_self_type(w.args.clone());
     w.args = args;
     let item = &w.item;
-    let Some((param, _)) = struct_param(&w.args, item, self_type.as_ref())? else {
-        return Err(syn::Error::new_spanned(
-            &item.sig.ident,
-            "internal error in #[differentiable]: no struct parameter; please report this",
-        ));
+    // The table's fields are the struct parameters, and `__out` for a
+    // struct returned.
+    let params: Vec<Field> = w
+        .fields
+        .iter()
+        .filter(|f| f.name != "__out")
+        .cloned()
+        .collect();
+    let output = w
+        .fields
+        .iter()
+        .find(|f| f.name == "__out")
+        .and_then(|f| match &f.kind {
+            Some(Kind::Nested(ty, Some(fields))) => Some(Output {
+                ty: ty.clone(),
+                fields: fields.clone(),
+            }),
+            _ => None,
+        });
+    let strukt_of = |name: &Ident| -> Option<Ident> {
+        params
+            .iter()
+            .find(|f| &f.name == name)
+            .and_then(|f| match &f.kind {
+                Some(Kind::Nested(ty, _)) => Some(ty.clone()),
+                _ => None,
+            })
     };
     // `wrt(self)`: the inner function is an associated function taking
     // `__self: &Struct`, the outer siblings methods.
-    let method = param == "self";
+    let method = params.iter().any(|f| f.name == "self");
     let wrt = wrt_names(&w.args);
-    for input in &item.sig.inputs {
-        if let syn::FnArg::Typed(pt) = input
-            && let syn::Pat::Ident(pi) = &*pt.pat
-            && pi.ident != param
-            && wrt.contains(&pi.ident.to_string())
-            && crate::parse::class_of_type(&pt.ty).is_none()
-            && matches!(strip_ref(&pt.ty), syn::Type::Path(p) if p.path.get_ident().is_some())
-        {
-            return Err(syn::Error::new_spanned(
-                &pt.ty,
-                "#[differentiable] differentiates with respect to one struct parameter per \
-                 function for now; pass the other's fields as parameters",
-            ));
-        }
-    }
     let mut all = Vec::new();
-    leaves(&w.fields, &[], &mut all);
-    // The inner function: the float leaves as parameters after the struct.
+    leaves(&params, &[], &mut all);
+    let leaves_of =
+        |name: &Ident| -> Vec<&Leaf> { all.iter().filter(|l| &l.path[0] == name).collect() };
+    // The inner function: each struct parameter by reference, followed by
+    // its float leaves.
     let mut inner = item.clone();
     let inner_name = format_ident!("__{}_fields", item.sig.ident);
     inner.sig.ident = inner_name.clone();
     inner.attrs.retain(|a| a.path().is_ident("cfg"));
-    let position = item
-        .sig
-        .inputs
-        .iter()
-        .position(|a| match a {
-            syn::FnArg::Typed(pt) => matches!(&*pt.pat, syn::Pat::Ident(pi) if pi.ident == param),
-            syn::FnArg::Receiver(_) => method,
-        })
-        .unwrap_or(0);
-    let by_ref = match item.sig.inputs.iter().nth(position) {
-        Some(syn::FnArg::Typed(pt)) => matches!(&*pt.ty, syn::Type::Reference(_)),
-        Some(syn::FnArg::Receiver(r)) => r.reference.is_some(),
-        None => true,
-    };
-    let leaf_params: Vec<syn::FnArg> = all
-        .iter()
-        .map(|l| {
-            let ident = leaf_ident(&param, &l.path);
+    let mut by_ref = Vec::new();
+    let mut inputs: Vec<syn::FnArg> = Vec::new();
+    let mut inner_wrt: Vec<Ident> = Vec::new();
+    for input in &item.sig.inputs {
+        let (name, strukt) = match input {
+            syn::FnArg::Receiver(r) if method => {
+                if r.reference.is_some() {
+                    by_ref.push(Ident::new("self", r.self_token.span));
+                }
+                let strukt = strukt_of(&Ident::new("self", r.self_token.span));
+                inputs.push(syn::parse_quote!(__self: &#strukt));
+                (Ident::new("self", r.self_token.span), strukt)
+            }
+            syn::FnArg::Typed(pt) => {
+                let name = match &*pt.pat {
+                    syn::Pat::Ident(pi) => Some(pi.ident.clone()),
+                    _ => None,
+                };
+                match name.as_ref().and_then(&strukt_of) {
+                    Some(strukt) => {
+                        let name = name.unwrap_or_else(|| format_ident!("_"));
+                        if matches!(&*pt.ty, syn::Type::Reference(_)) {
+                            by_ref.push(name.clone());
+                        }
+                        let mut pt = pt.clone();
+                        *pt.ty = syn::parse_quote!(&#strukt);
+                        inputs.push(syn::FnArg::Typed(pt));
+                        (name, Some(strukt))
+                    }
+                    None => {
+                        inputs.push(input.clone());
+                        if let Some(name) = name
+                            && wrt.contains(&name.to_string())
+                        {
+                            inner_wrt.push(name);
+                        }
+                        continue;
+                    }
+                }
+            }
+            other => {
+                inputs.push(other.clone());
+                continue;
+            }
+        };
+        let _ = strukt;
+        for l in leaves_of(&name) {
+            let ident = leaf_ident(&l.path);
             let ty = &l.ty;
-            match &l.kind {
+            inputs.push(match &l.kind {
                 Kind::Vec(elem) => syn::parse_quote!(#ident: &[#elem]),
                 _ => syn::parse_quote!(#ident: #ty),
-            }
-        })
-        .collect();
-    let strukt = &w.strukt;
-    let mut inputs: Vec<syn::FnArg> = inner.sig.inputs.iter().cloned().collect();
-    match inputs.get_mut(position) {
-        Some(syn::FnArg::Typed(pt)) => *pt.ty = syn::parse_quote!(&#strukt),
-        Some(receiver @ syn::FnArg::Receiver(_)) => {
-            *receiver = syn::parse_quote!(__self: &#strukt);
+            });
+            inner_wrt.push(ident);
         }
-        None => {}
-    }
-    for (k, fp) in leaf_params.iter().enumerate() {
-        inputs.insert(position + 1 + k, fp.clone());
     }
     inner.sig.inputs = inputs.into_iter().collect();
-    // A struct output (of the parameter's type): the leaves, as a tuple.
-    let out_struct = match &item.sig.output {
-        syn::ReturnType::Type(_, t) => {
-            matches!(&**t, syn::Type::Path(p) if names_struct(&p.path, strukt, method))
+    // A struct output: the leaves, as a tuple.
+    let out_leaves = match &output {
+        Some(out) => {
+            let mut out_leaves = Vec::new();
+            leaves(&out.fields, &[], &mut out_leaves);
+            let mut lit = OutLiteral {
+                strukt: &out.ty,
+                method: self_type.is_some(),
+                leaves: &out_leaves,
+                error: None,
+            };
+            lit.visit_block_mut(&mut inner.block);
+            if let Some(e) = lit.error {
+                return Err(e);
+            }
+            let ty = leaves_type(&out_leaves);
+            inner.sig.output = syn::parse_quote!(-> #ty);
+            out_leaves
         }
-        syn::ReturnType::Default => false,
+        None => Vec::new(),
     };
-    if out_struct {
-        let mut out = OutLiteral {
-            strukt,
-            method,
-            leaves: &all,
-            error: None,
-        };
-        out.visit_block_mut(&mut inner.block);
-        if let Some(e) = out.error {
-            return Err(e);
-        }
-        let ty = leaves_type(&all);
-        inner.sig.output = syn::parse_quote!(-> #ty);
-    }
     let fields = || Fields {
-        param: &param,
-        fields: &w.fields,
+        params: &params,
         leaves: &all,
     };
     PassOn {
         fields: fields(),
-        by_ref,
+        by_ref: &by_ref,
     }
     .visit_block_mut(&mut inner.block);
     Rename { fields: fields() }.visit_block_mut(&mut inner.block);
-    // What is left of the struct in the body must be its `#[no_diff]`
+    // What is left of a struct in the body must be its `#[no_diff]`
     // fields: the struct itself passed on otherwise would carry no
     // derivative, a silently zero gradient.
     let mut left = Leftover {
@@ -725,7 +766,7 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
     if method {
         SelfToParam.visit_block_mut(&mut inner.block);
     }
-    if let Some(span) = left.found {
+    if let Some((span, param)) = left.found {
         return Err(syn::Error::new(
             span,
             format!(
@@ -736,30 +777,6 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
             ),
         ));
     }
-    // `wrt`: the leaves instead of the struct.
-    let inner_wrt: Vec<Ident> = item
-        .sig
-        .inputs
-        .iter()
-        .filter_map(|a| match a {
-            syn::FnArg::Typed(pt) => match &*pt.pat {
-                syn::Pat::Ident(pi) => Some(pi.ident.clone()),
-                _ => None,
-            },
-            syn::FnArg::Receiver(r) => Some(Ident::new("self", r.self_token.span)),
-        })
-        .flat_map(|name| {
-            if name == param {
-                all.iter()
-                    .map(|l| leaf_ident(&param, &l.path))
-                    .collect::<Vec<_>>()
-            } else if wrt.contains(&name.to_string()) {
-                vec![name]
-            } else {
-                vec![]
-            }
-        })
-        .collect();
     let inner_args = quote!(wrt(#(#inner_wrt),*));
     let inner_tokens = quote! {
         #[doc(hidden)]
@@ -769,6 +786,13 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
     let inner_siblings = crate::parse::with_self_type(self_type, || {
         crate::pipeline::derivatives(inner_args, inner.to_token_stream())
     })?;
-    let outer = outer_siblings(&w, &param, &inner_name, &all, out_struct)?;
+    let output = output.map(|o| (o, out_leaves));
+    let outer = outer_siblings(&w, &params, &all, &inner_name, output.as_ref())?;
     Ok(quote!(#inner_tokens #inner_siblings #outer))
+}
+
+/// The struct a function returns: its name and fields.
+pub(super) struct Output {
+    pub(super) ty: Ident,
+    pub(super) fields: Vec<Field>,
 }

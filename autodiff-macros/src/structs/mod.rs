@@ -358,16 +358,17 @@ fn derive_inner(input: TokenStream) -> syn::Result<TokenStream> {
     })
 }
 
-/// A parameter a function differentiates with respect to whose type is a
-/// struct (not a float, slice or array of floats), or `self` in `wrt`: its
-/// name and the struct's name. `self_type` is the type of the `impl`
-/// block, where it has `#[differentiable]`.
-pub fn struct_param(
+/// The parameters a function differentiates with respect to whose type is
+/// a struct (not a float, slice or array of floats), and `self` in `wrt`:
+/// each name with its struct's name, in order. `self_type` is the type of
+/// the `impl` block, where it has `#[differentiable]`.
+pub fn struct_params(
     args: &TokenStream,
     item: &syn::ItemFn,
     self_type: Option<&TokenStream>,
-) -> syn::Result<Option<(Ident, Ident)>> {
+) -> syn::Result<Vec<(Ident, Ident)>> {
     let wrt: Vec<String> = wrt_names(args);
+    let mut out = Vec::new();
     if let Some(syn::FnArg::Receiver(r)) = item.sig.inputs.first()
         && wrt.iter().any(|w| w == "self")
     {
@@ -384,21 +385,14 @@ pub fn struct_param(
                  `#[differentiable]` on the `impl` block too (its struct derives `Differentiable`)",
             ));
         };
-        let ty: syn::Type = syn::parse2(ty.clone())?;
-        return match &ty {
-            syn::Type::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => Ok(Some((
-                Ident::new("self", r.self_token.span),
-                p.path
-                    .get_ident()
-                    .cloned()
-                    .unwrap_or_else(|| format_ident!("Self")),
-            ))),
-            _ => Err(syn::Error::new_spanned(
-                &ty,
+        let Some(ident) = impl_type(ty) else {
+            return Err(syn::Error::new_spanned(
+                ty,
                 "`wrt(self)` needs the `impl` block's type to be a struct named plainly \
                  (`impl Params`), without generic parameters",
-            )),
+            ));
         };
+        out.push((Ident::new("self", r.self_token.span), ident));
     }
     for input in &item.sig.inputs {
         let syn::FnArg::Typed(pt) = input else {
@@ -414,16 +408,43 @@ pub fn struct_param(
             syn::Type::Reference(r) if r.mutability.is_none() => &*r.elem,
             ty => ty,
         };
-        if let syn::Type::Path(p) = ty
-            && p.qself.is_none()
-            && let Some(ident) = p.path.get_ident()
-            && crate::parse::class_of_type(ty).is_none()
-            && kind_of(ty).is_none()
-        {
-            return Ok(Some((pi.ident.clone(), ident.clone())));
+        if let Some(ident) = struct_type(ty) {
+            out.push((pi.ident.clone(), ident));
         }
     }
-    Ok(None)
+    Ok(out)
+}
+
+/// A plain type name that is not a float, an integer or a `bool` (nor
+/// `Vec<f64>`, an array): a struct.
+fn struct_type(ty: &syn::Type) -> Option<Ident> {
+    match ty {
+        syn::Type::Path(p)
+            if p.qself.is_none()
+                && crate::parse::class_of_type(ty).is_none()
+                && kind_of(ty).is_none() =>
+        {
+            p.path.get_ident().cloned()
+        }
+        _ => None,
+    }
+}
+
+/// The name of the `impl` block's type, if plain.
+fn impl_type(ty: &TokenStream) -> Option<Ident> {
+    struct_type(&syn::parse2::<syn::Type>(ty.clone()).ok()?)
+}
+
+/// The struct a function with struct parameters returns, if it returns
+/// one: its plain name (`Self` of a method, the `impl` block's type).
+pub fn struct_output(item: &syn::ItemFn, self_type: Option<&TokenStream>) -> Option<Ident> {
+    let syn::ReturnType::Type(_, ty) = &item.sig.output else {
+        return None;
+    };
+    match struct_type(ty)? {
+        s if s == "Self" => self_type.and_then(impl_type),
+        s => Some(s),
+    }
 }
 
 /// The names in `wrt(...)`.
@@ -490,11 +511,29 @@ pub fn expand_impl(args: TokenStream, mut block: syn::ItemImpl) -> TokenStream {
     quote!(#block)
 }
 
-/// What `#[differentiable]` emits for a function with a struct parameter:
-/// the function, and a call of the struct's macro, which comes back with
-/// the fields to make the siblings.
-pub fn via_struct_macro(strukt: &Ident, args: TokenStream, item: TokenStream) -> TokenStream {
-    quote!(#item #strukt! { @autodiff (#args) #item })
+/// What `#[differentiable]` emits for a function with struct parameters:
+/// the function, and the request for their fields (and those of the
+/// struct it returns) as a table whose fields are the structs, each
+/// resolved by its own macro ([`fields`]).
+pub fn via_struct_macro(
+    params: &[(Ident, Ident)],
+    output: Option<&Ident>,
+    args: TokenStream,
+    item: TokenStream,
+) -> TokenStream {
+    let mut entries: Vec<TokenStream> = params
+        .iter()
+        .map(|(name, ty)| quote!(nested #name: #ty))
+        .collect();
+    if let Some(ty) = output {
+        entries.push(quote!(nested __out: #ty));
+    }
+    quote! {
+        #item
+        ::autodiff::__differentiable_with_fields! {
+            [__Structs __StructsTangent #(#entries),*] (#args) #item
+        }
+    }
 }
 
 mod fields;

@@ -5,23 +5,60 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 
-use super::fields::{Leaf, WithFields, has_no_diff, leaf_ident, literal};
-use super::{Kind, wrt_names};
+use super::fields::{Leaf, Output, WithFields, has_no_diff, leaf_ident, literal};
+use super::{Field, Kind, tangent_name, wrt_names};
 
-/// `f_grad`, `f_value_and_grad`, `f_vjp`, `f_jvp` of the function with the
-/// struct parameter, through the inner function's.
+/// A struct parameter's name, struct, tangent type and fields.
+fn struct_param<'a>(params: &'a [Field], name: &Ident) -> Option<(Ident, Ident, &'a [Field])> {
+    let f = params.iter().find(|f| &f.name == name)?;
+    match &f.kind {
+        Some(Kind::Nested(ty, Some(fields))) => Some((ty.clone(), tangent_name(ty), fields)),
+        _ => None,
+    }
+}
+
+/// What a struct parameter `n` (its tangent parameter `dn`) adds: the
+/// leaves as the inner call's arguments (`&n.w`, `n.b`) and tangents, the
+/// leaves' cotangents, and the tangent struct made of them.
+#[allow(clippy::too_many_arguments)]
+fn struct_arguments(
+    n: &TokenStream,
+    dn: &Ident,
+    name: &Ident,
+    all: &[Leaf],
+    call_args: &mut Vec<TokenStream>,
+    tangent_args: &mut Vec<TokenStream>,
+    grads_in: &mut Vec<Ident>,
+) {
+    for l in all.iter().filter(|l| &l.path[0] == name) {
+        let path = &l.path[1..];
+        match &l.kind {
+            Kind::Vec(_) => {
+                call_args.push(quote!(&#n #(. #path)*));
+                tangent_args.push(quote!(&#dn #(. #path)*));
+            }
+            _ => {
+                call_args.push(quote!(#n #(. #path)*));
+                tangent_args.push(quote!(#dn #(. #path)*));
+            }
+        }
+        grads_in.push(leaf_ident(&l.path));
+    }
+}
+
+/// `f_grad`, `f_value_and_grad`, `f_vjp`, `f_jvp` of the function with
+/// struct parameters, through the inner function's.
 pub(super) fn outer_siblings(
     w: &WithFields,
-    param: &Ident,
-    inner: &Ident,
+    struct_params: &[Field],
     all: &[Leaf],
-    out_struct: bool,
+    inner: &Ident,
+    output: Option<&(Output, Vec<Leaf>)>,
 ) -> syn::Result<TokenStream> {
     let item = &w.item;
     let sig = &item.sig;
     let vis = &item.vis;
     let name = &sig.ident;
-    let tangent = &w.tangent;
     let wrt = wrt_names(&w.args);
     let (cfgs, ret) = cfgs_and_output(item);
     let (generics, _, where_clause) = sig.generics.split_for_impl();
@@ -35,7 +72,8 @@ pub(super) fn outer_siblings(
     let mut grads_in = Vec::new();
     let mut grads_out = Vec::new();
     let mut grad_tys = Vec::new();
-    let method = param == "self";
+    let self_name = Ident::new("self", proc_macro2::Span::call_site());
+    let method = struct_params.iter().any(|f| f.name == "self");
     for input in &sig.inputs {
         let pt = match input {
             syn::FnArg::Typed(pt) => pt,
@@ -47,24 +85,26 @@ pub(super) fn outer_siblings(
                     Some(_) => quote!(#this),
                     None => quote!(&#this),
                 });
-                tangent_params.push(quote!(dself: &#tangent));
-                for l in all {
-                    let path = &l.path;
-                    match &l.kind {
-                        Kind::Vec(_) => {
-                            call_args.push(quote!(&#this #(. #path)*));
-                            tangent_args.push(quote!(&dself #(. #path)*));
-                        }
-                        _ => {
-                            call_args.push(quote!(#this #(. #path)*));
-                            tangent_args.push(quote!(dself #(. #path)*));
-                        }
-                    }
-                    grads_in.push(leaf_ident(param, path));
-                }
-                grads_out.push(literal(tangent, &w.fields, &[], true, &|p| {
-                    leaf_ident(param, p).to_token_stream()
-                }));
+                let (_, tangent, fields) = struct_param(struct_params, &self_name)
+                    .ok_or_else(|| syn::Error::new_spanned(r, "internal error: no fields"))?;
+                let dself = format_ident!("dself");
+                tangent_params.push(quote!(#dself: &#tangent));
+                struct_arguments(
+                    &quote!(#this),
+                    &dself,
+                    &self_name,
+                    all,
+                    &mut call_args,
+                    &mut tangent_args,
+                    &mut grads_in,
+                );
+                grads_out.push(literal(
+                    &tangent,
+                    fields,
+                    std::slice::from_ref(&self_name),
+                    true,
+                    &|p| leaf_ident(p).to_token_stream(),
+                ));
                 grad_tys.push(quote!(#tangent));
                 continue;
             }
@@ -85,29 +125,28 @@ pub(super) fn outer_siblings(
         let n = &pi.ident;
         let ty = &pt.ty;
         params.push(quote!(#n: #ty));
-        if n == param {
+        if let Some((_, tangent, fields)) = struct_param(struct_params, n) {
             let by_ref = matches!(&**ty, syn::Type::Reference(_));
             let p = if by_ref { quote!(#n) } else { quote!(&#n) };
             call_args.push(p.clone());
             let dn = format_ident!("d{}", n);
             tangent_params.push(quote!(#dn: &#tangent));
-            for l in all {
-                let path = &l.path;
-                match &l.kind {
-                    Kind::Vec(_) => {
-                        call_args.push(quote!(&#n #(. #path)*));
-                        tangent_args.push(quote!(&#dn #(. #path)*));
-                    }
-                    _ => {
-                        call_args.push(quote!(#n #(. #path)*));
-                        tangent_args.push(quote!(#dn #(. #path)*));
-                    }
-                }
-                grads_in.push(leaf_ident(param, path));
-            }
-            grads_out.push(literal(tangent, &w.fields, &[], true, &|p| {
-                leaf_ident(param, p).to_token_stream()
-            }));
+            struct_arguments(
+                &quote!(#n),
+                &dn,
+                n,
+                all,
+                &mut call_args,
+                &mut tangent_args,
+                &mut grads_in,
+            );
+            grads_out.push(literal(
+                &tangent,
+                fields,
+                std::slice::from_ref(n),
+                true,
+                &|p| leaf_ident(p).to_token_stream(),
+            ));
             grad_tys.push(quote!(#tangent));
         } else {
             call_args.push(quote!(#n));
@@ -168,11 +207,10 @@ pub(super) fn outer_siblings(
             quote!(#i_jvp),
         ),
     };
-    if out_struct {
+    if let Some(output) = output {
         return Ok(struct_output_siblings(
             w,
-            param,
-            all,
+            output,
             &params,
             &call_args,
             &tangent_params,
@@ -235,8 +273,7 @@ pub(super) fn outer_siblings(
 #[allow(clippy::too_many_arguments)]
 fn struct_output_siblings(
     w: &WithFields,
-    param: &Ident,
-    all: &[Leaf],
+    (out, all): &(Output, Vec<Leaf>),
     params: &[TokenStream],
     call_args: &[TokenStream],
     tangent_params: &[TokenStream],
@@ -250,21 +287,18 @@ fn struct_output_siblings(
     let sig = &item.sig;
     let vis = &item.vis;
     let name = &sig.ident;
-    let tangent = &w.tangent;
+    let tangent = tangent_name(&out.ty);
     let (cfgs, ret) = cfgs_and_output(item);
     let (generics, _, where_clause) = sig.generics.split_for_impl();
     let f_vjp = format_ident!("{}_vjp", name);
     let f_jvp = format_ident!("{}_jvp", name);
     let idents = |prefix: &str| -> Vec<Ident> {
-        all.iter()
-            .map(|l| {
-                let ident = leaf_ident(param, &l.path);
-                format_ident!("{}{}", prefix, ident)
-            })
+        (0..all.len())
+            .map(|k| format_ident!("{}{}", prefix, k))
             .collect()
     };
     let (values, tangents) = (idents("__v"), idents("__t"));
-    let recompute = has_no_diff(&w.fields);
+    let recompute = has_no_diff(&out.fields);
     let value_pat = match recompute {
         true => quote!(_),
         false => crate::emit::tuple_or_single(&values),
@@ -296,9 +330,9 @@ fn struct_output_siblings(
             _ => quote!(#name(#(#args),*)),
         }
     } else {
-        literal(&w.strukt, &w.fields, &[], false, &by_path(&values))
+        literal(&out.ty, &out.fields, &[], false, &by_path(&values))
     };
-    let tangent_value = literal(tangent, &w.fields, &[], true, &by_path(&tangents));
+    let tangent_value = literal(&tangent, &out.fields, &[], true, &by_path(&tangents));
     // The output cotangent as the inner function's: its leaves.
     let dr_leaves: Vec<TokenStream> = all
         .iter()
@@ -342,13 +376,6 @@ fn cfgs_and_output(item: &syn::ItemFn) -> (Vec<&syn::Attribute>, TokenStream) {
         syn::ReturnType::Default => quote!(()),
     };
     (cfgs, ret)
-}
-
-pub(super) fn strip_ref(ty: &syn::Type) -> &syn::Type {
-    match ty {
-        syn::Type::Reference(r) => &r.elem,
-        ty => ty,
-    }
 }
 
 fn is_float_ty(t: &TokenStream) -> bool {
