@@ -671,14 +671,15 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
     let mut inputs: Vec<syn::FnArg> = Vec::new();
     let mut inner_wrt: Vec<Ident> = Vec::new();
     for input in &item.sig.inputs {
-        let (name, strukt) = match input {
+        let name = match input {
             syn::FnArg::Receiver(r) if method => {
                 if r.reference.is_some() {
                     by_ref.push(Ident::new("self", r.self_token.span));
                 }
-                let strukt = strukt_of(&Ident::new("self", r.self_token.span));
+                let name = Ident::new("self", r.self_token.span);
+                let strukt = strukt_of(&name);
                 inputs.push(syn::parse_quote!(__self: &#strukt));
-                (Ident::new("self", r.self_token.span), strukt)
+                name
             }
             syn::FnArg::Typed(pt) => {
                 let name = match &*pt.pat {
@@ -694,7 +695,7 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
                         let mut pt = pt.clone();
                         *pt.ty = syn::parse_quote!(&#strukt);
                         inputs.push(syn::FnArg::Typed(pt));
-                        (name, Some(strukt))
+                        name
                     }
                     None => {
                         inputs.push(input.clone());
@@ -712,7 +713,6 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
                 continue;
             }
         };
-        let _ = strukt;
         for l in leaves_of(&name) {
             let ident = leaf_ident(&l.path);
             let ty = &l.ty;
