@@ -17,32 +17,58 @@ fn struct_param<'a>(params: &'a [Field], name: &Ident) -> Option<(Ident, Ident, 
     }
 }
 
-/// What a struct parameter `n` (its tangent parameter `dn`) adds: the
-/// leaves as the inner call's arguments (`&n.w`, `n.b`) and tangents, the
-/// leaves' cotangents, and the tangent struct made of them.
-#[allow(clippy::too_many_arguments)]
-fn struct_arguments(
-    n: &TokenStream,
-    dn: &Ident,
-    name: &Ident,
-    all: &[Leaf],
-    call_args: &mut Vec<TokenStream>,
-    tangent_args: &mut Vec<TokenStream>,
-    grads_in: &mut Vec<Ident>,
-) {
-    for l in all.iter().filter(|l| &l.path[0] == name) {
-        let path = &l.path[1..];
-        match &l.kind {
-            Kind::Vec(_) => {
-                call_args.push(quote!(&#n #(. #path)*));
-                tangent_args.push(quote!(&#dn #(. #path)*));
+/// What the outer siblings gather, parameter by parameter.
+#[derive(Default)]
+struct Gathered {
+    /// The inner call's arguments, and tangents.
+    call_args: Vec<TokenStream>,
+    tangent_args: Vec<TokenStream>,
+    /// The outer JVP's tangent parameters.
+    tangent_params: Vec<TokenStream>,
+    /// Cotangents returned by the inner function, in its order, and how
+    /// the outer one returns them, with their types.
+    grads_in: Vec<Ident>,
+    grads_out: Vec<TokenStream>,
+    grad_tys: Vec<TokenStream>,
+}
+
+impl Gathered {
+    /// A struct parameter `n` (named `name`, its tangent parameter `dn`):
+    /// the leaves as the inner call's arguments (`&n.w`, `n.b`) and
+    /// tangents, their cotangents, and the tangent struct made of them.
+    fn struct_param(
+        &mut self,
+        n: &TokenStream,
+        dn: &Ident,
+        name: &Ident,
+        struct_params: &[Field],
+        all: &[Leaf],
+    ) -> Option<()> {
+        let (_, tangent, fields) = struct_param(struct_params, name)?;
+        self.tangent_params.push(quote!(#dn: &#tangent));
+        for l in all.iter().filter(|l| &l.path[0] == name) {
+            let path = &l.path[1..];
+            match &l.kind {
+                Kind::Vec(_) => {
+                    self.call_args.push(quote!(&#n #(. #path)*));
+                    self.tangent_args.push(quote!(&#dn #(. #path)*));
+                }
+                _ => {
+                    self.call_args.push(quote!(#n #(. #path)*));
+                    self.tangent_args.push(quote!(#dn #(. #path)*));
+                }
             }
-            _ => {
-                call_args.push(quote!(#n #(. #path)*));
-                tangent_args.push(quote!(#dn #(. #path)*));
-            }
+            self.grads_in.push(leaf_ident(&l.path));
         }
-        grads_in.push(leaf_ident(&l.path));
+        self.grads_out.push(literal(
+            &tangent,
+            fields,
+            std::slice::from_ref(name),
+            true,
+            &|p| leaf_ident(p).to_token_stream(),
+        ));
+        self.grad_tys.push(quote!(#tangent));
+        Some(())
     }
 }
 
@@ -62,16 +88,10 @@ pub(super) fn outer_siblings(
     let wrt = wrt_names(&w.args);
     let (cfgs, ret) = cfgs_and_output(item);
     let (generics, _, where_clause) = sig.generics.split_for_impl();
-    // The outer parameters, and the inner call's arguments.
+    // The outer parameters, and what the inner call takes and gives.
     let mut params = Vec::new();
-    let mut call_args = Vec::new();
-    let mut tangent_params = Vec::new();
-    let mut tangent_args = Vec::new();
-    // Cotangents returned by the inner function, in its order, and how the
-    // outer one returns them.
-    let mut grads_in = Vec::new();
-    let mut grads_out = Vec::new();
-    let mut grad_tys = Vec::new();
+    let mut g = Gathered::default();
+    let missing = |at: &dyn ToTokens| syn::Error::new_spanned(at, "internal error: no fields");
     let self_name = Ident::new("self", proc_macro2::Span::call_site());
     let method = struct_params.iter().any(|f| f.name == "self");
     for input in &sig.inputs {
@@ -81,31 +101,13 @@ pub(super) fn outer_siblings(
                 // `self` with the receiver's own span (hygiene).
                 let this = &r.self_token;
                 params.push(quote!(#r));
-                call_args.push(match r.reference {
+                g.call_args.push(match r.reference {
                     Some(_) => quote!(#this),
                     None => quote!(&#this),
                 });
-                let (_, tangent, fields) = struct_param(struct_params, &self_name)
-                    .ok_or_else(|| syn::Error::new_spanned(r, "internal error: no fields"))?;
                 let dself = format_ident!("dself");
-                tangent_params.push(quote!(#dself: &#tangent));
-                struct_arguments(
-                    &quote!(#this),
-                    &dself,
-                    &self_name,
-                    all,
-                    &mut call_args,
-                    &mut tangent_args,
-                    &mut grads_in,
-                );
-                grads_out.push(literal(
-                    &tangent,
-                    fields,
-                    std::slice::from_ref(&self_name),
-                    true,
-                    &|p| leaf_ident(p).to_token_stream(),
-                ));
-                grad_tys.push(quote!(#tangent));
+                g.struct_param(&quote!(#this), &dself, &self_name, struct_params, all)
+                    .ok_or_else(|| missing(r))?;
                 continue;
             }
             syn::FnArg::Receiver(_) => {
@@ -125,31 +127,15 @@ pub(super) fn outer_siblings(
         let n = &pi.ident;
         let ty = &pt.ty;
         params.push(quote!(#n: #ty));
-        if let Some((_, tangent, fields)) = struct_param(struct_params, n) {
+        if struct_param(struct_params, n).is_some() {
             let by_ref = matches!(&**ty, syn::Type::Reference(_));
-            let p = if by_ref { quote!(#n) } else { quote!(&#n) };
-            call_args.push(p.clone());
+            g.call_args
+                .push(if by_ref { quote!(#n) } else { quote!(&#n) });
             let dn = format_ident!("d{}", n);
-            tangent_params.push(quote!(#dn: &#tangent));
-            struct_arguments(
-                &quote!(#n),
-                &dn,
-                n,
-                all,
-                &mut call_args,
-                &mut tangent_args,
-                &mut grads_in,
-            );
-            grads_out.push(literal(
-                &tangent,
-                fields,
-                std::slice::from_ref(n),
-                true,
-                &|p| leaf_ident(p).to_token_stream(),
-            ));
-            grad_tys.push(quote!(#tangent));
+            g.struct_param(&quote!(#n), &dn, n, struct_params, all)
+                .ok_or_else(|| missing(n))?;
         } else {
-            call_args.push(quote!(#n));
+            g.call_args.push(quote!(#n));
             if wrt.contains(&n.to_string()) {
                 let dn = format_ident!("d{}", n);
                 let (tt, gt) = match crate::parse::class_of_type(ty) {
@@ -165,15 +151,23 @@ pub(super) fn outer_siblings(
                         other => (quote!(#other), quote!(#other)),
                     },
                 };
-                tangent_params.push(quote!(#dn: #tt));
-                tangent_args.push(quote!(#dn));
-                let g = format_ident!("__g_{}", n);
-                grads_in.push(g.clone());
-                grads_out.push(quote!(#g));
-                grad_tys.push(gt);
+                g.tangent_params.push(quote!(#dn: #tt));
+                g.tangent_args.push(quote!(#dn));
+                let grad = format_ident!("__g_{}", n);
+                g.grads_in.push(grad.clone());
+                g.grads_out.push(quote!(#grad));
+                g.grad_tys.push(gt);
             }
         }
     }
+    let Gathered {
+        call_args,
+        tangent_args,
+        tangent_params,
+        grads_in,
+        grads_out,
+        grad_tys,
+    } = g;
     let tuple = |items: &[TokenStream]| -> TokenStream {
         if items.len() == 1 {
             items[0].clone()
