@@ -219,3 +219,48 @@ fn lstm() {
         );
     }
 }
+
+/// ADBench's angle-axis rotation (`objectives/hand.rs`) returns an array
+/// early from inside an `if`, as ADBench writes it: forward mode against
+/// central differences, reverse against forward, the identity's zero
+/// derivative below the threshold.
+#[test]
+fn early_return_of_an_array() {
+    let mut rng = Rng::new(9);
+    for _ in 0..20 {
+        let aa = [
+            rng.uniform(-1.5, 1.5),
+            rng.uniform(-1.5, 1.5),
+            rng.uniform(-1.5, 1.5),
+        ];
+        let d = [
+            rng.uniform(-1.0, 1.0),
+            rng.uniform(-1.0, 1.0),
+            rng.uniform(-1.0, 1.0),
+        ];
+        let (r, dr) = hand::angle_axis_to_rotation_matrix_jvp(aa, d);
+        assert_eq!(r, hand::angle_axis_to_rotation_matrix(aa));
+        // Forward mode against central differences, reverse against forward.
+        let h = 1e-6;
+        let at = |s: f64| {
+            hand::angle_axis_to_rotation_matrix([
+                aa[0] + s * d[0],
+                aa[1] + s * d[1],
+                aa[2] + s * d[2],
+            ])
+        };
+        let (p, q) = (at(h), at(-h));
+        for i in 0..9 {
+            assert_close("rotation JVP", dr[i], (p[i] - q[i]) / (2.0 * h), FD);
+        }
+        let w: [f64; 9] = std::array::from_fn(|i| (i as f64 * 0.7).sin());
+        let (_, g) = hand::angle_axis_to_rotation_matrix_vjp(aa, w);
+        let lhs: f64 = (0..9).map(|i| w[i] * dr[i]).sum();
+        let rhs: f64 = (0..3).map(|i| g[i] * d[i]).sum();
+        assert_close("dot-product test", lhs, rhs, EXACT);
+    }
+    // Below the threshold: the identity, whose derivative is zero.
+    let (r, dr) = hand::angle_axis_to_rotation_matrix_jvp([1e-6, 0.0, 0.0], [1.0, 1.0, 1.0]);
+    assert_eq!((r[0], r[4], r[8]), (1.0, 1.0, 1.0));
+    assert_eq!(dr, [0.0; 9]);
+}

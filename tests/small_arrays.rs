@@ -151,65 +151,6 @@ fn f32_arrays_and_tuples_with_arrays() {
     );
 }
 
-/// ADBench's angle-axis rotation as ADBench writes it: an early `return`
-/// of an array literal from inside an `if` (the hidden return value is an
-/// array in one arm and nothing yet in the other).
-#[differentiable]
-fn angle_axis_early(aa: [f64; 3]) -> [f64; 9] {
-    let norm = (aa[0] * aa[0] + aa[1] * aa[1] + aa[2] * aa[2]).sqrt();
-    if norm < 0.0001 {
-        return [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
-    }
-    let (x, y, z) = (aa[0] / norm, aa[1] / norm, aa[2] / norm);
-    let (s, c) = (norm.sin(), norm.cos());
-    [
-        x * x + (1.0 - x * x) * c,
-        x * y * (1.0 - c) - z * s,
-        x * z * (1.0 - c) + y * s,
-        x * y * (1.0 - c) + z * s,
-        y * y + (1.0 - y * y) * c,
-        y * z * (1.0 - c) - x * s,
-        x * z * (1.0 - c) - y * s,
-        z * y * (1.0 - c) + x * s,
-        z * z + (1.0 - z * z) * c,
-    ]
-}
-
-#[test]
-fn early_return_of_an_array() {
-    let mut rng = Rng::new(9);
-    for _ in 0..20 {
-        let aa = [
-            rng.uniform(-1.5, 1.5),
-            rng.uniform(-1.5, 1.5),
-            rng.uniform(-1.5, 1.5),
-        ];
-        let d = [
-            rng.uniform(-1.0, 1.0),
-            rng.uniform(-1.0, 1.0),
-            rng.uniform(-1.0, 1.0),
-        ];
-        let (r, dr) = angle_axis_early_jvp(aa, d);
-        assert_eq!(r, angle_axis_early(aa));
-        // Forward mode against central differences, reverse against forward.
-        let h = 1e-6;
-        let at = |s: f64| angle_axis_early([aa[0] + s * d[0], aa[1] + s * d[1], aa[2] + s * d[2]]);
-        let (p, q) = (at(h), at(-h));
-        for i in 0..9 {
-            assert_close("rotation JVP", dr[i], (p[i] - q[i]) / (2.0 * h), FD);
-        }
-        let w: [f64; 9] = std::array::from_fn(|i| (i as f64 * 0.7).sin());
-        let (_, g) = angle_axis_early_vjp(aa, w);
-        let lhs: f64 = (0..9).map(|i| w[i] * dr[i]).sum();
-        let rhs: f64 = (0..3).map(|i| g[i] * d[i]).sum();
-        assert_close("dot-product test", lhs, rhs, EXACT);
-    }
-    // Below the threshold: the identity, whose derivative is zero.
-    let (r, dr) = angle_axis_early_jvp([1e-6, 0.0, 0.0], [1.0, 1.0, 1.0]);
-    assert_eq!((r[0], r[4], r[8]), (1.0, 1.0, 1.0));
-    assert_eq!(dr, [0.0; 9]);
-}
-
 /// An array variable assigned in a branch.
 #[differentiable]
 fn choose(a: [f64; 2], t: f64) -> f64 {

@@ -413,7 +413,16 @@ fn f32_fields() {
     let mut n = m.clone();
     n.step(&g, -0.5);
     assert_eq!(n.b, m.b - 0.5 * x);
-    assert!((g.dot(&g) - g.scale(1.0).dot(&g)).abs() < 1e-12);
+    let doubled = g.scale(2.0);
+    assert_eq!(
+        (doubled.b, doubled.a),
+        (2.0 * g.b, [2.0 * g.a[0], 2.0 * g.a[1]])
+    );
+    let dot: f64 = g.w.iter().map(|&v| (v * v) as f64).sum::<f64>()
+        + g.a.iter().map(|&v| (v * v) as f64).sum::<f64>()
+        + (g.b * g.b) as f64
+        + g.c * g.c;
+    assert!((g.dot(&g) - dot).abs() < 1e-12 * dot);
     assert_eq!(mixed_loss_value_and_grad(&m, x).0, mixed_loss(&m, x));
 }
 

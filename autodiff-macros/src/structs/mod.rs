@@ -1,19 +1,19 @@
 //! Structs of parameters: `#[derive(Differentiable)]` and functions that
-//! differentiate with respect to a struct parameter (`wrt(p)`).
+//! differentiate with respect to struct parameters (`wrt(p)`, `wrt(self)`).
 //!
 //! The derive makes the tangent type (`ParamsTangent`: the float fields,
-//! with zero, add, scale and dot) and a `macro_rules!` named like the struct
-//! that hands its field list to [`expand_with_fields`]: a function
-//! `#[differentiable(wrt(p))] fn f(p: &Params, ..)` expands to a call of
-//! that macro (the field types are not visible to an attribute on the
-//! function), which comes back here with them.
+//! with zero, add, scale and dot), the `DifferentiableStruct` impl, and a
+//! `macro_rules!` named like the struct that hands its field list back to
+//! [`expand_with_fields`] (the field types are not visible to an attribute
+//! on a function): a function `#[differentiable(wrt(p))] fn f(p: &Params,
+//! ..)` expands to a request for the fields of its struct parameters (and
+//! of the struct it returns), which each struct's macro answers in turn.
 //!
 //! With the fields known, the function is differentiated through an inner
-//! function that takes each float field as a parameter of its own (`p.w` in
+//! function that takes each float leaf as a parameter of its own (`p.w` in
 //! the body becomes `__p_w`), by the ordinary pipeline; the siblings of `f`
 //! gather the inner cotangents into a `ParamsTangent` and pass a tangent's
 //! fields to the inner JVP.
-
 use proc_macro2::{Ident, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 
@@ -343,12 +343,7 @@ fn derive_inner(input: TokenStream) -> syn::Result<TokenStream> {
         #[doc(hidden)]
         #[allow(unused_macros)]
         macro_rules! #name {
-            (@autodiff $($rest:tt)*) => {
-                ::autodiff::__differentiable_with_fields! {
-                    [#name #tangent #(#table),*] $($rest)*
-                }
-            };
-            // The fields of this struct nested in another, at `path`.
+            // This struct's fields, for the struct at `path` of a request.
             (@fields $path:tt $($rest:tt)*) => {
                 ::autodiff::__differentiable_with_fields! {
                     @resolve $path [#name #tangent #(#table),*] $($rest)*
