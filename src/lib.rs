@@ -120,8 +120,9 @@ pub mod __private {
         lanes_dot, lanes_like, set_lane_of_slice,
     };
     pub use autodiff_runtime::{
-        DifferentiableStruct, Lanes, Saves, Tape, add_assign, add_cotangents, cast_like, check_wrt,
-        dot, lit, partials, to_float, zeros_like,
+        DerivesDifferentiable, DifferentiableStruct, Lanes, Saves, Tape, add_assign,
+        add_cotangents, cast_like, check_wrt, derives_differentiable, dot, lit, partials, returns,
+        to_float, zeros_like,
     };
 }
 

@@ -32,10 +32,20 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     if let Ok(f) = syn::parse2::<syn::ItemFn>(item.clone()) {
         // A struct parameter, or `self`: its fields come back through its
         // macro.
+        // A struct variable (a literal in the body) too.
+        let (literals, annotated) = crate::structs::local_struct_types(&f);
         match crate::structs::struct_params(&plain_args, &f, self_type.as_ref()) {
-            Ok(params) if !params.is_empty() => {
+            Ok(params) if !params.is_empty() || !literals.is_empty() => {
+                let locals: Vec<_> = literals.into_iter().chain(annotated).collect();
                 let output = crate::structs::struct_output(&f, self_type.as_ref());
-                return crate::structs::via_struct_macro(&params, output.as_ref(), args, item);
+                return crate::structs::via_struct_macro(
+                    &params,
+                    output.as_ref(),
+                    &locals,
+                    self_type.is_some(),
+                    args,
+                    item,
+                );
             }
             Ok(_) => {}
             Err(e) => {

@@ -808,3 +808,46 @@ fn generic_scalar() {
     let out = parse::with_scalar_of(&generics, || expanded(args, item));
     insta::assert_snapshot!(out);
 }
+
+/// Struct variables, once the structs' macros have told their fields: the
+/// inner function's body on leaves. A literal bound to a variable, a call's
+/// result (its type from the fields read), the variable copied and
+/// updated in a loop, passed on, and returned.
+#[test]
+fn struct_variables_rust() {
+    let input = quote! {
+        [__Structs __StructsTangent
+            resolved s: State [State StateTangent scalar x: f64, scalar v: f64],
+            resolved spring: Spring [Spring SpringTangent scalar k: f64],
+            resolved __out: State [State StateTangent scalar x: f64, scalar v: f64]]
+        (wrt(s, spring))
+        fn steps(s: &State, spring: &Spring, h: f64, n: usize) -> State {
+            let k1 = force(s, spring);
+            let mid = State { x: s.x + h * k1.x, v: s.v + h * k1.v };
+            let mut cur = mid.clone();
+            for _ in 0..n {
+                cur = step(&cur, spring, h);
+            }
+            cur
+        }
+    };
+    let tokens = crate::structs::expand_with_fields(input);
+    let file: syn::File =
+        syn::parse2(tokens.clone()).unwrap_or_else(|e| panic!("unparsable output {e}: {tokens}"));
+    // The inner function and what is emitted beside it, before the
+    // siblings the ordinary pipeline derives from it.
+    let items: Vec<syn::Item> = file
+        .items
+        .into_iter()
+        .filter(|i| match i {
+            syn::Item::Fn(f) => f.sig.ident == "__steps_fields",
+            syn::Item::Type(_) | syn::Item::Const(_) => true,
+            _ => false,
+        })
+        .collect();
+    insta::assert_snapshot!(prettyplease::unparse(&syn::File {
+        shebang: None,
+        attrs: Vec::new(),
+        items,
+    }));
+}

@@ -464,6 +464,32 @@ pub trait DifferentiableStruct {
     fn step(&mut self, t: &Self::Tangent, s: f64);
 }
 
+/// A struct that derives `Differentiable`, checked where a
+/// `#[differentiable]` function takes, returns or builds one: the error
+/// of a struct that does not derive it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is a struct in a `#[differentiable]` function, but does not derive `Differentiable`",
+    label = "add `#[derive(Differentiable)]` to the definition of `{Self}`"
+)]
+pub trait DerivesDifferentiable {}
+
+/// Compiles where `T` derives `Differentiable`.
+pub const fn derives_differentiable<T: DerivesDifferentiable + ?Sized>() {}
+
+/// `Self` is `T`: the check of the struct type `#[differentiable]` took
+/// for the value of a call (`T`) against what the function returns
+/// (`Self`).
+#[diagnostic::on_unimplemented(
+    message = "this call returns a `{Self}`, but #[differentiable] took its value for a `{T}`",
+    label = "write the type of the variable it is bound to: `let name: {Self} = ...`"
+)]
+pub trait ReturnedStruct<T> {}
+
+impl<T> ReturnedStruct<T> for T {}
+
+/// Compiles where `R` is `T`.
+pub const fn returns<R: ReturnedStruct<T>, T>() {}
+
 /// Zeros shaped like `x` (see [`ZerosLike`]).
 #[inline(always)]
 pub fn zeros_like<X: ZerosLike>(x: &X) -> X {

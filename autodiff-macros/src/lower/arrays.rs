@@ -224,7 +224,8 @@ impl Lower {
                 self.errors.at(
                     r,
                     "#[differentiable] takes references to arrays, slices and data only; \
-                     pass a float by value",
+                     pass a float by value, and write the type of a struct a call returned \
+                     (`let s: State = f(..);`)",
                 );
                 None
             }

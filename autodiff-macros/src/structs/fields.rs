@@ -18,6 +18,7 @@ use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::visit_mut::VisitMut;
 
+use super::locals::fields_fn;
 use super::siblings::outer_siblings;
 use super::{Field, Kind, kind_of, tangent_name, wrt_names};
 
@@ -171,7 +172,7 @@ pub(super) struct Leaf {
     pub(super) kind: Kind,
 }
 
-fn leaves(fields: &[Field], prefix: &[Ident], out: &mut Vec<Leaf>) {
+pub(super) fn leaves(fields: &[Field], prefix: &[Ident], out: &mut Vec<Leaf>) {
     for f in fields {
         let mut path = prefix.to_vec();
         path.push(f.name.clone());
@@ -202,7 +203,7 @@ pub(super) fn leaf_ident(path: &[Ident]) -> Ident {
 }
 
 /// `p.a.b` as its root and path, if it is a chain of named fields.
-fn field_chain(e: &syn::Expr) -> Option<(Ident, Vec<Ident>)> {
+pub(super) fn field_chain(e: &syn::Expr) -> Option<(Ident, Vec<Ident>)> {
     match e {
         syn::Expr::Field(f) => {
             let syn::Member::Named(m) = &f.member else {
@@ -248,8 +249,10 @@ fn vec_exprs(m: &mut syn::Macro, f: &mut dyn FnMut(&mut syn::Expr)) {
 /// What a field chain rooted at the struct parameter names.
 enum Named<'a> {
     Leaf(&'a Leaf),
-    /// The struct itself (an empty path) or a nested one.
-    Struct(Vec<Leaf>),
+    /// The struct itself (an empty path) or a nested one: its leaves, and
+    /// whether it has `#[no_diff]` fields (which its inner function reads
+    /// from the struct, passed first).
+    Struct(Vec<Leaf>, bool),
     Other,
 }
 
@@ -283,7 +286,7 @@ impl Fields<'_> {
         }
         let mut out = Vec::new();
         leaves(fields, &path, &mut out);
-        Some(Named::Struct(out))
+        Some(Named::Struct(out, has_no_diff(fields)))
     }
 }
 
@@ -312,47 +315,39 @@ impl VisitMut for PassOn<'_> {
             syn::Expr::Reference(r) if r.mutability.is_none() => (*r.expr).clone(),
             a => a.clone(),
         };
-        let Some((k, leaves)) =
-            call.args
-                .iter()
-                .enumerate()
-                .find_map(|(k, a)| match self.fields.named(&strip(a)) {
-                    Some(Named::Struct(leaves)) => Some((k, leaves)),
-                    _ => None,
-                })
-        else {
-            return;
-        };
-        let Some(last) = func.path.segments.last_mut() else {
-            return;
-        };
-        last.ident = format_ident!(
-            "__{}_fields",
-            last.ident.to_string().trim_start_matches("r#"),
-            span = last.ident.span()
-        );
-        let base = strip(&call.args[k]);
-        let Some((root, rel)) = field_chain(&base) else {
-            return;
-        };
-        // The callee takes its struct by reference.
-        let by_ref: syn::Expr = if rel.is_empty() && self.by_ref.contains(&root) {
-            base.clone()
-        } else {
-            syn::parse_quote!(&#base)
-        };
-        let mut args: Vec<syn::Expr> = call.args.iter().cloned().collect();
-        args[k] = by_ref;
-        for (j, l) in leaves.iter().enumerate() {
-            let rest = &l.path[1 + rel.len()..];
-            let access: syn::Expr = syn::parse_quote!(#base #(. #rest)*);
-            let arg: syn::Expr = match l.kind {
-                Kind::Vec(_) => syn::parse_quote!(&#access),
-                _ => access,
+        let mut args: Vec<syn::Expr> = Vec::new();
+        let mut any = false;
+        for a in &call.args {
+            let base = strip(a);
+            let (Some(Named::Struct(leaves, data)), Some((root, rel))) =
+                (self.fields.named(&base), field_chain(&base))
+            else {
+                args.push(a.clone());
+                continue;
             };
-            args.insert(k + 1 + j, arg);
+            any = true;
+            // A struct with `#[no_diff]` fields goes first, by reference;
+            // one without is its leaves alone.
+            if data {
+                args.push(if rel.is_empty() && self.by_ref.contains(&root) {
+                    base.clone()
+                } else {
+                    syn::parse_quote!(&#base)
+                });
+            }
+            for l in &leaves {
+                let rest = &l.path[1 + rel.len()..];
+                let access: syn::Expr = syn::parse_quote!(#base #(. #rest)*);
+                args.push(match l.kind {
+                    Kind::Vec(_) => syn::parse_quote!(&#access),
+                    _ => access,
+                });
+            }
         }
-        call.args = args.into_iter().collect();
+        if any {
+            func.path = fields_fn(&func.path);
+            call.args = args.into_iter().collect();
+        }
     }
 }
 
@@ -401,42 +396,41 @@ struct OutLiteral<'a> {
     error: Option<syn::Error>,
 }
 
-impl OutLiteral<'_> {
-    /// The expression of the leaf at `path` in the literal `lit`.
-    fn leaf_expr(&self, lit: &syn::ExprStruct, path: &[Ident]) -> Result<syn::Expr, syn::Error> {
-        let missing = || {
-            syn::Error::new_spanned(
-                lit,
-                format!(
-                    "#[differentiable] returns this struct as its float fields; give the field \
-                     `{}` here (a nested struct as a literal)",
-                    path.iter()
-                        .map(|i| i.to_string())
-                        .collect::<Vec<_>>()
-                        .join(".")
-                ),
-            )
-        };
-        if let Some(rest) = &lit.rest {
-            return Err(syn::Error::new_spanned(
-                rest,
-                "#[differentiable] returns this struct as its float fields, written out: \
-                 give every field instead of `..base`",
-            ));
-        }
-        let (first, rest) = path.split_first().ok_or_else(missing)?;
-        let value = lit
-            .fields
-            .iter()
-            .find(|f| matches!(&f.member, syn::Member::Named(m) if m == first))
-            .ok_or_else(missing)?;
-        if rest.is_empty() {
-            return Ok(value.expr.clone());
-        }
-        match &value.expr {
-            syn::Expr::Struct(inner) => self.leaf_expr(inner, rest),
-            _ => Err(missing()),
-        }
+/// The expression of the leaf at `path` in the literal `lit` (nested
+/// structs as literals too).
+pub(super) fn leaf_expr(lit: &syn::ExprStruct, path: &[Ident]) -> Result<syn::Expr, syn::Error> {
+    let missing = || {
+        syn::Error::new_spanned(
+            lit,
+            format!(
+                "#[differentiable] takes this struct apart into its float fields; give the field \
+                 `{}` here (a nested struct as a literal)",
+                path.iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(".")
+            ),
+        )
+    };
+    if let Some(rest) = &lit.rest {
+        return Err(syn::Error::new_spanned(
+            rest,
+            "#[differentiable] takes this struct apart into its float fields, written out: \
+             give every field instead of `..base`",
+        ));
+    }
+    let (first, rest) = path.split_first().ok_or_else(missing)?;
+    let value = lit
+        .fields
+        .iter()
+        .find(|f| matches!(&f.member, syn::Member::Named(m) if m == first))
+        .ok_or_else(missing)?;
+    if rest.is_empty() {
+        return Ok(value.expr.clone());
+    }
+    match &value.expr {
+        syn::Expr::Struct(inner) => leaf_expr(inner, rest),
+        _ => Err(missing()),
     }
 }
 
@@ -452,7 +446,7 @@ impl VisitMut for OutLiteral<'_> {
             let exprs: Result<Vec<syn::Expr>, syn::Error> = self
                 .leaves
                 .iter()
-                .map(|l| self.leaf_expr(lit, &l.path))
+                .map(|l| leaf_expr(lit, &l.path))
                 .collect();
             match exprs {
                 Ok(exprs) => {
@@ -586,7 +580,7 @@ impl<'ast> syn::visit::Visit<'ast> for Leftover<'_> {
                     syn::Expr::Reference(r) => &*r.expr,
                     a => a,
                 };
-                if matches!(self.fields.named(a), Some(Named::Struct(_))) {
+                if matches!(self.fields.named(a), Some(Named::Struct(..))) {
                     continue;
                 }
                 self.visit_expr(a);
@@ -625,14 +619,16 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
     let (args, self_type) = crate::parse::take_self_type(w.args.clone());
     w.args = args;
     let item = &w.item;
-    // The table's fields are the struct parameters, and `__out` for a
-    // struct returned.
+    // The table's fields are the struct parameters, `__out` for a struct
+    // returned, and `__local_T` for each other struct `T` of a variable.
     let params: Vec<Field> = w
         .fields
         .iter()
-        .filter(|f| f.name != "__out")
+        .filter(|f| f.name != "__out" && !f.name.to_string().starts_with("__local_"))
         .cloned()
         .collect();
+    let mut types: super::locals::Types = Vec::new();
+    known_types(&w.fields, &mut types);
     let output = w
         .fields
         .iter()
@@ -678,7 +674,9 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
                 }
                 let name = Ident::new("self", r.self_token.span);
                 let strukt = strukt_of(&name);
-                inputs.push(syn::parse_quote!(__self: &#strukt));
+                if has_data(&params, &name) {
+                    inputs.push(syn::parse_quote!(__self: &#strukt));
+                }
                 name
             }
             syn::FnArg::Typed(pt) => {
@@ -692,9 +690,13 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
                         if matches!(&*pt.ty, syn::Type::Reference(_)) {
                             by_ref.push(name.clone());
                         }
-                        let mut pt = pt.clone();
-                        *pt.ty = syn::parse_quote!(&#strukt);
-                        inputs.push(syn::FnArg::Typed(pt));
+                        // The struct itself only for its `#[no_diff]`
+                        // fields.
+                        if has_data(&params, &name) {
+                            let mut pt = pt.clone();
+                            *pt.ty = syn::parse_quote!(&#strukt);
+                            inputs.push(syn::FnArg::Typed(pt));
+                        }
                         name
                     }
                     None => {
@@ -724,6 +726,23 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
         }
     }
     inner.sig.inputs = inputs.into_iter().collect();
+    // Struct variables: their leaves.
+    let self_ident = self_type
+        .as_ref()
+        .and_then(|t| syn::parse2::<syn::Type>(t.clone()).ok())
+        .and_then(|t| super::struct_type(&t));
+    let mut locals = super::locals::Locals::new(&types, self_ident, &params, &inner.block);
+    locals.visit_block_mut(&mut inner.block);
+    if let Some(out) = &output {
+        super::locals::for_each_returned(&mut inner.block, &mut |e| locals.returned(&out.ty, e));
+    }
+    if let Some(e) = locals.error.take() {
+        return Err(e);
+    }
+    let roots = locals.roots.clone();
+    let mut local_leaves = all.clone();
+    local_leaves.extend(locals.leaves.iter().cloned());
+    let checks = std::mem::take(&mut locals.checks);
     // A struct output: the leaves, as a tuple.
     let out_leaves = match &output {
         Some(out) => {
@@ -746,8 +765,8 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
         None => Vec::new(),
     };
     let fields = || Fields {
-        params: &params,
-        leaves: &all,
+        params: &roots,
+        leaves: &local_leaves,
     };
     PassOn {
         fields: fields(),
@@ -778,10 +797,29 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
         ));
     }
     let inner_args = quote!(wrt(#(#inner_wrt),*));
+    // The struct a free function returns, named for its callers' checks.
+    let alias = match (&output, method || self_type.is_some()) {
+        (Some(out), false) => {
+            let alias = super::locals::output_alias(&item.sig.ident);
+            let (vis, ty) = (&item.vis, &out.ty);
+            quote! {
+                #[doc(hidden)]
+                #[allow(non_camel_case_types, dead_code)]
+                #vis type #alias = #ty;
+            }
+        }
+        _ => quote!(),
+    };
+    let checks = match self_type.is_some() {
+        true => quote!(),
+        false => quote!(#(#checks)*),
+    };
     let inner_tokens = quote! {
         #[doc(hidden)]
-        #[allow(dead_code, unused_variables, clippy::too_many_arguments)]
+        #[allow(dead_code, unused_variables, unused_mut, clippy::too_many_arguments)]
         #inner
+        #alias
+        #checks
     };
     let inner_siblings = crate::parse::with_self_type(self_type, || {
         crate::pipeline::derivatives(inner_args, inner.to_token_stream())
@@ -789,6 +827,27 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
     let output = output.map(|o| (o, out_leaves));
     let outer = outer_siblings(&w, &params, &all, &inner_name, output.as_ref())?;
     Ok(quote!(#inner_tokens #inner_siblings #outer))
+}
+
+/// Every struct type of a table, nested ones included, with its fields.
+fn known_types(fields: &[Field], out: &mut super::locals::Types) {
+    for f in fields {
+        if let Some(Kind::Nested(ty, Some(sub))) = &f.kind {
+            if !out.iter().any(|(t, _)| t == ty) {
+                out.push((ty.clone(), sub.clone()));
+            }
+            known_types(sub, out);
+        }
+    }
+}
+
+/// Whether the struct parameter `name` has `#[no_diff]` fields, which its
+/// inner function reads from the struct itself, passed by reference before
+/// its leaves.
+pub(super) fn has_data(params: &[Field], name: &Ident) -> bool {
+    params.iter().any(|f| {
+        &f.name == name && matches!(&f.kind, Some(Kind::Nested(_, Some(sub))) if has_no_diff(sub))
+    })
 }
 
 /// The struct a function returns: its name and fields.

@@ -321,6 +321,8 @@ fn derive_inner(input: TokenStream) -> syn::Result<TokenStream> {
             }
         }
 
+        impl ::autodiff::__private::DerivesDifferentiable for #name {}
+
         impl ::autodiff::__private::DifferentiableStruct for #name {
             type Tangent = #tangent;
             fn zero_tangent(&self) -> #tangent {
@@ -442,6 +444,33 @@ pub fn struct_output(item: &syn::ItemFn, self_type: Option<&TokenStream>) -> Opt
     }
 }
 
+/// The parameters a function without `wrt` differentiates with respect
+/// to: floats, float arrays, and references to float slices, arrays and
+/// `Vec`s.
+fn float_params(item: &syn::ItemFn) -> Vec<Ident> {
+    let floatish = |ty: &syn::Type| {
+        let ty = match ty {
+            syn::Type::Reference(r) if r.mutability.is_none() => match &*r.elem {
+                syn::Type::Slice(s) => &*s.elem,
+                other => other,
+            },
+            ty => ty,
+        };
+        is_float(ty) || crate::parse::is_float_array(ty)
+    };
+    item.sig
+        .inputs
+        .iter()
+        .filter_map(|a| match a {
+            syn::FnArg::Typed(pt) if floatish(&pt.ty) => match &*pt.pat {
+                syn::Pat::Ident(pi) => Some(pi.ident.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
 /// The names in `wrt(...)`.
 fn wrt_names(args: &TokenStream) -> Vec<String> {
     let mut out = Vec::new();
@@ -513,6 +542,8 @@ pub fn expand_impl(args: TokenStream, mut block: syn::ItemImpl) -> TokenStream {
 pub fn via_struct_macro(
     params: &[(Ident, Ident)],
     output: Option<&Ident>,
+    locals: &[Ident],
+    in_impl: bool,
     args: TokenStream,
     item: TokenStream,
 ) -> TokenStream {
@@ -523,8 +554,49 @@ pub fn via_struct_macro(
     if let Some(ty) = output {
         entries.push(quote!(nested __out: #ty));
     }
+    // Without `wrt`, every float parameter, as the attribute means.
+    let args = match args
+        .clone()
+        .into_iter()
+        .any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "wrt"))
+    {
+        true => args,
+        false => {
+            let floats = syn::parse2::<syn::ItemFn>(item.clone())
+                .map(|f| float_params(&f))
+                .unwrap_or_default();
+            match args.is_empty() {
+                true => quote!(wrt(#(#floats),*)),
+                false => quote!(#args, wrt(#(#floats),*)),
+            }
+        }
+    };
+    // The struct types of variables, that no parameter or output names.
+    for ty in locals {
+        if params.iter().all(|(_, t)| t != ty) && output != Some(ty) {
+            let name = format_ident!("__local_{}", ty);
+            entries.push(quote!(nested #name: #ty));
+        }
+    }
+    // A struct that does not derive `Differentiable` has no macro to ask:
+    // besides that error, one that says what to do, at the type (not in
+    // an `impl` block, which has no unnamed constants).
+    let mut types: Vec<&Ident> = match in_impl {
+        true => Vec::new(),
+        false => params.iter().map(|(_, t)| t).collect(),
+    };
+    if !in_impl {
+        types.extend(output);
+        types.extend(locals);
+    }
+    let checks = types.iter().map(|ty| {
+        quote_spanned!(ty.span()=>
+            const _: () = ::autodiff::__private::derives_differentiable::<#ty>();
+        )
+    });
     quote! {
         #item
+        #(#checks)*
         ::autodiff::__differentiable_with_fields! {
             [__Structs __StructsTangent #(#entries),*] (#args) #item
         }
@@ -532,6 +604,8 @@ pub fn via_struct_macro(
 }
 
 mod fields;
+mod locals;
 mod siblings;
 
 pub use fields::expand_with_fields;
+pub use locals::local_struct_types;

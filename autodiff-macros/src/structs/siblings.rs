@@ -5,7 +5,7 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 
-use super::fields::{Leaf, Output, WithFields, has_no_diff, leaf_ident, literal};
+use super::fields::{Leaf, Output, WithFields, has_data, has_no_diff, leaf_ident, literal};
 use super::{Field, Kind, tangent_name, wrt_names};
 
 /// A struct parameter's name, struct, tangent type and fields.
@@ -101,10 +101,12 @@ pub(super) fn outer_siblings(
                 // `self` with the receiver's own span (hygiene).
                 let this = &r.self_token;
                 params.push(quote!(#r));
-                g.call_args.push(match r.reference {
-                    Some(_) => quote!(#this),
-                    None => quote!(&#this),
-                });
+                if has_data(struct_params, &self_name) {
+                    g.call_args.push(match r.reference {
+                        Some(_) => quote!(#this),
+                        None => quote!(&#this),
+                    });
+                }
                 let dself = format_ident!("dself");
                 g.struct_param(&quote!(#this), &dself, &self_name, struct_params, all)
                     .ok_or_else(|| missing(r))?;
@@ -129,8 +131,10 @@ pub(super) fn outer_siblings(
         params.push(quote!(#n: #ty));
         if struct_param(struct_params, n).is_some() {
             let by_ref = matches!(&**ty, syn::Type::Reference(_));
-            g.call_args
-                .push(if by_ref { quote!(#n) } else { quote!(&#n) });
+            if has_data(struct_params, n) {
+                g.call_args
+                    .push(if by_ref { quote!(#n) } else { quote!(&#n) });
+            }
             let dn = format_ident!("d{}", n);
             g.struct_param(&quote!(#n), &dn, n, struct_params, all)
                 .ok_or_else(|| missing(n))?;
