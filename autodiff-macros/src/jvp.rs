@@ -213,7 +213,7 @@ impl Jvp<'_> {
                     let p = carried[k];
                     let tp = self.b.f.add_param(
                         new_body,
-                        Class::Float,
+                        tangent_class(primal.class(p)),
                         primal.span(p),
                         derived_name("d", primal.name(p)),
                     );
@@ -369,7 +369,7 @@ impl Jvp<'_> {
             let p = params[k];
             let tp = self.b.f.add_param(
                 dst,
-                Class::Float,
+                tangent_class(primal.class(p)),
                 primal.span(p),
                 derived_name("d", primal.name(p)),
             );
@@ -476,4 +476,13 @@ fn prim_tangent(
         }
     }
     sum
+}
+
+/// The class of the tangent of a carried value: an array value's is an
+/// array value, any other's a float.
+fn tangent_class(class: Class) -> Class {
+    match class {
+        Class::Vector => Class::Vector,
+        _ => Class::Float,
+    }
 }

@@ -851,3 +851,20 @@ fn struct_variables_rust() {
         items,
     }));
 }
+
+/// An array value carried by a loop (`s = turn(s, a)`): forward mode
+/// carries its tangent array; reverse mode carries its cotangent buffer
+/// backwards, the call's pullback adding into the parameter's buffer.
+#[test]
+fn carried_array_rust() {
+    let item = quote! {
+        fn spin(s0: [f64; 2], a: f64, n: usize) -> f64 {
+            let mut s = s0;
+            for _ in 0..n {
+                s = turn(s, a);
+            }
+            s[0] * s[0] + 3.0 * s[1]
+        }
+    };
+    insta::assert_snapshot!(ir(quote!(), item));
+}

@@ -1183,8 +1183,9 @@ impl Vjp<'_> {
         }
         for (a, g) in returned.into_iter().zip(grads) {
             if primal.class(a) == Class::Vector {
-                if let Some(buf) = self.buffers[a.index()] {
-                    self.b.f.push(block, Op::AccumAll(buf, g), &[], span);
+                // (A loop's carried array has no buffer until now.)
+                if self.act.is_active(a) {
+                    self.add_into_buffer(a, g, span);
                 }
             } else {
                 self.accumulate(a, Some(g), span);
@@ -1446,10 +1447,10 @@ impl Vjp<'_> {
             });
         // The body's values leave the loop only through its results: when
         // none has an adjoint, the reverse loop would add zeros.
-        let incoming = d
-            .results
-            .iter()
-            .any(|&r| self.act.is_active(r) && self.adj[r.index()].is_some());
+        let incoming = d.results.iter().any(|&r| self.has_adjoint(r));
+        // An array value carried by the loop (`s = step(s)`): its cotangent
+        // is a buffer, carried backwards as one.
+        let vector = |k: usize| primal.class(carried[k]) == Class::Vector;
         if !(incoming || writes) || (active.is_empty() && outer.is_empty() && !touches_buffers) {
             return Ok(());
         }
@@ -1459,7 +1460,19 @@ impl Vjp<'_> {
         // carried values, then of the outside values the body reads.
         let mut init_adj = Vec::new();
         for &k in &active {
-            let g = self.adj[d.results[k].index()];
+            let r = d.results[k];
+            if vector(k) {
+                let buf = match self.buffers[r.index()] {
+                    Some(buf) => buf,
+                    None => {
+                        let op = Op::Zeros(self.b.get(r), None);
+                        self.b.f.push1(current, op, Class::Buffer, span)
+                    }
+                };
+                init_adj.push(buf);
+                continue;
+            }
+            let g = self.adj[r.index()];
             init_adj.push(self.b.materialize(g, span));
         }
         for o in &outer {
@@ -1491,9 +1504,13 @@ impl Vjp<'_> {
         let mut g_carried = Vec::new();
         for &k in &active {
             let p = carried[k];
+            let class = match vector(k) {
+                true => Class::Buffer,
+                false => Class::Float,
+            };
             g_carried.push(self.b.f.add_param(
                 nb,
-                Class::Float,
+                class,
                 primal.span(p),
                 derived_name("g", primal.name(p)),
             ));
@@ -1608,11 +1625,51 @@ impl Vjp<'_> {
             self.adj[o.index()] = Some(g);
         }
         for (&k, &g) in active.iter().zip(&g_carried) {
-            self.accumulate(yields[k], Some(g), span);
+            if !vector(k) {
+                self.accumulate(yields[k], Some(g), span);
+                continue;
+            }
+            // An array value the iteration makes takes the carried buffer;
+            // one from before it (the parameter itself) gets it added; what
+            // a call returned (an array the macro could not see) has it as
+            // its cotangent.
+            let y = yields[k];
+            self.buffers[carried[k].index()] = None;
+            let inside = primal.nested_blocks(body).contains(&primal.block_of(y));
+            match primal.class(y) {
+                Class::Vector if inside && y != carried[k] => {
+                    self.buffers[y.index()] = Some(g);
+                    self.seeded.insert(y);
+                }
+                Class::Vector => self.add_into_buffer(y, g, span),
+                _ => self.accumulate(y, Some(g), span),
+            }
+            // The parameter's buffer, made here: branches and calls of the
+            // iteration add into it.
+            let p = carried[k];
+            if self.buffers[p.index()].is_none() {
+                let op = Op::Zeros(self.b.get(p), None);
+                let buf = self.b.f.push1(nb, op, Class::Buffer, span);
+                self.b.f.names[buf.index()] = derived_name("g", primal.name(p));
+                self.buffers[p.index()] = Some(buf);
+            }
         }
         self.reverse_insts(body)?;
         let mut next = Vec::new();
         for &k in &active {
+            if vector(k) {
+                let p = carried[k];
+                let buf = match self.buffers[p.index()] {
+                    Some(buf) => buf,
+                    None => {
+                        let op = Op::Zeros(self.b.get(p), None);
+                        self.b.f.push1(nb, op, Class::Buffer, span)
+                    }
+                };
+                self.buffers[p.index()] = None;
+                next.push(buf);
+                continue;
+            }
             let g = self.adj[carried[k].index()];
             next.push(self.b.materialize(g, span));
         }
@@ -1647,7 +1704,14 @@ impl Vjp<'_> {
                 }
             }
         };
-        let mut classes = vec![Class::Float; active.len() + outer.len()];
+        let mut classes: Vec<Class> = active
+            .iter()
+            .map(|&k| match vector(k) {
+                true => Class::Buffer,
+                false => Class::Float,
+            })
+            .collect();
+        classes.extend(outer.iter().map(|_| Class::Float));
         classes.extend(counter_params.iter().map(|_| Class::Int));
         let inst = self
             .b
@@ -1664,7 +1728,10 @@ impl Vjp<'_> {
         }
         for (i, &k) in active.iter().enumerate() {
             self.b.f.names[results[i].index()] = derived_name("g", primal.name(carried[k]));
-            self.accumulate(init[k], Some(results[i]), span);
+            match vector(k) {
+                true => self.add_into_buffer(init[k], results[i], span),
+                false => self.accumulate(init[k], Some(results[i]), span),
+            }
         }
         Ok(())
     }

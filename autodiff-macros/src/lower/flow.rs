@@ -170,7 +170,7 @@ impl Lower {
             };
             then_yield.push(*t);
             else_yield.push(*f);
-            classes.push(super::join(self.f.class(*t), self.f.class(*f)));
+            classes.push(self.arms_class(*t, *f));
         }
         if changed
             .iter()
@@ -241,7 +241,7 @@ impl Lower {
         for (t, f) in &shape {
             then_yield.push(*t);
             else_yield.push(*f);
-            classes.push(super::join(self.f.class(*t), self.f.class(*f)));
+            classes.push(self.arms_class(*t, *f));
         }
         self.f.block_mut(then_block).ret = then_yield;
         self.f.block_mut(else_block).ret = else_yield;
@@ -393,7 +393,9 @@ impl Lower {
     /// (the hidden value of a `return` that did not happen, a placeholder,
     /// goes with an array).
     fn sequence_assigned(&self, a: &Bound, b: &Bound) -> bool {
+        // What a call returned may be an array: it goes with one.
         let class = |x: &Bound| match x {
+            Bound::Value(v) if self.f.maybe_array(*v) => Some(Class::Unknown),
             Bound::Value(v) => Some(self.f.class(*v)),
             _ => None,
         };
@@ -404,19 +406,31 @@ impl Lower {
         slice(ca) || slice(cb) || (vector(ca) && !fits(cb)) || (vector(cb) && !fits(ca))
     }
 
-    /// A loop that assigns a variable holding an array value or a slice:
-    /// not supported yet.
+    /// The class of what the arms of a branch yield: an array value in one
+    /// and what a call returned in the other is an array value.
+    fn arms_class(&self, t: Value, f: Value) -> Class {
+        match (self.f.class(t), self.f.class(f)) {
+            (Class::Vector, _) if self.f.maybe_array(f) => Class::Vector,
+            (_, Class::Vector) if self.f.maybe_array(t) => Class::Vector,
+            (ct, cf) => super::join(ct, cf),
+        }
+    }
+
+    /// A loop that assigns a slice variable: not supported yet.
     pub(super) fn check_carried(
         &mut self,
         carried: &[(String, Value)],
         at: &dyn quote::ToTokens,
     ) -> bool {
-        if let Some((name, _)) = carried.iter().find(|(_, v)| self.f.class(*v).is_sequence()) {
+        if let Some((name, _)) = carried
+            .iter()
+            .find(|(_, v)| self.f.class(*v) == Class::Slice)
+        {
             self.errors.at(
                 at,
                 format_args!(
-                    "#[differentiable] does not assign the array or slice variable `{name}` in a loop yet; \
-                     write its elements into an array made with `[0.0; N]` or `vec![0.0; n]`"
+                    "#[differentiable] does not assign the slice variable `{name}` in a loop yet; \
+                     index the slice with an offset that the loop changes instead (`x[k + i]`)"
                 ),
             );
             return false;

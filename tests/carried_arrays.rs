@@ -1,0 +1,213 @@
+//! Array values carried by loops: `s = step(s)` in a `for` or a `while`,
+//! the way explicit integrators are written. Gradients against central
+//! differences, and reverse mode against forward mode (the dot-product
+//! test), at many points.
+mod common;
+
+use autodiff::check;
+use autodiff::prelude::*;
+use common::*;
+
+/// A rotation by `a`, shrunk by `r`.
+#[differentiable]
+fn turn(s: [f64; 2], a: f64, r: f64) -> [f64; 2] {
+    [
+        r * (s[0] * a.cos() - s[1] * a.sin()),
+        r * (s[0] * a.sin() + s[1] * a.cos()),
+    ]
+}
+
+/// The state after `n` turns: a call's result carried.
+#[differentiable(wrt(s0, a))]
+fn spin(s0: [f64; 2], a: f64, n: usize) -> f64 {
+    let mut s = s0;
+    for _ in 0..n {
+        s = turn(s, a, 0.9);
+    }
+    s[0] * s[0] + 3.0 * s[1]
+}
+
+/// An array literal carried, with a branch choosing which update.
+#[differentiable(wrt(s0, h))]
+fn euler(s0: [f64; 2], h: f64, n: usize) -> f64 {
+    let mut s = s0;
+    for i in 0..n {
+        if i % 3 == 0 {
+            s = [s[0] + h * s[1], s[1] - h * s[0].sin()];
+        } else {
+            s = turn(s, h, 1.0);
+        }
+    }
+    s[0] * s[1]
+}
+
+/// An array changed in some iterations only, next to a float that reads
+/// it.
+#[differentiable(wrt(s0, a))]
+fn sometimes(s0: [f64; 2], a: f64, n: usize) -> f64 {
+    let mut s = s0;
+    let mut acc = 0.0;
+    for i in 0..n {
+        if i % 2 == 0 {
+            s = turn(s, a, 1.1);
+        }
+        acc += s[0] * s[1];
+    }
+    acc + s[1]
+}
+
+/// A `while` carrying an array, and an array carried by nested loops.
+#[differentiable(wrt(s0, k))]
+fn nested(s0: [f64; 3], k: f64, n: usize) -> f64 {
+    let mut s = s0;
+    let mut t = 0;
+    while t < n {
+        for j in 0..3 {
+            let v = [s[1], s[2], s[0]];
+            s = [s[0] + k * v[0] * (j as f64 + 1.0), v[1], s[2] - k * v[2]];
+        }
+        t += 1;
+    }
+    s[0] + s[1] * s[2]
+}
+
+/// The flat RK4 step of a damped spring: `[x, v]` by `[k, c]`.
+#[differentiable]
+fn spring_deriv(s: [f64; 2], p: [f64; 2]) -> [f64; 2] {
+    [s[1], -p[0] * s[0] - p[1] * s[1]]
+}
+
+#[differentiable]
+fn axpy2(s: [f64; 2], h: f64, d: [f64; 2]) -> [f64; 2] {
+    [s[0] + h * d[0], s[1] + h * d[1]]
+}
+
+#[differentiable]
+fn rk4(s: [f64; 2], p: [f64; 2], h: f64) -> [f64; 2] {
+    let k1 = spring_deriv(s, p);
+    let k2 = spring_deriv(axpy2(s, 0.5 * h, k1), p);
+    let k3 = spring_deriv(axpy2(s, 0.5 * h, k2), p);
+    let k4 = spring_deriv(axpy2(s, h, k3), p);
+    [
+        s[0] + h / 6.0 * (k1[0] + 2.0 * k2[0] + 2.0 * k3[0] + k4[0]),
+        s[1] + h / 6.0 * (k1[1] + 2.0 * k2[1] + 2.0 * k3[1] + k4[1]),
+    ]
+}
+
+#[differentiable(wrt(s0, p))]
+fn rk4_energy(s0: [f64; 2], p: [f64; 2], h: f64, n: usize) -> f64 {
+    let mut s = s0;
+    for _ in 0..n {
+        s = rk4(s, p, h);
+    }
+    0.5 * s[1] * s[1] + 0.5 * p[0] * s[0] * s[0]
+}
+
+#[test]
+fn a_call_result_carried() {
+    let mut rng = Rng::new(11);
+    for n in [0, 1, 2, 7] {
+        for _ in 0..20 {
+            let x = [
+                rng.uniform(-1.0, 1.0),
+                rng.uniform(-1.0, 1.0),
+                rng.uniform(-2.0, 2.0),
+            ];
+            let (v, (gs, ga)) = spin_value_and_grad([x[0], x[1]], x[2], n);
+            assert_eq!(v, spin([x[0], x[1]], x[2], n));
+            let f = |p: &[f64]| spin([p[0], p[1]], p[2], n);
+            check::gradient(f, &[gs[0], gs[1], ga], &x, FD).unwrap();
+            // Reverse against forward: the JVP along e_i is gradient[i].
+            let (_, t) = spin_jvp([x[0], x[1]], x[2], n, [0.0, 1.0], 0.0);
+            assert_close("jvp", t, gs[1], EXACT);
+        }
+    }
+}
+
+#[test]
+fn literals_and_branches_carried() {
+    let mut rng = Rng::new(12);
+    for n in [1, 3, 4, 10] {
+        for _ in 0..20 {
+            let x = [
+                rng.uniform(-1.0, 1.0),
+                rng.uniform(-1.0, 1.0),
+                rng.uniform(0.01, 0.3),
+            ];
+            let (gs, gh) = euler_grad([x[0], x[1]], x[2], n);
+            let f = |p: &[f64]| euler([p[0], p[1]], p[2], n);
+            check::gradient(f, &[gs[0], gs[1], gh], &x, FD).unwrap();
+            let (_, t) = euler_jvp([x[0], x[1]], x[2], n, [0.3, -0.5], 2.0);
+            let dot = 0.3 * gs[0] - 0.5 * gs[1] + 2.0 * gh;
+            assert_close("dot product", t, dot, EXACT);
+        }
+    }
+}
+
+#[test]
+fn while_and_nested_loops_carried() {
+    let mut rng = Rng::new(13);
+    for n in [0, 1, 2, 5] {
+        for _ in 0..20 {
+            let x: Vec<f64> = (0..4).map(|_| rng.uniform(-0.5, 0.5)).collect();
+            let (gs, gk) = nested_grad([x[0], x[1], x[2]], x[3], n);
+            let f = |p: &[f64]| nested([p[0], p[1], p[2]], p[3], n);
+            check::gradient(f, &[gs[0], gs[1], gs[2], gk], &x, FD).unwrap();
+            let (_, t) = nested_jvp([x[0], x[1], x[2]], x[3], n, [1.0, 2.0, -1.0], 0.5);
+            let dot = gs[0] + 2.0 * gs[1] - gs[2] + 0.5 * gk;
+            assert_close("dot product", t, dot, EXACT);
+        }
+    }
+}
+
+#[test]
+fn rk4_over_arrays() {
+    let mut rng = Rng::new(14);
+    for _ in 0..20 {
+        let x = [
+            rng.uniform(-1.0, 1.0),
+            rng.uniform(-1.0, 1.0),
+            rng.uniform(0.5, 2.0),
+            rng.uniform(0.0, 0.5),
+        ];
+        let (gs, gp) = rk4_energy_grad([x[0], x[1]], [x[2], x[3]], 0.1, 20);
+        let f = |p: &[f64]| rk4_energy([p[0], p[1]], [p[2], p[3]], 0.1, 20);
+        check::gradient(f, &[gs[0], gs[1], gp[0], gp[1]], &x, FD).unwrap();
+        let (_, t) = rk4_energy_jvp([x[0], x[1]], [x[2], x[3]], 0.1, 20, [1.0, 0.0], [0.0, 1.0]);
+        assert_close("dot product", t, gs[0] + gp[1], EXACT);
+    }
+}
+
+#[test]
+fn arrays_changed_in_some_iterations() {
+    let mut rng = Rng::new(15);
+    for n in [0, 1, 2, 5] {
+        for _ in 0..20 {
+            let x: Vec<f64> = (0..3).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let (gs, ga) = sometimes_grad([x[0], x[1]], x[2], n);
+            let f = |p: &[f64]| sometimes([p[0], p[1]], p[2], n);
+            check::gradient(f, &[gs[0], gs[1], ga], &x, FD).unwrap();
+            let (_, t) = sometimes_jvp([x[0], x[1]], x[2], n, [1.0, -1.0], 0.25);
+            assert_close("dot product", t, gs[0] - gs[1] + 0.25 * ga, EXACT);
+        }
+    }
+}
+
+#[test]
+fn vector_forward_mode_carries_array_tangents() {
+    let mut rng = Rng::new(16);
+    for _ in 0..10 {
+        let x: Vec<f64> = (0..4).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let (s0, p) = ([x[0], x[1]], [x[2] + 1.5, x[3].abs()]);
+        // Four directions at once: the unit vectors of (s0, p).
+        let ds0 = [Lanes([1.0, 0.0, 0.0, 0.0]), Lanes([0.0, 1.0, 0.0, 0.0])];
+        let dp = [Lanes([0.0, 0.0, 1.0, 0.0]), Lanes([0.0, 0.0, 0.0, 1.0])];
+        let (v, lanes) = rk4_energy_jvp_lanes(s0, p, 0.1, 15, ds0, dp);
+        let (gs, gp) = rk4_energy_grad(s0, p, 0.1, 15);
+        assert_eq!(v, rk4_energy(s0, p, 0.1, 15));
+        let g = [gs[0], gs[1], gp[0], gp[1]];
+        for (lane, gk) in lanes.0.iter().zip(g) {
+            assert_close("lane", *lane, gk, EXACT);
+        }
+    }
+}
