@@ -56,6 +56,21 @@ fn sometimes(s0: [f64; 2], a: f64, n: usize) -> f64 {
     acc + s[1]
 }
 
+/// Both arms of a branch give an array variable what a call returns (found
+/// by the fuzzer: the variable was taken for a float after the branch).
+#[differentiable(wrt(s0, a))]
+fn either(s0: [f64; 2], a: f64, n: usize) -> f64 {
+    let mut s = s0;
+    for i in 0..n {
+        if s[0] > s[1] * (i as f64) {
+            s = turn(s, a, 0.8);
+        } else {
+            s = turn(s, -a, 1.2);
+        }
+    }
+    s[0] - s[1] * s[1]
+}
+
 /// A `while` carrying an array, and an array carried by nested loops.
 #[differentiable(wrt(s0, k))]
 fn nested(s0: [f64; 3], k: f64, n: usize) -> f64 {
@@ -208,6 +223,21 @@ fn vector_forward_mode_carries_array_tangents() {
         let g = [gs[0], gs[1], gp[0], gp[1]];
         for (lane, gk) in lanes.0.iter().zip(g) {
             assert_close("lane", *lane, gk, EXACT);
+        }
+    }
+}
+
+#[test]
+fn both_arms_give_call_results() {
+    let mut rng = Rng::new(17);
+    for n in [1, 2, 6] {
+        for _ in 0..20 {
+            let x: Vec<f64> = (0..3).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let (gs, ga) = either_grad([x[0], x[1]], x[2], n);
+            let f = |p: &[f64]| either([p[0], p[1]], p[2], n);
+            check::gradient(f, &[gs[0], gs[1], ga], &x, FD).unwrap();
+            let (_, t) = either_jvp([x[0], x[1]], x[2], n, [0.5, 1.0], -1.0);
+            assert_close("dot product", t, 0.5 * gs[0] + gs[1] - ga, EXACT);
         }
     }
 }

@@ -33,10 +33,10 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         // A struct parameter, or `self`: its fields come back through its
         // macro.
         // A struct variable (a literal in the body) too.
-        let (literals, annotated) = crate::structs::local_struct_types(&f);
+        let (named, passed) = crate::structs::local_struct_types(&f);
         match crate::structs::struct_params(&plain_args, &f, self_type.as_ref()) {
-            Ok(params) if !params.is_empty() || !literals.is_empty() => {
-                let locals: Vec<_> = literals.into_iter().chain(annotated).collect();
+            Ok(params) if !params.is_empty() || !named.is_empty() => {
+                let locals: Vec<_> = named.into_iter().chain(passed).collect();
                 let output = crate::structs::struct_output(&f, self_type.as_ref());
                 return crate::structs::via_struct_macro(
                     &params,

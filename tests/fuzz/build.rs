@@ -1,7 +1,9 @@
 //! Generates random programs in the subset `#[differentiable]` supports:
 //! straight-line code, branches, `for` and `while` loops with `break` and
 //! `continue`, local arrays written in place and read back, small array
-//! values, calls of helpers taking scalars, slices and parts of slices.
+//! values (mutable ones reassigned whole, in loops too), struct variables
+//! (`FuzzInner`: literals, results of calls, reassigned, passed on), calls
+//! of helpers taking scalars, slices and parts of slices.
 //! Each program has the signature `fn(x: &[f64], a: f64, b: f64) -> f64`;
 //! `tests/fuzz.rs` checks its gradient against finite differences and its
 //! JVP against its gradient.
@@ -26,6 +28,14 @@ struct Gen {
     /// Local arrays of length `N` (written, read back), and array values.
     arrays: Vec<Vec<String>>,
     vectors: Vec<Vec<(String, usize)>>,
+    /// Mutable array values of two elements, reassigned whole.
+    mut_vectors: Vec<Vec<String>>,
+    /// Struct variables (`FuzzInner`), and the mutable ones.
+    structs: Vec<Vec<String>>,
+    mut_structs: Vec<Vec<String>>,
+    /// Whether the function has a `FuzzInner` literal, which tells the
+    /// macro its fields.
+    literal_struct: bool,
     /// Local arrays of indices (`vec![0usize; n]`), written and read.
     data: Vec<Vec<String>>,
     /// The loop index in scope, if any, and whether `break` may appear.
@@ -61,6 +71,9 @@ impl Gen {
         self.muts.push(vec![]);
         self.arrays.push(vec![]);
         self.vectors.push(vec![]);
+        self.mut_vectors.push(vec![]);
+        self.structs.push(vec![]);
+        self.mut_structs.push(vec![]);
     }
 
     fn pop_scope(&mut self) {
@@ -69,6 +82,9 @@ impl Gen {
         self.muts.pop();
         self.arrays.pop();
         self.vectors.pop();
+        self.mut_vectors.pop();
+        self.structs.pop();
+        self.mut_structs.pop();
     }
 
     fn literal(&mut self) -> String {
@@ -105,7 +121,16 @@ impl Gen {
                 self.expr(d)
             ),
             11 => format!("{}.powi(2)", self.paren(d)),
-            12 => format!("helper_scalar({})", self.expr(d)),
+            12 => {
+                let structs = Self::all(&self.structs);
+                match structs.is_empty() || self.rng.chance(50) {
+                    true => format!("helper_scalar({})", self.expr(d)),
+                    false => {
+                        let st = structs[self.rng.below(structs.len())].clone();
+                        format!("helper_inner(&{st}, {})", self.expr(d))
+                    }
+                }
+            }
             13 => {
                 let slice = self.slice_arg();
                 format!("helper_slice({slice}, {})", self.expr(d))
@@ -167,6 +192,10 @@ impl Gen {
                 format!("x[{d}[{}]]", self.rng.below(N))
             }
             7 => self.literal(),
+            8 if !Self::all(&self.structs).is_empty() && self.rng.chance(50) => {
+                let structs = Self::all(&self.structs);
+                format!("{}.b", structs[self.rng.below(structs.len())])
+            }
             _ => ["a", "b"][self.rng.below(2)].to_string(),
         }
     }
@@ -185,10 +214,19 @@ impl Gen {
         let muts = Self::all(&self.muts);
         // Inside branches and loops, mostly update the variables outside.
         let nested = self.floats.len() > 1;
+        let mut_vectors = Self::all(&self.mut_vectors);
+        let mut_structs = Self::all(&self.mut_structs);
         let pick = if nested && !muts.is_empty() && self.rng.chance(40) {
             3
+        } else if nested && !mut_vectors.is_empty() && self.rng.chance(20) {
+            14
+        } else if nested && !mut_structs.is_empty() && self.rng.chance(20) {
+            15
+        } else if !nested && self.rng.chance(15) {
+            // Before the loops and branches that reassign them.
+            [16, 17][self.rng.below(2)]
         } else {
-            self.rng.below(14)
+            self.rng.below(18)
         };
         match pick {
             0 | 1 => {
@@ -327,6 +365,57 @@ impl Gen {
                 self.line(&format!("{d}[{q}] = t{};", self.counter));
                 self.bind(|g| &mut g.data, d);
             }
+            // A mutable array value reassigned whole: a literal (reading
+            // itself), or what a call returns.
+            14 if !mut_vectors.is_empty() => {
+                let q = mut_vectors[self.rng.below(mut_vectors.len())].clone();
+                let (e, f) = (self.expr(1), self.expr(1));
+                match self.rng.below(3) {
+                    0 => self.line(&format!("{q} = helper_pair({e}, {f});")),
+                    1 => self.line(&format!("{q} = [{q}[1] * {e}, {q}[0] + {f}];")),
+                    _ => self.line(&format!("{q} = [{e}, {f}];")),
+                }
+            }
+            // A mutable struct variable reassigned whole, or its field.
+            15 if !mut_structs.is_empty() => {
+                let st = mut_structs[self.rng.below(mut_structs.len())].clone();
+                let e = self.expr(1);
+                match self.rng.below(3) {
+                    0 => self.line(&format!("{st} = helper_make({e});")),
+                    1 => {
+                        self.literal_struct = true;
+                        self.line(&format!("{st} = FuzzInner {{ b: {st}.b * {e} }};"))
+                    }
+                    _ => self.line(&format!("{st}.b += {e};")),
+                }
+            }
+            16 => {
+                let q = self.fresh("q");
+                let (e, f) = (self.expr(1), self.expr(1));
+                self.line(&format!("let mut {q} = [{e}, {f}];"));
+                self.bind(|g| &mut g.vectors, (q.clone(), 2));
+                self.bind(|g| &mut g.mut_vectors, q);
+            }
+            // A struct variable: a literal (the first, which tells the
+            // macro the struct's fields) or what a call returns (typed or
+            // not).
+            17 => {
+                let st = self.fresh("st");
+                let e = self.expr(2);
+                let m = if self.rng.chance(50) { "mut " } else { "" };
+                if !self.literal_struct || self.rng.chance(40) {
+                    self.literal_struct = true;
+                    self.line(&format!("let {m}{st} = FuzzInner {{ b: {e} }};"));
+                } else if self.rng.chance(50) {
+                    self.line(&format!("let {m}{st} = helper_make({e});"));
+                } else {
+                    self.line(&format!("let {m}{st}: FuzzInner = helper_make({e});"));
+                }
+                self.bind(|g| &mut g.structs, st.clone());
+                if !m.is_empty() {
+                    self.bind(|g| &mut g.mut_structs, st);
+                }
+            }
             12 if self.in_loop => {
                 let c = self.condition();
                 let what = ["break", "continue"][self.rng.below(2)];
@@ -351,6 +440,10 @@ impl Gen {
         self.muts = vec![];
         self.arrays = vec![];
         self.vectors = vec![];
+        self.mut_vectors = vec![];
+        self.structs = vec![];
+        self.mut_structs = vec![];
+        self.literal_struct = false;
         self.data = vec![];
         self.push_scope();
         self.indent = 1;
@@ -363,6 +456,12 @@ impl Gen {
                 .iter()
                 .map(|w| format!("{w}[{}]", self.rng.below(N))),
         );
+        terms.extend(
+            Self::all(&self.mut_vectors)
+                .iter()
+                .map(|q| format!("{q}[1]")),
+        );
+        terms.extend(Self::all(&self.structs).iter().map(|st| format!("{st}.b")));
         terms.push("a * b".to_string());
         self.line(&terms.join(" + "));
         format!(
@@ -389,10 +488,13 @@ fn struct_version(name: &str, source: &str) -> String {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
-            // A field or method after `.` (not a range's `..`).
+            // A field or method after `.` (not a range's `..`), or a field
+            // named in a struct literal (`b: ..`).
             let t = out.trim_end();
-            let after_dot = t.ends_with('.') && !t.ends_with("..");
-            out.push_str(match (word.as_str(), after_dot) {
+            let rest: String = chars[i..].iter().take(2).collect();
+            let field = (t.ends_with('.') && !t.ends_with(".."))
+                || (rest.starts_with(':') && !rest.starts_with("::"));
+            out.push_str(match (word.as_str(), field) {
                 ("x", false) => "(&s.x[..])",
                 ("a", false) => "s.a",
                 ("b", false) => "s.inner.b",
@@ -424,6 +526,10 @@ fn main() {
         muts: vec![],
         arrays: vec![],
         vectors: vec![],
+        mut_vectors: vec![],
+        structs: vec![],
+        mut_structs: vec![],
+        literal_struct: false,
         data: vec![],
         index: None,
         in_loop: false,

@@ -170,7 +170,14 @@ impl Lower {
             };
             then_yield.push(*t);
             else_yield.push(*f);
-            classes.push(self.arms_class(*t, *f));
+            // A variable that held an array before holds one after.
+            let array_before = matches!(&self.scopes[*depth][name],
+                Bound::Value(p) if self.f.class(*p) == Class::Vector);
+            let array = |v: Value| self.f.class(v) == Class::Vector || self.f.maybe_array(v);
+            classes.push(match array_before && array(*t) && array(*f) {
+                true => Class::Vector,
+                false => self.arms_class(*t, *f),
+            });
         }
         if changed
             .iter()

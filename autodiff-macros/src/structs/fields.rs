@@ -814,6 +814,18 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
         true => quote!(),
         false => quote!(#(#checks)*),
     };
+    // Struct variables only (no struct parameter or output): the function
+    // keeps its signature, so its siblings are those of the rewritten body
+    // under its own name, `f_jvp_lanes` included.
+    if params.is_empty() && output.is_none() {
+        let mut same = inner.clone();
+        same.sig.ident = item.sig.ident.clone();
+        let args = w.args.clone();
+        let siblings = crate::parse::with_self_type(self_type, || {
+            crate::pipeline::derivatives(args, same.to_token_stream())
+        })?;
+        return Ok(quote!(#checks #siblings));
+    }
     let inner_tokens = quote! {
         #[doc(hidden)]
         #[allow(dead_code, unused_variables, unused_mut, clippy::too_many_arguments)]

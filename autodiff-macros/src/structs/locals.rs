@@ -645,15 +645,16 @@ fn uses_of(body: &syn::Block, name: &Ident) -> (Vec<Ident>, bool) {
 }
 
 /// The struct types a body names, whose fields a function needs to know
-/// for its struct variables: those of literals (`State { .. }`), then
-/// those of annotated variables it reads fields of or passes on
-/// (`let k: State = ..; k.q`), which only count where the first do or the
-/// function has struct parameters (an annotation alone may name an alias).
+/// for its struct variables: those of literals (`State { .. }`) and of
+/// annotated variables whose fields it reads (`let k: State = ..; k.q`),
+/// then those of annotated variables it only passes on, which count only
+/// where the first do or the function has struct parameters (such an
+/// annotation alone may name an alias of an array type).
 pub fn local_struct_types(item: &syn::ItemFn) -> (Vec<Ident>, Vec<Ident>) {
     struct Types<'g> {
         generics: &'g syn::Generics,
         literals: Vec<Ident>,
-        annotated: Vec<Ident>,
+        passed: Vec<Ident>,
         body: &'g syn::Block,
     }
     impl Types<'_> {
@@ -662,10 +663,7 @@ pub fn local_struct_types(item: &syn::ItemFn) -> (Vec<Ident>, Vec<Ident>) {
                 syn::GenericParam::Type(t) => &t.ident == ident,
                 _ => false,
             });
-            generic
-                || ident == "Self"
-                || self.literals.contains(ident)
-                || self.annotated.contains(ident)
+            generic || ident == "Self" || self.literals.contains(ident)
         }
     }
     impl<'ast> syn::visit::Visit<'ast> for Types<'_> {
@@ -674,7 +672,7 @@ pub fn local_struct_types(item: &syn::ItemFn) -> (Vec<Ident>, Vec<Ident>) {
                 && let Some(i) = s.path.get_ident()
                 && !self.known(i)
             {
-                self.annotated.retain(|a| a != i);
+                self.passed.retain(|a| a != i);
                 self.literals.push(i.clone());
             }
             syn::visit::visit_expr_struct(self, s);
@@ -686,8 +684,11 @@ pub fn local_struct_types(item: &syn::ItemFn) -> (Vec<Ident>, Vec<Ident>) {
                 && !self.known(&ty)
             {
                 let (read, passed) = uses_of(self.body, &pi.ident);
-                if !read.is_empty() || passed {
-                    self.annotated.push(ty);
+                if !read.is_empty() {
+                    self.passed.retain(|a| a != &ty);
+                    self.literals.push(ty);
+                } else if passed && !self.passed.contains(&ty) {
+                    self.passed.push(ty);
                 }
             }
             syn::visit::visit_local(self, l);
@@ -697,11 +698,11 @@ pub fn local_struct_types(item: &syn::ItemFn) -> (Vec<Ident>, Vec<Ident>) {
     let mut t = Types {
         generics: &item.sig.generics,
         literals: Vec::new(),
-        annotated: Vec::new(),
+        passed: Vec::new(),
         body: &item.block,
     };
     syn::visit::Visit::visit_block(&mut t, &item.block);
-    (t.literals, t.annotated)
+    (t.literals, t.passed)
 }
 
 /// `Span` of an expression, for spans of generated checks.

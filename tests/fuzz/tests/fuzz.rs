@@ -60,6 +60,19 @@ fn helper_slice(s: &[f64], c: f64) -> f64 {
     acc
 }
 
+/// Helpers taking and giving a struct variable.
+#[differentiable(wrt(s, t))]
+fn helper_inner(s: &FuzzInner, t: f64) -> f64 {
+    (s.b * t).sin() + s.b
+}
+
+#[differentiable]
+fn helper_make(t: f64) -> FuzzInner {
+    FuzzInner {
+        b: t.tanh() + 0.5 * t,
+    }
+}
+
 #[differentiable]
 fn helper_pair(p: f64, q: f64) -> [f64; 2] {
     [p * q, (p - q).sin()]
