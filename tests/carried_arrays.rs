@@ -1,5 +1,6 @@
 //! Array values carried by loops: `s = step(s)` in a `for` or a `while`,
-//! the way explicit integrators are written. Gradients against central
+//! the way explicit integrators are written, and array values written by
+//! element (`let mut q = s; q[i] += e`). Gradients against central
 //! differences, and reverse mode against forward mode (the dot-product
 //! test), at many points.
 mod common;
@@ -69,6 +70,33 @@ fn either(s0: [f64; 2], a: f64, n: usize) -> f64 {
         }
     }
     s[0] - s[1] * s[1]
+}
+
+/// A copy of a parameter written by element, in a loop and outside,
+/// with every operator, and read back.
+#[differentiable(wrt(s, h))]
+fn updated(s: [f64; 3], h: f64) -> [f64; 3] {
+    let mut q = s;
+    for i in 0..3 {
+        q[i] += h * s[(i + 1) % 3];
+    }
+    q[0] *= q[1];
+    q[2] -= h;
+    q[1] = q[0] / (1.0 + q[2] * q[2]);
+    q
+}
+
+/// What a call returned, written by element inside loops that carry it.
+#[differentiable(wrt(s0, a))]
+fn kicked(s0: [f64; 2], a: f64, n: usize) -> f64 {
+    let mut s = turn(s0, a, 1.0);
+    for k in 0..n {
+        s[k % 2] += a * s[(k + 1) % 2];
+        if s[0] > 0.0 {
+            s[1] *= 0.5;
+        }
+    }
+    s[0] * s[1]
 }
 
 /// A `while` carrying an array, and an array carried by nested loops.
@@ -238,6 +266,63 @@ fn both_arms_give_call_results() {
             check::gradient(f, &[gs[0], gs[1], ga], &x, FD).unwrap();
             let (_, t) = either_jvp([x[0], x[1]], x[2], n, [0.5, 1.0], -1.0);
             assert_close("dot product", t, 0.5 * gs[0] + gs[1] - ga, EXACT);
+        }
+    }
+}
+
+#[test]
+fn array_values_written_by_element() {
+    let mut rng = Rng::new(18);
+    for _ in 0..30 {
+        let x: Vec<f64> = (0..4).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let (s, h) = ([x[0], x[1], x[2]], x[3]);
+        // The value, against the same steps on a plain array.
+        let mut q = s;
+        for i in 0..3 {
+            q[i] += h * s[(i + 1) % 3];
+        }
+        q[0] *= q[1];
+        q[2] -= h;
+        q[1] = q[0] / (1.0 + q[2] * q[2]);
+        assert_eq!(updated(s, h), q);
+        // Each output's gradient against central differences, and reverse
+        // against forward.
+        let ds = [0.5, -1.0, 2.0];
+        let (_, t) = updated_jvp(s, h, ds, 0.25);
+        for k in 0..3 {
+            let mut dr = [0.0; 3];
+            dr[k] = 1.0;
+            let (_, (gs, gh)) = updated_vjp(s, h, dr);
+            let f = |p: &[f64]| updated([p[0], p[1], p[2]], p[3])[k];
+            check::gradient(f, &[gs[0], gs[1], gs[2], gh], &x, FD).unwrap();
+            let dot = 0.5 * gs[0] - gs[1] + 2.0 * gs[2] + 0.25 * gh;
+            assert_close("dot product", t[k], dot, EXACT);
+        }
+    }
+}
+
+#[test]
+fn call_results_written_by_element_in_loops() {
+    let mut rng = Rng::new(19);
+    for n in [0, 1, 2, 5] {
+        for _ in 0..20 {
+            let x: Vec<f64> = (0..3).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let (gs, ga) = kicked_grad([x[0], x[1]], x[2], n);
+            let f = |p: &[f64]| kicked([p[0], p[1]], p[2], n);
+            check::gradient(f, &[gs[0], gs[1], ga], &x, FD).unwrap();
+            let (_, t) = kicked_jvp([x[0], x[1]], x[2], n, [1.0, 0.5], -2.0);
+            assert_close("dot product", t, gs[0] + 0.5 * gs[1] - 2.0 * ga, EXACT);
+            let (_, l) = kicked_jvp_lanes(
+                [x[0], x[1]],
+                x[2],
+                n,
+                [Lanes([1.0, 0.0]), Lanes([0.5, 0.0])],
+                Lanes([-2.0, 1.0]),
+            );
+            // Lane 0 is the same direction as the JVP's: the same
+            // operations, the same bits; lane 1 is along `a` alone.
+            assert_eq!(l.0[0], t);
+            assert_close("lane along a", l.0[1], ga, EXACT);
         }
     }
 }

@@ -1881,6 +1881,17 @@ impl<'a> FnEmitter<'a> {
                 let items = items.iter().map(|&v| self.atom_as(v, results[0]));
                 (single(), quote!([#(#items),*]))
             }
+            Op::Insert(v, i, x) => {
+                let (v, i, x) = (a(v), a(i), self.atom_as(*x, results[0]));
+                (
+                    single(),
+                    quote!({
+                        let mut __a = #v;
+                        __a[#i] = #x;
+                        __a
+                    }),
+                )
+            }
             Op::CloneArray(v) => {
                 let v = a(v);
                 (single(), quote!(::core::clone::Clone::clone(&#v)))

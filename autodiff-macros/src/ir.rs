@@ -539,6 +539,10 @@ pub enum Op {
     AccumAll(Value, Value),
     /// An array value made of its elements: `[a, b, c]`.
     ArrayLit(Vec<Value>),
+    /// The array value with one element replaced (array, index, element):
+    /// `q[i] = e` on a variable holding an array value, which then holds
+    /// the result.
+    Insert(Value, Value, Value),
     /// The sum of two cotangents of a value a call returned, which may be
     /// a float or an array.
     AddCotangents(Value, Value),
@@ -606,7 +610,11 @@ impl Op {
             Op::For(range, init, _) => range.operands().chain(init.iter().copied()).collect(),
             Op::TapeNew(range) => range.iter().flat_map(|r| r.operands()).collect(),
             Op::While(init, ..) => init.clone(),
-            Op::Accum(a, b, c) | Op::Store(a, b, c) | Op::StoreAdd(a, b, c) | Op::Push(a, b, c) => {
+            Op::Accum(a, b, c)
+            | Op::Store(a, b, c)
+            | Op::StoreAdd(a, b, c)
+            | Op::Push(a, b, c)
+            | Op::Insert(a, b, c) => {
                 vec![*a, *b, *c]
             }
             Op::ZeroAt(a, b) => vec![*a, *b],
@@ -682,7 +690,11 @@ impl Op {
                 }
             }
             Op::While(init, ..) => init.iter_mut().for_each(|a| *a = f(*a)),
-            Op::Accum(a, b, c) | Op::Store(a, b, c) | Op::StoreAdd(a, b, c) | Op::Push(a, b, c) => {
+            Op::Accum(a, b, c)
+            | Op::Store(a, b, c)
+            | Op::StoreAdd(a, b, c)
+            | Op::Push(a, b, c)
+            | Op::Insert(a, b, c) => {
                 *a = f(*a);
                 *b = f(*b);
                 *c = f(*c);
@@ -1079,6 +1091,7 @@ impl Function {
                     format!("skip saves {t} if {c} fills param {p} by one of {cands:?}")
                 }
                 Op::ArrayLit(items) => format!("array [{}]", list(items)),
+                Op::Insert(a, i, x) => format!("insert {a}[{i}] = {x}"),
                 Op::AddCotangents(a, b) => format!("add_cotangents {a}, {b}"),
                 Op::Field(a, m) => format!("field {a}.{}", m.text),
                 Op::Ref(a, false) => format!("ref {a}"),

@@ -450,6 +450,20 @@ impl Jvp<'_> {
                 let block = b.block;
                 b.f.push1(block, Op::ArrayLit(tangents), Class::Vector, span)
             }),
+            // One element replaced: in the tangent too (zeros for an array
+            // without one, a zero for an element without one).
+            Op::Insert(v, i, x) => (t(v).is_some() || t(x).is_some()).then(|| {
+                let block = b.block;
+                let dv = match t(v) {
+                    Some(dv) => dv,
+                    None => {
+                        b.f.push1(block, Op::Zeros(b.get(*v), None), Class::Vector, span)
+                    }
+                };
+                let dx = b.materialize(t(x), span);
+                let i = b.get(*i);
+                b.f.push1(block, Op::Insert(dv, i, dx), Class::Vector, span)
+            }),
             // Literals, constants, integer and boolean operations are never
             // active; calls and control flow are handled by the caller.
             _ => None,

@@ -86,6 +86,12 @@ pub fn infer(f: &Function, seeds: &[Value]) -> Option<Vec<bool>> {
                             }
                         }
                     }
+                    Op::Insert(a, _, x) => {
+                        if let Some(r) = r {
+                            tie(&mut lane, *a, r, c);
+                            tie(&mut lane, *x, r, c);
+                        }
+                    }
                     Op::Store(a, _, v)
                     | Op::StoreAdd(a, _, v)
                     | Op::Accum(a, _, v)
@@ -160,6 +166,14 @@ fn check(f: &Function, lane: &[bool]) -> bool {
                 Op::Binary(BinOp::Mul, x, y) => !(is(x) && is(y)) && r == (is(x) || is(y)),
                 Op::Binary(BinOp::Div, x, y) => !is(y) && is(x) == r,
                 Op::ArrayLit(items) => !r || items.iter().all(zero_or_lane),
+                Op::Insert(a, i, x) => {
+                    !is(i)
+                        && if r {
+                            is(a) && zero_or_lane(x)
+                        } else {
+                            !is(a) && !is(x)
+                        }
+                }
                 Op::Store(a, i, v)
                 | Op::StoreAdd(a, i, v)
                 | Op::Accum(a, i, v)

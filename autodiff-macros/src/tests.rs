@@ -868,3 +868,18 @@ fn carried_array_rust() {
     };
     insta::assert_snapshot!(ir(quote!(), item));
 }
+
+/// Writing an element of an array value (`q[i] += e`): a new array value
+/// with the element replaced (`insert`); reverse mode takes the element's
+/// cotangent out of the buffer and passes the rest on.
+#[test]
+fn array_value_writes() {
+    let item = quote! {
+        fn bump(s: [f64; 2], h: f64) -> f64 {
+            let mut q = s;
+            q[1] += h * q[0];
+            q[0] * q[1]
+        }
+    };
+    insta::assert_snapshot!(ir(quote!(), item));
+}

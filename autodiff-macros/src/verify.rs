@@ -154,6 +154,16 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
             }
             0
         }
+        Op::Insert(a, i, x) => {
+            if f.class(*a) != Class::Vector {
+                return Err(format!("{a} is not an array value"));
+            }
+            if !matches!(f.class(*i), Class::Int | Class::Unknown) {
+                return Err(format!("index {i} is not an integer"));
+            }
+            floats(&[*x])?;
+            1
+        }
         Op::ZeroAt(b, _) => {
             if f.class(*b) != Class::Buffer {
                 return Err(format!("{b} is not a buffer"));

@@ -1048,6 +1048,22 @@ impl Vjp<'_> {
                     }
                 }
             }
+            // The element's cotangent goes to the value written; the rest
+            // of the buffer, that element zeroed, to the array before.
+            Op::Insert(v, i, x) => {
+                if let Some(buf) = self.buffers[r.index()] {
+                    let block = self.b.block;
+                    let i = self.b.get(*i);
+                    if act.is_active(*x) {
+                        let g = self.b.f.push1(block, Op::Index(buf, i), Class::Float, span);
+                        self.accumulate(*x, Some(g), span);
+                    }
+                    if act.is_active(*v) {
+                        self.b.f.push(block, Op::ZeroAt(buf, i), &[], span);
+                        self.add_into_buffer(*v, buf, span);
+                    }
+                }
+            }
             Op::Index(x, i) => {
                 let buf = self.buffer_of(*x);
                 if let (Some(buf), Some(g)) = (buf, g) {

@@ -359,8 +359,60 @@ impl Lower {
         }
     }
 
+    /// The variable `e` names, when it holds an array value (a copy of a
+    /// parameter, a literal, what a call returned): its elements are
+    /// written by replacing the value ([`Lower::write_element`]).
+    pub(super) fn array_value_variable(&mut self, e: &syn::Expr) -> Option<(String, Value)> {
+        let syn::Expr::Path(p) = strip(e) else {
+            return None;
+        };
+        let name = p.path.get_ident()?.to_string();
+        let Some(Bound::Value(v)) = self.lookup(&name).cloned() else {
+            return None;
+        };
+        self.call_returns_array(v);
+        (self.f.class(v) == Class::Vector).then_some((name, v))
+    }
+
+    /// `q[i] = e`, or `q[i] op= e`, on a variable holding an array value:
+    /// the variable then holds the array with that element replaced.
+    pub(super) fn write_element(
+        &mut self,
+        place: &syn::ExprIndex,
+        (name, q): (String, Value),
+        op: Option<BinOp>,
+        value: Value,
+        span: Span,
+    ) {
+        let Some(i) = self.value(&place.index) else {
+            return;
+        };
+        if !matches!(self.f.class(i), Class::Int | Class::Unknown) {
+            self.errors.at(&place.index, "an index must be an integer");
+            return;
+        }
+        let element = match op {
+            None => value,
+            Some(op) => {
+                let old = self.push(Op::Index(q, i), Class::Float, span);
+                self.push(Op::Binary(op, old, value), Class::Float, span)
+            }
+        };
+        let new = self.push(Op::Insert(q, i, element), Class::Vector, span);
+        self.f.set_name(new, name.clone());
+        self.set(&name, Bound::Value(new));
+    }
+
     /// `a[i] = v`, `a[i] += v`, `a[i] -= v`.
     pub(super) fn store(&mut self, place: &syn::ExprIndex, value: Value, how: Write, span: Span) {
+        if let Some(variable) = self.array_value_variable(&place.expr) {
+            let op = match how {
+                Write::Set => None,
+                Write::Add => Some(BinOp::Add),
+                Write::Sub => Some(BinOp::Sub),
+            };
+            return self.write_element(place, variable, op, value, span);
+        }
         let a = self.written_array(&place.expr);
         let i = self.value(&place.index);
         let (Some(a), Some(i)) = (a, i) else { return };

@@ -374,7 +374,7 @@ impl Lower {
 
     /// Carried: the variables of the enclosing scopes that a loop assigns,
     /// and the lengths of the vectors it pushes to.
-    fn carried(&self, scan: Assigned) -> Vec<(String, Value)> {
+    fn carried(&mut self, scan: Assigned) -> Vec<(String, Value)> {
         let lengths: Vec<String> = scan
             .pushed
             .iter()
@@ -385,8 +385,19 @@ impl Lower {
                 _ => None,
             })
             .collect();
+        // (What a call returned, written by element, is an array.)
+        let mut values = Vec::new();
+        for name in &scan.indexed {
+            if let Some(&Bound::Value(v)) = self.lookup(name) {
+                self.call_returns_array(v);
+                if !scan.names.contains(name) && self.f.class(v) == Class::Vector {
+                    values.push(name.clone());
+                }
+            }
+        }
         scan.names
             .into_iter()
+            .chain(values)
             .chain(lengths)
             .filter_map(|name| match self.lookup(&name) {
                 Some(Bound::Value(v)) => Some((name, *v)),
@@ -985,14 +996,27 @@ pub(super) fn strip(e: &syn::Expr) -> &syn::Expr {
 struct Assigned {
     names: BTreeSet<String>,
     pushed: BTreeSet<String>,
+    /// Variables whose elements are written (`q[i] = e`): assigned when
+    /// they hold array values.
+    indexed: BTreeSet<String>,
 }
 
 impl Assigned {
     fn target(&mut self, e: &syn::Expr) {
-        if let syn::Expr::Path(p) = strip(e)
-            && let Some(i) = p.path.get_ident()
-        {
-            self.names.insert(i.to_string());
+        match strip(e) {
+            syn::Expr::Path(p) => {
+                if let Some(i) = p.path.get_ident() {
+                    self.names.insert(i.to_string());
+                }
+            }
+            syn::Expr::Index(x) => {
+                if let syn::Expr::Path(p) = strip(&x.expr)
+                    && let Some(i) = p.path.get_ident()
+                {
+                    self.indexed.insert(i.to_string());
+                }
+            }
+            _ => {}
         }
     }
 }

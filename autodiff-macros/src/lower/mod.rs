@@ -668,6 +668,12 @@ impl Lower {
             }
         };
         if let (true, syn::Expr::Index(index)) = (assign, &*b.left) {
+            // An element of an array value: any operator.
+            if let Some(variable) = self.array_value_variable(&index.expr) {
+                let v = self.value(&b.right)?;
+                self.write_element(index, variable, Some(op), v, span);
+                return Some(Bound::Tuple(vec![]));
+            }
             let how = match op {
                 BinOp::Add => arrays::Write::Add,
                 BinOp::Sub => arrays::Write::Sub,
