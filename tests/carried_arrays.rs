@@ -99,6 +99,50 @@ fn kicked(s0: [f64; 2], a: f64, n: usize) -> f64 {
     s[0] * s[1]
 }
 
+/// An array variable given what a call returns before a loop, and in the
+/// loop before a branch that may give it a literal (both found by the
+/// fuzzer: the call's result was taken for a float, a compile error).
+#[derive(Differentiable)]
+pub struct Scale {
+    pub c: f64,
+}
+
+#[differentiable(wrt(x, a))]
+#[allow(clippy::needless_else)]
+fn reassigned(x: [f64; 2], a: f64, n: usize) -> f64 {
+    let mut q = [a, a];
+    q = turn(q, a, 0.5);
+    let mut acc = 0.0;
+    for i in 0..n {
+        let sc = Scale {
+            c: a * (i as f64 + 1.0),
+        };
+        q = turn(q, 0.3, sc.c);
+        if a > x[0] {
+            q = [a * x[1], q[0]];
+        } else {
+        }
+        acc += q[1];
+    }
+    acc + q[0]
+}
+
+/// An array that starts constant and becomes active in the loop (found by
+/// the fuzzer: the loop's array was taken for inactive, and the gradient
+/// was silently zero).
+#[differentiable(wrt(x))]
+fn starts_constant(x: &[f64], n: usize) -> f64 {
+    let mut q = [0.25, 0.25];
+    let mut k = 0;
+    while k < n {
+        k += 1;
+        for i in 0..x.len() {
+            q = turn(q, x[i], 1.0 + x[0]);
+        }
+    }
+    q[1]
+}
+
 /// A `while` carrying an array, and an array carried by nested loops.
 #[differentiable(wrt(s0, k))]
 fn nested(s0: [f64; 3], k: f64, n: usize) -> f64 {
@@ -323,6 +367,34 @@ fn call_results_written_by_element_in_loops() {
             // operations, the same bits; lane 1 is along `a` alone.
             assert_eq!(l.0[0], t);
             assert_close("lane along a", l.0[1], ga, EXACT);
+        }
+    }
+}
+
+#[test]
+fn call_results_given_to_array_variables() {
+    let mut rng = Rng::new(20);
+    for n in [0, 1, 3] {
+        for _ in 0..20 {
+            let x: Vec<f64> = (0..3).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let (gx, ga) = reassigned_grad([x[0], x[1]], x[2], n);
+            let f = |p: &[f64]| reassigned([p[0], p[1]], p[2], n);
+            check::gradient(f, &[gx[0], gx[1], ga], &x, FD).unwrap();
+            let (_, t) = reassigned_jvp([x[0], x[1]], x[2], n, [0.0, 1.0], 1.0);
+            assert_close("dot product", t, gx[1] + ga, EXACT);
+        }
+    }
+}
+
+#[test]
+fn arrays_that_start_constant() {
+    let mut rng = Rng::new(21);
+    for n in [1, 2, 3] {
+        for _ in 0..20 {
+            let x: Vec<f64> = (0..3).map(|_| rng.uniform(-0.5, 0.5)).collect();
+            let g = starts_constant_grad(&x, n);
+            assert!(g.iter().any(|&v| v != 0.0));
+            check::gradient(|p: &[f64]| starts_constant(p, n), &g, &x, FD).unwrap();
         }
     }
 }

@@ -133,7 +133,10 @@ impl Activity {
             self.vary(f, body);
             let mut changed = false;
             for (p, y) in params.iter().zip(&f.block(body).ret) {
-                if self.varied[y.index()] && !self.varied[p.index()] && f.class(*p).differentiable()
+                // (An array value carried is varied as its elements are.)
+                if self.varied[y.index()]
+                    && !self.varied[p.index()]
+                    && f.class(*p).has_derivative_in_calls()
                 {
                     self.varied[p.index()] = true;
                     changed = true;
@@ -277,6 +280,7 @@ fn differentiable_operands(op: &Op) -> Vec<Value> {
             .collect(),
         Op::Call(c, args) => c.active_args(args).to_vec(),
         Op::Index(x, _) => vec![*x],
+        Op::Insert(v, _, x) => vec![*v, *x],
         other => other.operands(),
     }
 }

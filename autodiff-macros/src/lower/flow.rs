@@ -174,10 +174,16 @@ impl Lower {
             let array_before = matches!(&self.scopes[*depth][name],
                 Bound::Value(p) if self.f.class(*p) == Class::Vector);
             let array = |v: Value| self.f.class(v) == Class::Vector || self.f.maybe_array(v);
-            classes.push(match array_before && array(*t) && array(*f) {
+            let class = match array_before && array(*t) && array(*f) {
                 true => Class::Vector,
                 false => self.arms_class(*t, *f),
-            });
+            };
+            // What a call returned, in an arm giving an array, is one.
+            if class == Class::Vector {
+                self.call_returns_array(*t);
+                self.call_returns_array(*f);
+            }
+            classes.push(class);
         }
         if changed
             .iter()
@@ -248,7 +254,12 @@ impl Lower {
         for (t, f) in &shape {
             then_yield.push(*t);
             else_yield.push(*f);
-            classes.push(self.arms_class(*t, *f));
+            let class = self.arms_class(*t, *f);
+            if class == Class::Vector {
+                self.call_returns_array(*t);
+                self.call_returns_array(*f);
+            }
+            classes.push(class);
         }
         self.f.block_mut(then_block).ret = then_yield;
         self.f.block_mut(else_block).ret = else_yield;
@@ -355,9 +366,15 @@ impl Lower {
         body: &syn::Block,
     ) -> Option<Vec<Value>> {
         let mut yields = Vec::new();
-        for (name, _) in carried {
+        for (name, init) in carried {
             match scope.get(name) {
-                Some(Bound::Value(v)) => yields.push(*v),
+                Some(Bound::Value(v)) => {
+                    // What a call returned, carried as an array, is one.
+                    if self.f.class(*init) == Class::Vector {
+                        self.call_returns_array(*v);
+                    }
+                    yields.push(*v)
+                }
                 _ => {
                     self.errors.at(
                         body,

@@ -742,6 +742,13 @@ impl Lower {
         {
             self.f.set_name(v, name.clone());
         }
+        // What a call returned, given to a variable holding an array, is
+        // one.
+        if let (Some(&Bound::Value(old)), Bound::Value(v)) = (self.lookup(&name), &value)
+            && self.f.class(old) == Class::Vector
+        {
+            self.call_returns_array(*v);
+        }
         self.set(&name, value);
     }
 

@@ -234,21 +234,71 @@ impl<'a> Locals<'a> {
                 continue;
             };
             for (j, a) in c.args.iter().enumerate() {
-                if !matches!(strip_copy(a), syn::Expr::Path(p) if p.path.is_ident(name)) {
-                    continue;
-                }
-                for other in &calls {
-                    if let syn::Expr::Path(of) = &*other.func
-                        && of.path == f.path
-                        && let Some(b) = other.args.iter().nth(j)
-                        && let Some((_, _, t)) = self.copied(b)
-                    {
-                        return Some(t);
-                    }
+                if matches!(strip_copy(a), syn::Expr::Path(p) if p.path.is_ident(name))
+                    && let Some(t) = self.passed_at(&calls, &f.path, j)
+                {
+                    return Some(t);
                 }
             }
         }
         None
+    }
+
+    /// The struct type the calls of `g` pass at position `j`, where one of
+    /// them passes a struct the function knows there.
+    fn passed_at(&self, calls: &[syn::ExprCall], g: &syn::Path, j: usize) -> Option<Ident> {
+        calls.iter().find_map(|other| match &*other.func {
+            syn::Expr::Path(of) if of.path == *g => {
+                self.copied(other.args.iter().nth(j)?).map(|(_, _, t)| t)
+            }
+            _ => None,
+        })
+    }
+
+    /// A statement's struct arguments made by calls (`deriv(&advance(s,
+    /// k, h), spring)`, where another call of `deriv` passes a struct
+    /// there): each bound to a variable of its own before the statement.
+    fn hoist(&mut self, stmt: &mut syn::Stmt) -> Vec<syn::Stmt> {
+        struct Hoist<'l, 'a> {
+            locals: &'l mut Locals<'a>,
+            calls: Vec<syn::ExprCall>,
+            out: Vec<syn::Stmt>,
+        }
+        impl VisitMut for Hoist<'_, '_> {
+            fn visit_expr_call_mut(&mut self, c: &mut syn::ExprCall) {
+                syn::visit_mut::visit_expr_call_mut(self, c);
+                let syn::Expr::Path(f) = &*c.func else { return };
+                let path = f.path.clone();
+                for (j, a) in c.args.iter_mut().enumerate() {
+                    let inner = match &*a {
+                        syn::Expr::Reference(r) if r.mutability.is_none() => &*r.expr,
+                        a => a,
+                    };
+                    if !matches!(strip_parens(inner), syn::Expr::Call(_)) {
+                        continue;
+                    }
+                    let Some(ty) = self.locals.passed_at(&self.calls, &path, j) else {
+                        continue;
+                    };
+                    let value = inner.clone();
+                    self.locals.fresh += 1;
+                    let name = format_ident!("__arg{}", self.locals.fresh);
+                    self.out.push(syn::parse_quote!(let #name: #ty = #value;));
+                    *a = syn::parse_quote!(&#name);
+                }
+            }
+            // Blocks are hoisted into when the visitor reaches them.
+            fn visit_block_mut(&mut self, _: &mut syn::Block) {}
+            fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
+        }
+        let calls = calls_in(&self.body);
+        let mut h = Hoist {
+            locals: self,
+            calls,
+            out: Vec::new(),
+        };
+        h.visit_stmt_mut(stmt);
+        h.out
     }
 
     /// The leaves' values of a struct value `init` of type `ty`.
@@ -480,7 +530,13 @@ impl<'a> Locals<'a> {
 impl VisitMut for Locals<'_> {
     fn visit_block_mut(&mut self, b: &mut syn::Block) {
         let mut stmts = Vec::new();
-        for stmt in std::mem::take(&mut b.stmts) {
+        for mut stmt in std::mem::take(&mut b.stmts) {
+            for hoisted in self.hoist(&mut stmt) {
+                match self.rewrite(&hoisted) {
+                    Some(new) => stmts.extend(new),
+                    None => stmts.push(hoisted),
+                }
+            }
             match self.rewrite(&stmt) {
                 Some(new) => stmts.extend(new),
                 None => stmts.push(stmt),
