@@ -10,6 +10,10 @@
 
 use autodiff::prelude::*;
 
+#[allow(dead_code)]
+#[path = "../examples/spring_fit.rs"]
+mod spring_fit;
+
 /// Position and momentum of a particle in the plane.
 #[derive(Differentiable, Clone, Debug, PartialEq)]
 pub struct State {
@@ -511,4 +515,34 @@ fn rk4_over_a_struct_of_arrays() {
             gb.q[0]
         );
     }
+}
+
+#[test]
+fn spring_fit_example_recovers_the_spring() {
+    use spring_fit::{H, Spring as S, fit, misfit, misfit_grad, observations, start};
+    let observed = observations();
+    // The misfit's gradient against central differences, at a few springs.
+    let h = 1e-6;
+    for (k, c) in [(2.0, 0.1), (3.5, 0.6), (2.9, 0.35)] {
+        let sp = S { k, c, m: 1.0 };
+        let g = misfit_grad(&sp, &start(), &observed, H);
+        let f = |k: f64, c: f64| misfit(&S { k, c, m: 1.0 }, &start(), &observed, H);
+        let fk = (f(k + h, c) - f(k - h, c)) / (2.0 * h);
+        let fc = (f(k, c + h) - f(k, c - h)) / (2.0 * h);
+        assert!((g.k - fk).abs() <= 1e-6 * (1.0 + fk.abs()), "{} {fk}", g.k);
+        assert!((g.c - fc).abs() <= 1e-6 * (1.0 + fc.abs()), "{} {fc}", g.c);
+    }
+    // Gradient descent finds the spring that made the observations.
+    let mut sp = S {
+        k: 2.0,
+        c: 0.1,
+        m: 1.0,
+    };
+    let losses = fit(&mut sp, &observed, 150, 0.5);
+    let last = misfit(&sp, &start(), &observed, H);
+    assert!(losses[0] / last > 1e6, "{} -> {last}", losses[0]);
+    assert!(
+        (sp.k - 3.0).abs() < 1e-4 && (sp.c - 0.4).abs() < 1e-4,
+        "{sp:?}"
+    );
 }

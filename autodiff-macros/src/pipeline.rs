@@ -36,7 +36,15 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         let (named, passed) = crate::structs::local_struct_types(&f);
         match crate::structs::struct_params(&plain_args, &f, self_type.as_ref()) {
             Ok(params) if !params.is_empty() || !named.is_empty() => {
-                let locals: Vec<_> = named.into_iter().chain(passed).collect();
+                // (And the struct types of parameters not differentiated,
+                // which struct variables may copy.)
+                let data = crate::structs::data_struct_types(&f);
+                let mut locals: Vec<_> = named.into_iter().chain(passed).collect();
+                for t in data {
+                    if !locals.contains(&t) {
+                        locals.push(t);
+                    }
+                }
                 let output = crate::structs::struct_output(&f, self_type.as_ref());
                 return crate::structs::via_struct_macro(
                     &params,

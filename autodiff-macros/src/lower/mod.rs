@@ -381,6 +381,13 @@ impl Lower {
     fn refine_class(&mut self, v: Value, ty: &syn::Type) {
         if crate::parse::is_float_array(ty) {
             self.call_returns_array(v);
+            // A field of data (`s0.q` of a struct not differentiated): an
+            // array value without derivative.
+            if self.f.class(v) == Class::Unknown
+                && matches!(self.f.def_op(v), Some(Op::Field(..) | Op::Extern(_)))
+            {
+                self.f.values[v.index()].class = Class::Vector;
+            }
             return;
         }
         let Some(class) = class_of_type(ty) else {

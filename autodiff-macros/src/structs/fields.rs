@@ -732,6 +732,7 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
         .and_then(|t| syn::parse2::<syn::Type>(t.clone()).ok())
         .and_then(|t| super::struct_type(&t));
     let mut locals = super::locals::Locals::new(&types, self_ident, &params, &inner.block);
+    locals.data = data_struct_params(item, &params, &types);
     locals.visit_block_mut(&mut inner.block);
     if let Some(out) = &output {
         super::locals::for_each_returned(&mut inner.block, &mut |e| locals.returned(&out.ty, e));
@@ -839,6 +840,35 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
     let output = output.map(|o| (o, out_leaves));
     let outer = outer_siblings(&w, &params, &all, &inner_name, output.as_ref())?;
     Ok(quote!(#inner_tokens #inner_siblings #outer))
+}
+
+/// The parameters of a struct type the function knows that it does not
+/// differentiate (`s0: &State` outside `wrt`), with their types.
+fn data_struct_params(
+    item: &syn::ItemFn,
+    params: &[Field],
+    types: &super::locals::Types,
+) -> Vec<(Ident, Ident)> {
+    item.sig
+        .inputs
+        .iter()
+        .filter_map(|a| {
+            let syn::FnArg::Typed(pt) = a else {
+                return None;
+            };
+            let syn::Pat::Ident(pi) = &*pt.pat else {
+                return None;
+            };
+            let ty = match &*pt.ty {
+                syn::Type::Reference(r) => &*r.elem,
+                ty => ty,
+            };
+            let ty = super::struct_type(ty)?;
+            let known = types.iter().any(|(t, _)| *t == ty);
+            let differentiated = params.iter().any(|f| f.name == pi.ident);
+            (known && !differentiated).then(|| (pi.ident.clone(), ty))
+        })
+        .collect()
 }
 
 /// Every struct type of a table, nested ones included, with its fields.

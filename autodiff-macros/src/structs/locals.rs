@@ -69,6 +69,9 @@ pub(super) struct Locals<'a> {
     pub(super) error: Option<syn::Error>,
     /// The struct variables declared so far.
     declared: Vec<Ident>,
+    /// Struct parameters not differentiated (data), by name with their
+    /// type: copied into variables (`let mut s = s0.clone()`).
+    pub(super) data: Vec<(Ident, Ident)>,
     fresh: usize,
 }
 
@@ -95,6 +98,7 @@ impl<'a> Locals<'a> {
             checks: Vec::new(),
             error: None,
             declared: Vec::new(),
+            data: Vec::new(),
             fresh: 0,
         }
     }
@@ -126,7 +130,12 @@ impl<'a> Locals<'a> {
     fn copied(&self, e: &syn::Expr) -> Option<(Ident, Vec<Ident>, Ident)> {
         let e = strip_copy(e);
         let (root, rel) = field_chain(e)?;
-        let ty = self.root_type(&root)?;
+        let ty = self.root_type(&root).or_else(|| {
+            self.data
+                .iter()
+                .find(|(n, _)| *n == root)
+                .map(|(_, t)| t.clone())
+        })?;
         let mut fields = self.fields_of(&ty)?.1;
         let mut ty = ty;
         for name in &rel {
@@ -454,10 +463,15 @@ impl<'a> Locals<'a> {
                 let idents = self.declare(&pi.ident, &ty);
                 let m = &pi.mutability;
                 Some(match values {
+                    // Typed: a copy of data (`s0.q`) is an array value.
                     Values::Leaves(values) => idents
                         .iter()
                         .zip(values)
-                        .map(|(i, v)| syn::parse_quote!(let #m #i = #v;))
+                        .zip(&paths)
+                        .map(|((i, v), l)| {
+                            let t = &l.ty;
+                            syn::parse_quote!(let #m #i: #t = #v;)
+                        })
                         .collect(),
                     Values::Tuple(call) => {
                         let pat = crate::emit::tuple_or_single(
@@ -615,6 +629,18 @@ fn strip_copy(e: &syn::Expr) -> &syn::Expr {
         syn::Expr::Reference(r) if r.mutability.is_none() => strip_copy(&r.expr),
         e => e,
     }
+}
+
+/// The names a body copies whole into variables: `let s = s0.clone()`,
+/// `*s0`, `s0`.
+pub(super) fn copied_params(body: &syn::Block) -> Vec<Ident> {
+    bindings_in(body)
+        .into_iter()
+        .filter_map(|(_, value)| match strip_copy(&value) {
+            syn::Expr::Path(p) => p.path.get_ident().cloned(),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Every call of a function by path in a body.

@@ -471,6 +471,38 @@ fn float_params(item: &syn::ItemFn) -> Vec<Ident> {
         .collect()
 }
 
+/// The struct types of a function's parameters (by value or reference)
+/// that its body copies into variables (`let mut s = s0.clone()`).
+pub fn data_struct_types(item: &syn::ItemFn) -> Vec<Ident> {
+    let copied = locals::copied_params(&item.block);
+    let generic = |i: &Ident| {
+        item.sig.generics.params.iter().any(|p| match p {
+            syn::GenericParam::Type(t) => &t.ident == i,
+            _ => false,
+        })
+    };
+    item.sig
+        .inputs
+        .iter()
+        .filter_map(|a| match a {
+            syn::FnArg::Typed(pt) => {
+                let syn::Pat::Ident(pi) = &*pt.pat else {
+                    return None;
+                };
+                if !copied.contains(&pi.ident) {
+                    return None;
+                }
+                let ty = match &*pt.ty {
+                    syn::Type::Reference(r) if r.mutability.is_none() => &*r.elem,
+                    ty => ty,
+                };
+                struct_type(ty).filter(|t| !generic(t))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// The names in `wrt(...)`.
 fn wrt_names(args: &TokenStream) -> Vec<String> {
     let mut out = Vec::new();
