@@ -546,3 +546,50 @@ fn spring_fit_example_recovers_the_spring() {
         "{sp:?}"
     );
 }
+
+/// A body with its energies as methods, each calling the others on `self`.
+#[derive(Differentiable, Clone, Debug)]
+pub struct Body2 {
+    pub q: [f64; 2],
+    pub v: [f64; 2],
+    pub m: f64,
+}
+
+#[differentiable]
+impl Body2 {
+    #[differentiable(wrt(self))]
+    pub fn kinetic(&self) -> f64 {
+        0.5 * self.m * (self.v[0] * self.v[0] + self.v[1] * self.v[1])
+    }
+
+    #[differentiable(wrt(self, k))]
+    pub fn potential(&self, k: f64) -> f64 {
+        0.5 * k * (self.q[0] * self.q[0] + self.q[1] * self.q[1])
+    }
+
+    /// Calls the two methods above on `self`.
+    #[differentiable(wrt(self, k))]
+    pub fn energy(&self, k: f64) -> f64 {
+        self.kinetic() + self.potential(k) * self.m
+    }
+}
+
+#[test]
+fn methods_calling_methods_on_self() {
+    let b = Body2 {
+        q: [0.3, -0.4],
+        v: [1.5, 0.5],
+        m: 2.0,
+    };
+    let k = 3.0;
+    let (g, gk) = b.energy_grad(k);
+    // Closed form: E = m |v|^2 / 2 + m k |q|^2 / 2.
+    let q2 = b.q[0] * b.q[0] + b.q[1] * b.q[1];
+    let v2 = b.v[0] * b.v[0] + b.v[1] * b.v[1];
+    assert_eq!(b.energy(k), 0.5 * b.m * v2 + 0.5 * k * q2 * b.m);
+    let close = |a: f64, e: f64| (a - e).abs() <= 1e-14 * (1.0 + e.abs());
+    assert!(close(g.q[0], b.m * k * b.q[0]) && close(g.q[1], b.m * k * b.q[1]));
+    assert!(close(g.v[0], b.m * b.v[0]) && close(g.v[1], b.m * b.v[1]));
+    assert!(close(g.m, 0.5 * v2 + 0.5 * k * q2), "{}", g.m);
+    assert!(close(gk, 0.5 * q2 * b.m));
+}

@@ -141,6 +141,12 @@ thread_local! {
 /// `#[differentiable]` on an `impl` block adds to the attributes of its
 /// methods, the type of `self` (which a method's attribute cannot see).
 pub fn take_self_type(args: TokenStream) -> (TokenStream, Option<TokenStream>) {
+    take_hidden_arg(args, "__self_type")
+}
+
+/// `args` without the hidden argument `name(..)` (which the macro adds to
+/// a method's arguments), and what it held.
+pub fn take_hidden_arg(args: TokenStream, name: &str) -> (TokenStream, Option<TokenStream>) {
     let tokens: Vec<proc_macro2::TokenTree> = args.into_iter().collect();
     let mut out = Vec::new();
     let mut ty = None;
@@ -148,7 +154,7 @@ pub fn take_self_type(args: TokenStream) -> (TokenStream, Option<TokenStream>) {
     while i < tokens.len() {
         if let (proc_macro2::TokenTree::Ident(id), Some(proc_macro2::TokenTree::Group(g))) =
             (&tokens[i], tokens.get(i + 1))
-            && id == "__self_type"
+            && id == name
         {
             ty = Some(g.stream());
             i += 2;

@@ -28,7 +28,8 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     if let Ok(block) = syn::parse2::<syn::ItemImpl>(item.clone()) {
         return crate::structs::expand_impl(args, block);
     }
-    let (plain_args, self_type) = parse::take_self_type(args.clone());
+    let (args_here, _) = crate::structs::take_self_methods(args.clone());
+    let (plain_args, self_type) = parse::take_self_type(args_here);
     if let Ok(f) = syn::parse2::<syn::ItemFn>(item.clone()) {
         // A struct parameter, or `self`: its fields come back through its
         // macro.

@@ -288,6 +288,54 @@ impl Fields<'_> {
         leaves(fields, &path, &mut out);
         Some(Named::Struct(out, has_no_diff(fields)))
     }
+
+    /// The type of the struct (or nested struct) `e` names.
+    fn struct_type(&self, e: &syn::Expr) -> Option<Ident> {
+        let (root, rel) = field_chain(e)?;
+        let mut fields = self.params;
+        let mut ty = None;
+        for name in std::iter::once(&root).chain(&rel) {
+            match &fields.iter().find(|f| &f.name == name)?.kind {
+                Some(Kind::Nested(t, Some(sub))) => {
+                    ty = Some(t.clone());
+                    fields = sub;
+                }
+                _ => return None,
+            }
+        }
+        ty
+    }
+}
+
+/// Method calls on `self` of methods of the same `impl` block
+/// differentiated with respect to `self` (`self.kinetic()`): the method's
+/// path call (`Params::kinetic(&self)`), which [`PassOn`] then turns into a
+/// call of the method's inner function with the leaves.
+struct MethodCalls<'a> {
+    fields: Fields<'a>,
+    /// The block's methods with `wrt(self)`.
+    methods: &'a [Ident],
+}
+
+impl VisitMut for MethodCalls<'_> {
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        vec_exprs(m, &mut |e| self.visit_expr_mut(e));
+    }
+
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        syn::visit_mut::visit_expr_mut(self, e);
+        let syn::Expr::MethodCall(m) = e else { return };
+        let on_self = matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident("self"));
+        if !on_self || !self.methods.contains(&m.method) || m.turbofish.is_some() {
+            return;
+        }
+        let Some(ty) = self.fields.struct_type(&m.receiver) else {
+            return;
+        };
+        let (recv, method) = (&m.receiver, &m.method);
+        let args = m.args.iter();
+        *e = syn::parse_quote_spanned!(method.span()=> #ty::#method(&#recv, #(#args),*));
+    }
 }
 
 /// Calls that pass the struct or a nested one on (`g(&p.l1, x)`): the
@@ -616,7 +664,8 @@ pub fn expand_with_fields(input: TokenStream) -> TokenStream {
 }
 
 fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
-    let (args, self_type) = crate::parse::take_self_type(w.args.clone());
+    let (args, self_methods) = super::take_self_methods(w.args.clone());
+    let (args, self_type) = crate::parse::take_self_type(args);
     w.args = args;
     let item = &w.item;
     // The table's fields are the struct parameters, `__out` for a struct
@@ -769,6 +818,11 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
         params: &roots,
         leaves: &local_leaves,
     };
+    MethodCalls {
+        fields: fields(),
+        methods: &self_methods,
+    }
+    .visit_block_mut(&mut inner.block);
     PassOn {
         fields: fields(),
         by_ref: &by_ref,

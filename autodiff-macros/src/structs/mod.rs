@@ -503,6 +503,21 @@ pub fn data_struct_types(item: &syn::ItemFn) -> Vec<Ident> {
         .collect()
 }
 
+/// `args` without `__self_methods(..)`, which `#[differentiable]` on an
+/// `impl` block adds to its methods' arguments, and the names in it.
+pub fn take_self_methods(args: TokenStream) -> (TokenStream, Vec<Ident>) {
+    let (args, list) = crate::parse::take_hidden_arg(args, "__self_methods");
+    let methods = list
+        .into_iter()
+        .flatten()
+        .filter_map(|t| match t {
+            proc_macro2::TokenTree::Ident(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    (args, methods)
+}
+
 /// The names in `wrt(...)`.
 fn wrt_names(args: &TokenStream) -> Vec<String> {
     let mut out = Vec::new();
@@ -536,6 +551,27 @@ pub fn expand_impl(args: TokenStream, mut block: syn::ItemImpl) -> TokenStream {
         return quote!(#block #e);
     }
     let ty = block.self_ty.to_token_stream();
+    // The methods differentiated with respect to `self`, which the others
+    // call through their inner functions (`self.kinetic()`).
+    let methods: Vec<Ident> = block
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            syn::ImplItem::Fn(f)
+                if f.attrs.iter().any(|a| {
+                    a.path()
+                        .segments
+                        .last()
+                        .is_some_and(|s| s.ident == "differentiable")
+                        && matches!(&a.meta, syn::Meta::List(l)
+                            if wrt_names(&l.tokens).iter().any(|w| w == "self"))
+                }) =>
+            {
+                Some(f.sig.ident.clone())
+            }
+            _ => None,
+        })
+        .collect();
     for item in &mut block.items {
         let syn::ImplItem::Fn(f) = item else { continue };
         for attr in &mut f.attrs {
@@ -547,17 +583,18 @@ pub fn expand_impl(args: TokenStream, mut block: syn::ItemImpl) -> TokenStream {
             {
                 continue;
             }
+            let told = quote!(__self_type(#ty), __self_methods(#(#methods),*));
             match &mut attr.meta {
                 syn::Meta::Path(p) => {
                     let p = p.clone();
-                    attr.meta = syn::parse_quote!(#p(__self_type(#ty)));
+                    attr.meta = syn::parse_quote!(#p(#told));
                 }
                 syn::Meta::List(l) => {
                     let t = &l.tokens;
                     l.tokens = if t.is_empty() {
-                        quote!(__self_type(#ty))
+                        told
                     } else {
-                        quote!(#t, __self_type(#ty))
+                        quote!(#t, #told)
                     };
                 }
                 syn::Meta::NameValue(_) => {}
