@@ -593,3 +593,57 @@ fn methods_calling_methods_on_self() {
     assert!(close(g.m, 0.5 * v2 + 0.5 * k * q2), "{}", g.m);
     assert!(close(gk, 0.5 * q2 * b.m));
 }
+
+/// A struct with `#[no_diff]` fields as variables: copied from a
+/// parameter, built by a literal, its data fields read.
+#[derive(Differentiable, Clone, Debug)]
+pub struct Poly {
+    pub c: [f64; 3],
+    #[no_diff]
+    pub degree: usize,
+    #[no_diff]
+    pub label: u32,
+}
+
+#[differentiable(wrt(p))]
+fn poly_eval(p: &Poly, x: f64) -> f64 {
+    let mut q = p.clone();
+    q.c[0] += 1.0;
+    let r = Poly {
+        c: [q.c[0] * x, q.c[1], q.c[2]],
+        degree: q.degree,
+        label: 7,
+    };
+    let mut acc = 0.0;
+    for k in 0..r.degree + 1 {
+        acc += r.c[k] * x.powi(k as i32) * (r.label as f64 - 6.0);
+    }
+    acc
+}
+
+#[test]
+fn struct_variables_with_data_fields() {
+    for degree in 0..3 {
+        let p = Poly {
+            c: [0.5, -1.0, 2.0],
+            degree,
+            label: 1,
+        };
+        let x = 1.7;
+        let (v, g) = poly_eval_value_and_grad(&p, x);
+        assert_eq!(v, poly_eval(&p, x));
+        // r.c = [(c0 + 1) x, c1, c2], summed up to the degree.
+        let r = [(p.c[0] + 1.0) * x, p.c[1], p.c[2]];
+        let want: f64 = (0..=degree).map(|k| r[k] * x.powi(k as i32)).sum();
+        assert!((v - want).abs() <= 1e-14 * (1.0 + want.abs()), "{v} {want}");
+        let dc = [x, x, x * x];
+        for k in 0..3 {
+            let expected = if k <= degree { dc[k] } else { 0.0 };
+            assert!(
+                (g.c[k] - expected).abs() <= 1e-14,
+                "{k}: {} {expected}",
+                g.c[k]
+            );
+        }
+    }
+}

@@ -344,6 +344,9 @@ impl VisitMut for MethodCalls<'_> {
 /// into the leaves' parameters.
 struct PassOn<'a> {
     fields: Fields<'a>,
+    /// The struct variables (not parameters).
+    variables: &'a [Ident],
+    error: Option<syn::Error>,
     /// The struct parameters that are references.
     by_ref: &'a [Ident],
 }
@@ -376,6 +379,19 @@ impl VisitMut for PassOn<'_> {
             any = true;
             // A struct with `#[no_diff]` fields goes first, by reference;
             // one without is its leaves alone.
+            if data && self.variables.contains(&root) {
+                self.error.get_or_insert_with(|| {
+                    syn::Error::new_spanned(
+                        a,
+                        format!(
+                            "#[differentiable] passes struct variables on only where their \
+                             struct has no `#[no_diff]` fields (the callee reads those from a \
+                             struct, which `{root}` no longer is); pass the fields the callee \
+                             needs, or make `{root}` a parameter"
+                        ),
+                    )
+                });
+            }
             if data {
                 args.push(if rel.is_empty() && self.by_ref.contains(&root) {
                     base.clone()
@@ -790,8 +806,12 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
         return Err(e);
     }
     let roots = locals.roots.clone();
+    let variables = locals.declared.clone();
     let mut local_leaves = all.clone();
     local_leaves.extend(locals.leaves.iter().cloned());
+    // (`#[no_diff]` fields of variables: renamed like leaves, never passed
+    // on as leaves.)
+    local_leaves.extend(locals.data_leaves.iter().cloned());
     let checks = std::mem::take(&mut locals.checks);
     // A struct output: the leaves, as a tuple.
     let out_leaves = match &output {
@@ -823,11 +843,16 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
         methods: &self_methods,
     }
     .visit_block_mut(&mut inner.block);
-    PassOn {
+    let mut pass_on = PassOn {
         fields: fields(),
+        variables: &variables,
         by_ref: &by_ref,
+        error: None,
+    };
+    pass_on.visit_block_mut(&mut inner.block);
+    if let Some(e) = pass_on.error {
+        return Err(e);
     }
-    .visit_block_mut(&mut inner.block);
     Rename { fields: fields() }.visit_block_mut(&mut inner.block);
     // What is left of a struct in the body must be its `#[no_diff]`
     // fields: the struct itself passed on otherwise would carry no

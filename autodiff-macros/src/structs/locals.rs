@@ -20,7 +20,7 @@ use quote::{ToTokens, format_ident, quote};
 use syn::visit_mut::VisitMut;
 
 use super::Field;
-use super::fields::{Leaf, field_chain, has_no_diff, leaf_expr, leaf_ident, leaves};
+use super::fields::{Leaf, field_chain, leaf_expr, leaf_ident, leaves};
 
 /// Every struct type whose fields the function knows, by name.
 pub(super) type Types = Vec<(Ident, Vec<Field>)>;
@@ -62,24 +62,44 @@ pub(super) struct Locals<'a> {
     pub(super) roots: Vec<Field>,
     /// The leaves of the variables, paths starting at the variable.
     pub(super) leaves: Vec<Leaf>,
+    /// Their `#[no_diff]` fields: variables of data (`__k_n`).
+    pub(super) data_leaves: Vec<Leaf>,
     /// The whole body, where the fields read of a variable are looked up.
     body: syn::Block,
     /// Compile-time checks of the types guessed for calls' results.
     pub(super) checks: Vec<TokenStream>,
     pub(super) error: Option<syn::Error>,
     /// The struct variables declared so far.
-    declared: Vec<Ident>,
+    pub(super) declared: Vec<Ident>,
     /// Struct parameters not differentiated (data), by name with their
     /// type: copied into variables (`let mut s = s0.clone()`).
     pub(super) data: Vec<(Ident, Ident)>,
     fresh: usize,
 }
 
-/// A struct value: one expression per leaf, or a call that gives their
-/// tuple.
+/// A struct value: one expression per leaf (and per `#[no_diff]` field),
+/// or a call that gives the leaves' tuple.
 enum Values {
-    Leaves(Vec<syn::Expr>),
+    Leaves(Vec<syn::Expr>, Vec<syn::Expr>),
     Tuple(syn::Expr),
+}
+
+/// The `#[no_diff]` fields under `fields` (nested ones too), as leaves
+/// whose paths start with `prefix`.
+fn data_leaves(fields: &[Field], prefix: &[Ident], out: &mut Vec<Leaf>) {
+    for f in fields {
+        let mut path = prefix.to_vec();
+        path.push(f.name.clone());
+        match &f.kind {
+            None => out.push(Leaf {
+                path,
+                ty: f.ty.clone(),
+                kind: super::Kind::Scalar,
+            }),
+            Some(super::Kind::Nested(_, Some(sub))) => data_leaves(sub, &path, out),
+            _ => {}
+        }
+    }
 }
 
 impl<'a> Locals<'a> {
@@ -94,6 +114,7 @@ impl<'a> Locals<'a> {
             self_type,
             roots: params.to_vec(),
             leaves: Vec::new(),
+            data_leaves: Vec::new(),
             body: body.clone(),
             checks: Vec::new(),
             error: None,
@@ -315,6 +336,8 @@ impl<'a> Locals<'a> {
         let (_, fields) = self.fields_of(ty)?;
         let mut paths = Vec::new();
         leaves(&fields, &[], &mut paths);
+        let mut data = Vec::new();
+        data_leaves(&fields, &[], &mut data);
         match strip_parens(init) {
             syn::Expr::Struct(lit) => {
                 let named = lit.path.get_ident().and_then(|i| self.fields_of(i));
@@ -322,19 +345,29 @@ impl<'a> Locals<'a> {
                     self.fail(lit, format!("expected a `{ty}` here"));
                     return None;
                 }
-                let mut out = Vec::new();
-                for l in &paths {
-                    match leaf_expr(lit, &l.path) {
-                        Ok(e) => out.push(e),
-                        Err(e) => {
-                            self.error.get_or_insert(e);
-                            return None;
-                        }
+                let exprs = |ls: &[Leaf]| -> Result<Vec<syn::Expr>, syn::Error> {
+                    ls.iter().map(|l| leaf_expr(lit, &l.path)).collect()
+                };
+                match (exprs(&paths), exprs(&data)) {
+                    (Ok(out), Ok(data_out)) => Some(Values::Leaves(out, data_out)),
+                    (Err(e), _) | (_, Err(e)) => {
+                        self.error.get_or_insert(e);
+                        None
                     }
                 }
-                Some(Values::Leaves(out))
             }
             syn::Expr::Call(call) => {
+                if !data.is_empty() {
+                    self.fail(
+                        call,
+                        format!(
+                            "#[differentiable] gives a struct variable what a call returns only \
+                             for structs without `#[no_diff]` fields (a call gives the float \
+                             fields); `{ty}` has some: build it with a literal"
+                        ),
+                    );
+                    return None;
+                }
                 let syn::Expr::Path(func) = &*call.func else {
                     self.fail(
                         call,
@@ -379,18 +412,12 @@ impl<'a> Locals<'a> {
                     self.fail(init, format!("expected a `{ty}` here, found a `{t}`"));
                     return None;
                 }
-                let out = paths
-                    .iter()
-                    .map(|l| {
-                        let path = &l.path;
-                        let e: syn::Expr = syn::parse_quote!(#root #(. #rel)* #(. #path)*);
-                        match l.kind {
-                            super::Kind::Vec(_) => syn::parse_quote!(#e.to_vec()),
-                            _ => e,
-                        }
-                    })
-                    .collect();
-                Some(Values::Leaves(out))
+                let read = |l: &Leaf| -> syn::Expr {
+                    let path = &l.path;
+                    syn::parse_quote!(#root #(. #rel)* #(. #path)*)
+                };
+                let out = paths.iter().map(read).collect();
+                Some(Values::Leaves(out, data.iter().map(read).collect()))
             }
         }
     }
@@ -408,6 +435,8 @@ impl<'a> Locals<'a> {
         let idents = new.iter().map(|l| leaf_ident(&l.path)).collect();
         self.leaves.retain(|l| &l.path[0] != name);
         self.leaves.extend(new);
+        self.data_leaves.retain(|l| &l.path[0] != name);
+        data_leaves(&fields, std::slice::from_ref(name), &mut self.data_leaves);
         self.roots.push(root);
         self.declared.push(name.clone());
         idents
@@ -447,31 +476,24 @@ impl<'a> Locals<'a> {
                     );
                     return None;
                 }
-                if has_no_diff(&fields) {
-                    self.fail(
-                        local,
-                        format!(
-                            "#[differentiable] supports struct variables of structs without \
-                             `#[no_diff]` fields; `{ty}` has some: pass its fields separately, \
-                             or make `{}` a parameter",
-                            pi.ident
-                        ),
-                    );
-                    return None;
-                }
                 let values = self.values(&ty, &init.expr)?;
                 let idents = self.declare(&pi.ident, &ty);
                 let m = &pi.mutability;
+                let mut data = Vec::new();
+                data_leaves(&fields, std::slice::from_ref(&pi.ident), &mut data);
                 Some(match values {
                     // Typed: a copy of data (`s0.q`) is an array value.
-                    Values::Leaves(values) => idents
+                    Values::Leaves(values, data_values) => idents
                         .iter()
                         .zip(values)
                         .zip(&paths)
-                        .map(|((i, v), l)| {
-                            let t = &l.ty;
-                            syn::parse_quote!(let #m #i: #t = #v;)
-                        })
+                        .map(|((i, v), l)| (i.clone(), v, &l.ty))
+                        .chain(
+                            data.iter()
+                                .zip(data_values)
+                                .map(|(l, v)| (leaf_ident(&l.path), v, &l.ty)),
+                        )
+                        .map(|(i, v, t)| syn::parse_quote!(let #m #i: #t = #v;))
                         .collect(),
                     Values::Tuple(call) => {
                         let pat = crate::emit::tuple_or_single(
@@ -495,14 +517,17 @@ impl<'a> Locals<'a> {
                 for l in self.leaves.iter().filter(|l| &l.path[0] == name) {
                     idents.push(leaf_ident(&l.path));
                 }
+                for l in self.data_leaves.iter().filter(|l| &l.path[0] == name) {
+                    idents.push(leaf_ident(&l.path));
+                }
                 self.fresh += 1;
                 let temps: Vec<Ident> = (0..idents.len())
                     .map(|k| format_ident!("__new{}_{}", self.fresh, k))
                     .collect();
                 let mut out: Vec<syn::Stmt> = match values {
-                    Values::Leaves(values) => temps
+                    Values::Leaves(values, data) => temps
                         .iter()
-                        .zip(values)
+                        .zip(values.into_iter().chain(data))
                         .map(|(t, v)| syn::parse_quote!(let #t = #v;))
                         .collect(),
                     Values::Tuple(call) => {
@@ -531,7 +556,7 @@ impl<'a> Locals<'a> {
             }
             other => {
                 if self.copied(other).is_some()
-                    && let Some(Values::Leaves(values)) = self.values(out, e)
+                    && let Some(Values::Leaves(values, _)) = self.values(out, e)
                 {
                     let t = crate::emit::tuple_or_single(&values);
                     *e = syn::parse_quote!(#t);

@@ -8,12 +8,17 @@ struct Layer {
 }
 
 #[differentiable(wrt(l))]
+fn total(l: &Layer) -> f64 {
+    l.w[0] * l.n as f64 + l.w[1]
+}
+
+#[differentiable(wrt(l))]
 fn doubled(l: &Layer) -> f64 {
     let d = Layer {
         w: [2.0 * l.w[0], 2.0 * l.w[1]],
         n: l.n,
     };
-    d.w[0] + d.w[1]
+    total(&d)
 }
 
 fn main() {}
