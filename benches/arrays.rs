@@ -1,6 +1,7 @@
 //! The forms of "real numerical code compiles as written": `[f64; 3]`
 //! helpers called in a loop, against the same code written with scalars;
-//! and a call over a local buffer inside a loop. The gradient, the primal,
+//! a call over a local buffer inside a loop; and RK4 over a struct state
+//! (`examples/spring_fit.rs`) against the same over flat arrays. The gradient, the primal,
 //! and the heap allocations each makes per call (a counting allocator).
 //! `cargo bench --bench arrays`; the numbers are in docs/benchmarks.md.
 // Index loops, as users write them.
@@ -113,6 +114,58 @@ fn rows(x: &[f64], k: usize) -> f64 {
     total
 }
 
+#[allow(dead_code)]
+#[path = "../examples/spring_fit.rs"]
+mod spring_fit;
+
+/// `examples/spring_fit.rs` over flat arrays: the state `[x, y, px, py]`,
+/// the spring `k`, `c` and the mass as floats; the same operations.
+#[differentiable]
+fn flat_deriv(s: [f64; 4], k: f64, c: f64, m: f64) -> [f64; 4] {
+    [
+        s[2] / m,
+        s[3] / m,
+        -k * s[0] - c * s[2],
+        -k * s[1] - c * s[3],
+    ]
+}
+
+#[differentiable]
+fn flat_advance(s: [f64; 4], d: [f64; 4], h: f64) -> [f64; 4] {
+    let mut next = s;
+    for i in 0..4 {
+        next[i] += h * d[i];
+    }
+    next
+}
+
+#[differentiable(wrt(s, k, c))]
+fn flat_rk4(s: [f64; 4], k: f64, c: f64, m: f64, h: f64) -> [f64; 4] {
+    let k1 = flat_deriv(s, k, c, m);
+    let k2 = flat_deriv(flat_advance(s, k1, 0.5 * h), k, c, m);
+    let k3 = flat_deriv(flat_advance(s, k2, 0.5 * h), k, c, m);
+    let k4 = flat_deriv(flat_advance(s, k3, h), k, c, m);
+    let mut next = s;
+    for i in 0..4 {
+        next[i] += h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+    }
+    next
+}
+
+#[differentiable(wrt(k, c))]
+fn flat_misfit(k: f64, c: f64, m: f64, s0: [f64; 4], observed: &[f64], h: f64) -> f64 {
+    let mut s = s0;
+    let n = observed.len() / 2;
+    let mut total = 0.0;
+    for t in 0..n {
+        s = flat_rk4(s, k, c, m, h);
+        let dx = s[0] - observed[2 * t];
+        let dy = s[1] - observed[2 * t + 1];
+        total += dx * dx + dy * dy;
+    }
+    total / n as f64
+}
+
 not_inlined! {
     a_primal(p: &[f64], axis: [f64; 3]) -> f64 = with_arrays(p, axis);
     a_grad(p: &[f64], axis: [f64; 3]) -> [f64; 3] = with_arrays_grad(p, axis).1;
@@ -123,6 +176,18 @@ not_inlined! {
     };
     r_primal(x: &[f64], k: usize) -> f64 = rows(x, k);
     r_grad(x: &[f64], k: usize) -> Vec<f64> = rows_grad(x, k);
+    st_primal(sp: &spring_fit::Spring, obs: &[f64]) -> f64 =
+        spring_fit::misfit(sp, &spring_fit::start(), obs, spring_fit::H);
+    st_grad(sp: &spring_fit::Spring, obs: &[f64]) -> [f64; 2] = {
+        let g = spring_fit::misfit_grad(sp, &spring_fit::start(), obs, spring_fit::H);
+        [g.k, g.c]
+    };
+    fl_primal(sp: &spring_fit::Spring, obs: &[f64]) -> f64 =
+        flat_misfit(sp.k, sp.c, sp.m, [1.0, 0.0, 0.0, 1.5], obs, spring_fit::H);
+    fl_grad(sp: &spring_fit::Spring, obs: &[f64]) -> [f64; 2] = {
+        let (gk, gc) = flat_misfit_grad(sp.k, sp.c, sp.m, [1.0, 0.0, 0.0, 1.5], obs, spring_fit::H);
+        [gk, gc]
+    };
 }
 
 fn benches(c: &mut Criterion) {
@@ -178,6 +243,46 @@ fn benches(c: &mut Criterion) {
         b.iter(|| r_primal(black_box(&x), black_box(k)))
     });
     g.bench_function("grad", |b| b.iter(|| r_grad(black_box(&x), black_box(k))));
+    g.finish();
+
+    // RK4 over a struct state against the same over flat arrays: the
+    // same value and gradient, and their times.
+    let obs = spring_fit::observations();
+    let sp = spring_fit::Spring {
+        k: 2.0,
+        c: 0.1,
+        m: 1.0,
+    };
+    assert_eq!(st_primal(&sp, &obs), fl_primal(&sp, &obs));
+    let (gs, gf) = (st_grad(&sp, &obs), fl_grad(&sp, &obs));
+    for i in 0..2 {
+        assert!(
+            (gs[i] - gf[i]).abs() <= 1e-12 * gf[i].abs().max(1.0),
+            "{gs:?} {gf:?}"
+        );
+    }
+    println!(
+        "allocations: struct-state gradient {}, flat gradient {}",
+        allocations(|| {
+            black_box(st_grad(&sp, &obs));
+        }),
+        allocations(|| {
+            black_box(fl_grad(&sp, &obs));
+        }),
+    );
+    let mut g = c.benchmark_group("struct_state");
+    g.bench_function("primal", |b| {
+        b.iter(|| st_primal(black_box(&sp), black_box(&obs)))
+    });
+    g.bench_function("grad", |b| {
+        b.iter(|| st_grad(black_box(&sp), black_box(&obs)))
+    });
+    g.bench_function("flat_primal", |b| {
+        b.iter(|| fl_primal(black_box(&sp), black_box(&obs)))
+    });
+    g.bench_function("flat_grad", |b| {
+        b.iter(|| fl_grad(black_box(&sp), black_box(&obs)))
+    });
     g.finish();
 }
 

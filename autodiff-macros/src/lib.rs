@@ -20,6 +20,7 @@ mod primitives;
 mod scratch;
 mod simplify;
 mod structs;
+mod unroll;
 mod verify;
 mod vjp;
 

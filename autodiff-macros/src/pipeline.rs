@@ -135,6 +135,8 @@ pub fn differentiate(
     // One instruction per distinct computation before differentiating, so
     // that `x[i]` read three times gets one adjoint, accumulated once.
     let primal = optimized(primal, "lower")?;
+    // Small loops of constant bounds as straight-line code: no tapes.
+    let primal = optimized(crate::unroll::unroll_small(&primal)?, "unroll")?;
 
     let active = active_params(&parsed.sig, &primal);
     let act = activity::activity(&primal, &active);

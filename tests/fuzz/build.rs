@@ -261,7 +261,9 @@ impl Gen {
             }
             6 if depth > 0 && self.index.is_none() => {
                 let i = self.fresh("i");
-                self.line(&format!("for {i} in 0..x.len() {{"));
+                // Constant bounds too: small loops of those are unrolled.
+                let bound = ["x.len()", "4", "3"][self.rng.below(3)];
+                self.line(&format!("for {i} in 0..{bound} {{"));
                 let (outer_index, outer_loop) = (self.index.replace(i), self.in_loop);
                 self.in_loop = true;
                 self.block(3, depth - 1);
@@ -287,7 +289,8 @@ impl Gen {
                 let w = self.fresh("w");
                 let i = self.fresh("i");
                 self.line(&format!("let mut {w} = vec![0.0; x.len()];"));
-                self.line(&format!("for {i} in 0..x.len() {{"));
+                let bound = ["x.len()", "4"][self.rng.below(2)];
+                self.line(&format!("for {i} in 0..{bound} {{"));
                 self.indent += 1;
                 let outer = self.index.replace(i.clone());
                 let e = self.expr(2);

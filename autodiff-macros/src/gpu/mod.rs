@@ -4,14 +4,13 @@
 //!
 //! The IR goes through the same phases as for Rust (lower, activity, jvp,
 //! vjp, simplify) with one more before differentiating: loops with constant
-//! bounds are unrolled ([`unroll`]), so the VJP is straight-line code with
+//! bounds are unrolled ([`crate::unroll`]), so the VJP is straight-line code with
 //! branches, one fused function with no tape. [`wgsl`] is the second
 //! emitter; [`prims`] says how Rust's float methods are computed in WGSL;
 //! [`rules`] translates the derivative rules of `rules/partials.rs`.
 
 pub mod prims;
 pub mod rules;
-mod unroll;
 mod wgsl;
 
 use proc_macro2::{Span, TokenStream};
@@ -89,7 +88,7 @@ fn check_signature(parsed: &Parsed, item: &syn::ItemFn) -> syn::Result<()> {
 /// The value, JVP and VJP of the function as WGSL.
 pub fn kernels(parsed: &Parsed) -> syn::Result<Kernels> {
     let primal = lower::lower(parsed)?;
-    let primal = unroll::unroll(&primal)?;
+    let primal = crate::unroll::unroll(&primal)?;
     let primal = pipeline::optimized(primal, "unroll")?;
     let active = pipeline::active_params(&parsed.sig, &primal);
     let act = activity::activity(&primal, &active);

@@ -1,6 +1,12 @@
-//! Unrolls the loops of a GPU function, whose bounds must be constants
-//! (`for i in 0..4`), so that its VJP is straight-line code with branches:
-//! no tape, one fused WGSL function.
+//! Unrolls loops with constant bounds (`for i in 0..3`) into copies of
+//! their bodies, so that differentiation sees straight-line code: no tape,
+//! no allocation, every value an SSA value LLVM keeps in registers.
+//!
+//! A GPU function's loops are all unrolled ([`unroll`]; a loop whose trip
+//! count is not a constant is an error there). On the CPU ([`unroll_small`])
+//! only small innermost loops are: the two or three iterations of a loop
+//! over a point's coordinates or a 3x3 matrix's row, whose tapes cost more
+//! than the arithmetic; the others stay loops.
 
 use proc_macro2::Literal;
 
@@ -10,11 +16,27 @@ use crate::ir::{Adapter, Block, Class, Function, Lit, Op, Range};
 /// The most iterations a GPU function's loops may run in all, unrolled.
 const LIMIT: usize = 1024;
 
+/// The most iterations a CPU loop has to be unrolled, and the most
+/// instructions its copies may add.
+const SMALL_TRIPS: usize = 4;
+const SMALL_COPIES: usize = 96;
+
 /// `f` with every loop replaced by copies of its body.
 pub fn unroll(f: &Function) -> syn::Result<Function> {
+    run(f, false)
+}
+
+/// `f` with its small innermost loops of constant bounds replaced by
+/// copies of their bodies.
+pub fn unroll_small(f: &Function) -> syn::Result<Function> {
+    run(f, true)
+}
+
+fn run(f: &Function, small: bool) -> syn::Result<Function> {
     let mut u = Unroller {
         b: Builder::new(f),
         unrolled: 0,
+        small,
     };
     u.b.copy_params();
     u.copy_block(f.entry)?;
@@ -27,6 +49,8 @@ pub fn unroll(f: &Function) -> syn::Result<Function> {
 struct Unroller<'a> {
     b: Builder<'a>,
     unrolled: usize,
+    /// Only small innermost loops, keeping the others.
+    small: bool,
 }
 
 impl Unroller<'_> {
@@ -36,6 +60,20 @@ impl Unroller<'_> {
             let data = f.inst(inst);
             let span = f.inst_span(inst);
             match &data.op {
+                Op::For(range, init, body) if self.small && !small_loop(f, range, *body) => {
+                    let range = self.b.mapped_range(range);
+                    let init = init.iter().map(|&v| self.b.get(v)).collect();
+                    let body = self.copy_loop_block(*body)?;
+                    self.b
+                        .copy_results(Op::For(range, init, body), &data.results);
+                }
+                Op::While(init, cond, body) if self.small => {
+                    let init = init.iter().map(|&v| self.b.get(v)).collect();
+                    let cond = self.copy_loop_block(*cond)?;
+                    let body = self.copy_loop_block(*body)?;
+                    self.b
+                        .copy_results(Op::While(init, cond, body), &data.results);
+                }
                 Op::For(range, init, body) => {
                     let Some(indices) = constant_indices(f, range) else {
                         return Err(syn::Error::new(
@@ -92,6 +130,26 @@ impl Unroller<'_> {
         Ok(())
     }
 
+    /// A new block with a copy of `src`, a loop's body or condition, and
+    /// its parameters.
+    fn copy_loop_block(&mut self, src: Block) -> syn::Result<Block> {
+        let f = self.b.primal;
+        let block = self.b.f.new_block();
+        for &p in &f.block(src).params {
+            let np =
+                self.b
+                    .f
+                    .add_param(block, f.class(p), f.span(p), f.name(p).map(str::to_string));
+            self.b.map[p.index()] = Some(np);
+        }
+        let outer = std::mem::replace(&mut self.b.block, block);
+        self.copy_block(src)?;
+        self.b.block = outer;
+        let ret = f.block(src).ret.iter().map(|&v| self.b.get(v)).collect();
+        self.b.f.block_mut(block).ret = ret;
+        Ok(block)
+    }
+
     /// A new block with a copy of `src` (a branch, which has no
     /// parameters).
     fn copy_region(&mut self, src: Block) -> syn::Result<Block> {
@@ -104,6 +162,23 @@ impl Unroller<'_> {
         self.b.f.block_mut(block).ret = ret;
         Ok(block)
     }
+}
+
+/// Whether a CPU loop is unrolled: constant bounds, a few iterations, no
+/// loop inside, and a small body.
+fn small_loop(f: &Function, range: &Range, body: Block) -> bool {
+    let Some(indices) = constant_indices(f, range) else {
+        return false;
+    };
+    let blocks = f.nested_blocks(body);
+    let insts: usize = blocks.iter().map(|&b| f.block(b).insts.len()).sum();
+    let inner_loop = blocks.iter().any(|&b| {
+        f.block(b)
+            .insts
+            .iter()
+            .any(|&i| matches!(f.inst(i).op, Op::For(..) | Op::While(..)))
+    });
+    indices.len() <= SMALL_TRIPS && !inner_loop && insts * indices.len() <= SMALL_COPIES
 }
 
 /// The indices a loop runs, if its bounds and steps are integer literals.
