@@ -190,45 +190,56 @@ fn rk4_energy(s0: [f64; 2], p: [f64; 2], h: f64, n: usize) -> f64 {
     0.5 * s[1] * s[1] + 0.5 * p[0] * s[0] * s[0]
 }
 
-#[test]
-fn a_call_result_carried() {
-    let mut rng = Rng::new(11);
-    for n in [0, 1, 2, 7] {
+/// The shape of most functions here: a state, a float, a trip count.
+type Pair = fn([f64; 2], f64, usize) -> f64;
+type PairGrad = fn([f64; 2], f64, usize) -> ([f64; 2], f64);
+type PairJvp = fn([f64; 2], f64, usize, [f64; 2], f64) -> (f64, f64);
+
+/// At 20 random points for each trip count in `ns` (the float drawn from
+/// `a_range`): the gradient against central differences, and the JVP along
+/// `(0.5, -1), 0.25` against the gradient (the dot-product test).
+fn check_pair(
+    seed: u64,
+    ns: &[usize],
+    a_range: (f64, f64),
+    (f, grad, jvp): (Pair, PairGrad, PairJvp),
+) {
+    let mut rng = Rng::new(seed);
+    for &n in ns {
         for _ in 0..20 {
             let x = [
                 rng.uniform(-1.0, 1.0),
                 rng.uniform(-1.0, 1.0),
-                rng.uniform(-2.0, 2.0),
+                rng.uniform(a_range.0, a_range.1),
             ];
-            let (v, (gs, ga)) = spin_value_and_grad([x[0], x[1]], x[2], n);
-            assert_eq!(v, spin([x[0], x[1]], x[2], n));
-            let f = |p: &[f64]| spin([p[0], p[1]], p[2], n);
-            check::gradient(f, &[gs[0], gs[1], ga], &x, FD).unwrap();
-            // Reverse against forward: the JVP along e_i is gradient[i].
-            let (_, t) = spin_jvp([x[0], x[1]], x[2], n, [0.0, 1.0], 0.0);
-            assert_close("jvp", t, gs[1], EXACT);
+            let (gs, ga) = grad([x[0], x[1]], x[2], n);
+            check::gradient(
+                |p: &[f64]| f([p[0], p[1]], p[2], n),
+                &[gs[0], gs[1], ga],
+                &x,
+                FD,
+            )
+            .unwrap();
+            let (v, t) = jvp([x[0], x[1]], x[2], n, [0.5, -1.0], 0.25);
+            assert_eq!(v, f([x[0], x[1]], x[2], n));
+            assert_close("dot product", t, 0.5 * gs[0] - gs[1] + 0.25 * ga, EXACT);
         }
     }
 }
 
 #[test]
+fn a_call_result_carried() {
+    check_pair(11, &[0, 1, 2, 7], (-2.0, 2.0), (spin, spin_grad, spin_jvp));
+}
+
+#[test]
 fn literals_and_branches_carried() {
-    let mut rng = Rng::new(12);
-    for n in [1, 3, 4, 10] {
-        for _ in 0..20 {
-            let x = [
-                rng.uniform(-1.0, 1.0),
-                rng.uniform(-1.0, 1.0),
-                rng.uniform(0.01, 0.3),
-            ];
-            let (gs, gh) = euler_grad([x[0], x[1]], x[2], n);
-            let f = |p: &[f64]| euler([p[0], p[1]], p[2], n);
-            check::gradient(f, &[gs[0], gs[1], gh], &x, FD).unwrap();
-            let (_, t) = euler_jvp([x[0], x[1]], x[2], n, [0.3, -0.5], 2.0);
-            let dot = 0.3 * gs[0] - 0.5 * gs[1] + 2.0 * gh;
-            assert_close("dot product", t, dot, EXACT);
-        }
-    }
+    check_pair(
+        12,
+        &[1, 3, 4, 10],
+        (0.01, 0.3),
+        (euler, euler_grad, euler_jvp),
+    );
 }
 
 #[test]
@@ -267,17 +278,12 @@ fn rk4_over_arrays() {
 
 #[test]
 fn arrays_changed_in_some_iterations() {
-    let mut rng = Rng::new(15);
-    for n in [0, 1, 2, 5] {
-        for _ in 0..20 {
-            let x: Vec<f64> = (0..3).map(|_| rng.uniform(-1.0, 1.0)).collect();
-            let (gs, ga) = sometimes_grad([x[0], x[1]], x[2], n);
-            let f = |p: &[f64]| sometimes([p[0], p[1]], p[2], n);
-            check::gradient(f, &[gs[0], gs[1], ga], &x, FD).unwrap();
-            let (_, t) = sometimes_jvp([x[0], x[1]], x[2], n, [1.0, -1.0], 0.25);
-            assert_close("dot product", t, gs[0] - gs[1] + 0.25 * ga, EXACT);
-        }
-    }
+    check_pair(
+        15,
+        &[0, 1, 2, 5],
+        (-1.0, 1.0),
+        (sometimes, sometimes_grad, sometimes_jvp),
+    );
 }
 
 #[test]
@@ -301,17 +307,12 @@ fn vector_forward_mode_carries_array_tangents() {
 
 #[test]
 fn both_arms_give_call_results() {
-    let mut rng = Rng::new(17);
-    for n in [1, 2, 6] {
-        for _ in 0..20 {
-            let x: Vec<f64> = (0..3).map(|_| rng.uniform(-1.0, 1.0)).collect();
-            let (gs, ga) = either_grad([x[0], x[1]], x[2], n);
-            let f = |p: &[f64]| either([p[0], p[1]], p[2], n);
-            check::gradient(f, &[gs[0], gs[1], ga], &x, FD).unwrap();
-            let (_, t) = either_jvp([x[0], x[1]], x[2], n, [0.5, 1.0], -1.0);
-            assert_close("dot product", t, 0.5 * gs[0] + gs[1] - ga, EXACT);
-        }
-    }
+    check_pair(
+        17,
+        &[1, 2, 6],
+        (-1.0, 1.0),
+        (either, either_grad, either_jvp),
+    );
 }
 
 #[test]
@@ -347,15 +348,18 @@ fn array_values_written_by_element() {
 
 #[test]
 fn call_results_written_by_element_in_loops() {
+    check_pair(
+        19,
+        &[0, 1, 2, 5],
+        (-1.0, 1.0),
+        (kicked, kicked_grad, kicked_jvp),
+    );
     let mut rng = Rng::new(19);
     for n in [0, 1, 2, 5] {
         for _ in 0..20 {
             let x: Vec<f64> = (0..3).map(|_| rng.uniform(-1.0, 1.0)).collect();
-            let (gs, ga) = kicked_grad([x[0], x[1]], x[2], n);
-            let f = |p: &[f64]| kicked([p[0], p[1]], p[2], n);
-            check::gradient(f, &[gs[0], gs[1], ga], &x, FD).unwrap();
+            let (_, ga) = kicked_grad([x[0], x[1]], x[2], n);
             let (_, t) = kicked_jvp([x[0], x[1]], x[2], n, [1.0, 0.5], -2.0);
-            assert_close("dot product", t, gs[0] + 0.5 * gs[1] - 2.0 * ga, EXACT);
             let (_, l) = kicked_jvp_lanes(
                 [x[0], x[1]],
                 x[2],
@@ -373,17 +377,12 @@ fn call_results_written_by_element_in_loops() {
 
 #[test]
 fn call_results_given_to_array_variables() {
-    let mut rng = Rng::new(20);
-    for n in [0, 1, 3] {
-        for _ in 0..20 {
-            let x: Vec<f64> = (0..3).map(|_| rng.uniform(-1.0, 1.0)).collect();
-            let (gx, ga) = reassigned_grad([x[0], x[1]], x[2], n);
-            let f = |p: &[f64]| reassigned([p[0], p[1]], p[2], n);
-            check::gradient(f, &[gx[0], gx[1], ga], &x, FD).unwrap();
-            let (_, t) = reassigned_jvp([x[0], x[1]], x[2], n, [0.0, 1.0], 1.0);
-            assert_close("dot product", t, gx[1] + ga, EXACT);
-        }
-    }
+    check_pair(
+        20,
+        &[0, 1, 3],
+        (-1.0, 1.0),
+        (reassigned, reassigned_grad, reassigned_jvp),
+    );
 }
 
 #[test]

@@ -8,7 +8,10 @@
 
 #![allow(clippy::needless_range_loop)]
 
+mod common;
+
 use autodiff::prelude::*;
+use common::{EXACT, assert_close};
 
 #[allow(dead_code)]
 #[path = "../examples/spring_fit.rs"]
@@ -322,11 +325,7 @@ fn rk4_over_a_struct_equals_the_flat_program() {
         };
         let (v2, dv) = energy_after_jvp(&s0, &spring, 0.1, 7, &ds, &dk);
         assert_eq!(v2, v);
-        let expected = gs.dot(&ds) + gk.dot(&dk);
-        assert!(
-            (dv - expected).abs() <= 1e-12 * (1.0 + expected.abs()),
-            "{dv} {expected}"
-        );
+        assert_close("jvp", dv, gs.dot(&ds) + gk.dot(&dk), EXACT);
     }
 }
 
@@ -393,12 +392,7 @@ fn a_returned_struct_variable() {
         assert_eq!(v, end);
         let (v2, (gs, gk)) = simulate_vjp(&s0, &spring, 0.1, 4, dr.clone());
         assert_eq!(v2, end);
-        let lhs = dr.dot(&t);
-        let rhs = gs.dot(&ds) + gk.dot(&dk);
-        assert!(
-            (lhs - rhs).abs() <= 1e-12 * (1.0 + lhs.abs()),
-            "{lhs} {rhs}"
-        );
+        assert_close("dot product", dr.dot(&t), gs.dot(&ds) + gk.dot(&dk), EXACT);
     }
 }
 

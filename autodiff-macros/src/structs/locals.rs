@@ -224,11 +224,15 @@ impl<'a> Locals<'a> {
                     .join(" and ")
             ),
         };
+        let ty = match candidates.first() {
+            Some(t) => t.to_string(),
+            None => "Type".to_string(),
+        };
         self.fail(
             init,
             format!(
                 "#[differentiable] needs the struct type of `{name}`, the value of this call: the \
-                 function {why}; write the type: `let {name}: State = ...` (with the struct's name)"
+                 function {why}; write the type: `let {name}: {ty} = ...`"
             ),
         );
         None
@@ -317,9 +321,18 @@ impl<'a> Locals<'a> {
                     *a = syn::parse_quote!(&#name);
                 }
             }
-            // Blocks are hoisted into when the visitor reaches them.
+            // Blocks are hoisted into when the visitor reaches them; what
+            // runs more than once or maybe not at all stays where it is (a
+            // `while` condition, the right side of `&&` and `||`).
             fn visit_block_mut(&mut self, _: &mut syn::Block) {}
             fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
+            fn visit_expr_while_mut(&mut self, _: &mut syn::ExprWhile) {}
+            fn visit_expr_binary_mut(&mut self, b: &mut syn::ExprBinary) {
+                match b.op {
+                    syn::BinOp::And(_) | syn::BinOp::Or(_) => self.visit_expr_mut(&mut b.left),
+                    _ => syn::visit_mut::visit_expr_binary_mut(self, b),
+                }
+            }
         }
         let calls = calls_in(&self.body);
         let mut h = Hoist {
