@@ -410,7 +410,11 @@ impl Gen {
                     self.literal_struct = true;
                     self.line(&format!("let {m}{st} = FuzzInner {{ b: {e} }};"));
                 } else if self.rng.chance(50) {
+                    // Untyped: the field read tells the macro its type.
                     self.line(&format!("let {m}{st} = helper_make({e});"));
+                    let v = self.fresh("v");
+                    self.line(&format!("let {v} = {st}.b * 0.5;"));
+                    self.bind(|g| &mut g.floats, v);
                 } else {
                     self.line(&format!("let {m}{st}: FuzzInner = helper_make({e});"));
                 }
