@@ -566,6 +566,14 @@ impl Body2 {
     pub fn energy(&self, k: f64) -> f64 {
         self.kinetic() + self.potential(k) * self.m
     }
+
+    /// Calls a method on another body, and on a struct variable.
+    #[differentiable(wrt(self, other))]
+    pub fn kinetic_sum(&self, other: &Body2) -> f64 {
+        let mut slower = other.clone();
+        slower.v[0] *= 0.5;
+        self.kinetic() + other.kinetic() + slower.kinetic()
+    }
 }
 
 #[test]
@@ -586,6 +594,17 @@ fn methods_calling_methods_on_self() {
     assert!(close(g.v[0], b.m * b.v[0]) && close(g.v[1], b.m * b.v[1]));
     assert!(close(g.m, 0.5 * v2 + 0.5 * k * q2), "{}", g.m);
     assert!(close(gk, 0.5 * q2 * b.m));
+    // Methods on another value of the type: d/d(other.v0) of
+    // m v0^2 / 2 + m (v0 / 2)^2 / 2 is m v0 (1 + 1/4).
+    let o = Body2 {
+        q: [0.0, 0.0],
+        v: [0.8, -0.2],
+        m: 3.0,
+    };
+    let (gs, go) = b.kinetic_sum_grad(&o);
+    assert!(close(gs.v[0], b.m * b.v[0]));
+    assert!(close(go.v[0], o.m * o.v[0] * 1.25), "{}", go.v[0]);
+    assert!(close(go.v[1], o.m * o.v[1] * 2.0), "{}", go.v[1]);
 }
 
 /// A struct with `#[no_diff]` fields as variables: copied from a

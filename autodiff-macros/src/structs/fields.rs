@@ -307,13 +307,15 @@ impl Fields<'_> {
     }
 }
 
-/// Method calls on `self` of methods of the same `impl` block
-/// differentiated with respect to `self` (`self.kinetic()`): the method's
-/// path call (`Params::kinetic(&self)`), which [`PassOn`] then turns into a
-/// call of the method's inner function with the leaves.
+/// Method calls, on `self` or another value of the `impl` block's type, of
+/// methods of the block differentiated with respect to `self`
+/// (`self.kinetic()`, `other.kinetic()`): the method's path call
+/// (`Params::kinetic(&self)`), which [`PassOn`] then turns into a call of
+/// the method's inner function with the leaves.
 struct MethodCalls<'a> {
     fields: Fields<'a>,
-    /// The block's methods with `wrt(self)`.
+    /// The `impl` block's type, and its methods with `wrt(self)`.
+    impl_type: Option<&'a Ident>,
     methods: &'a [Ident],
 }
 
@@ -325,13 +327,15 @@ impl VisitMut for MethodCalls<'_> {
     fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
         syn::visit_mut::visit_expr_mut(self, e);
         let syn::Expr::MethodCall(m) = e else { return };
-        let on_self = matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident("self"));
-        if !on_self || !self.methods.contains(&m.method) || m.turbofish.is_some() {
+        if !self.methods.contains(&m.method) || m.turbofish.is_some() {
             return;
         }
         let Some(ty) = self.fields.struct_type(&m.receiver) else {
             return;
         };
+        if self.impl_type != Some(&ty) {
+            return;
+        }
         let (recv, method) = (&m.receiver, &m.method);
         let args = m.args.iter();
         *e = syn::parse_quote_spanned!(method.span()=> #ty::#method(&#recv, #(#args),*));
@@ -796,7 +800,7 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
         .as_ref()
         .and_then(|t| syn::parse2::<syn::Type>(t.clone()).ok())
         .and_then(|t| super::struct_type(&t));
-    let mut locals = super::locals::Locals::new(&types, self_ident, &params, &inner.block);
+    let mut locals = super::locals::Locals::new(&types, self_ident.clone(), &params, &inner.block);
     locals.data = data_struct_params(item, &params, &types);
     locals.visit_block_mut(&mut inner.block);
     if let Some(out) = &output {
@@ -840,6 +844,7 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
     };
     MethodCalls {
         fields: fields(),
+        impl_type: self_ident.as_ref(),
         methods: &self_methods,
     }
     .visit_block_mut(&mut inner.block);
