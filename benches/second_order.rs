@@ -216,29 +216,12 @@ fn adbench_hand(c: &mut Criterion) {
         let seeds28: Vec<Lanes<f64, 28>> = (0..26).map(Lanes::unit).collect();
         let seeds_u: Vec<Lanes<f64, 28>> = (0..2 * n).map(|i| Lanes::unit(26 + i % 2)).collect();
         g.bench_function(format!("simple objective {n}"), |b| {
-            b.iter(|| {
-                hand_objective(
-                    black_box(&theta),
-                    &model.parents,
-                    &model.base_relatives,
-                    &model.inverse_base_absolutes,
-                    &model.base_positions,
-                    &model.weights,
-                    &vertices,
-                    &points,
-                    &mut err,
-                )
-            })
+            b.iter(|| model.simple(black_box(&theta), &vertices, &points, &mut err))
         });
         g.bench_function(format!("simple jacobian {n}"), |b| {
             b.iter(|| {
-                hand_objective_jvp_lanes(
+                model.simple_lanes(
                     black_box(&theta),
-                    &model.parents,
-                    &model.base_relatives,
-                    &model.inverse_base_absolutes,
-                    &model.base_positions,
-                    &model.weights,
                     &vertices,
                     &points,
                     &mut err,
@@ -248,38 +231,16 @@ fn adbench_hand(c: &mut Criterion) {
             })
         });
         g.bench_function(format!("complicated objective {n}"), |b| {
-            b.iter(|| {
-                hand_objective_complicated(
-                    black_box(&theta),
-                    &us,
-                    &model.parents,
-                    &model.base_relatives,
-                    &model.inverse_base_absolutes,
-                    &model.base_positions,
-                    &model.weights,
-                    &model.triangles,
-                    &corr,
-                    &points,
-                    &mut err,
-                )
-            })
+            b.iter(|| model.complicated(black_box(&theta), &us, &corr, &points, &mut err))
         });
         g.bench_function(format!("complicated jacobian {n}"), |b| {
             b.iter(|| {
-                hand_objective_complicated_jvp_lanes(
-                    black_box(&theta),
-                    &us,
-                    &model.parents,
-                    &model.base_relatives,
-                    &model.inverse_base_absolutes,
-                    &model.base_positions,
-                    &model.weights,
-                    &model.triangles,
+                model.complicated_lanes(
+                    (black_box(&theta), &us),
                     &corr,
                     &points,
                     &mut err,
-                    &seeds28,
-                    &seeds_u,
+                    (&seeds28, &seeds_u),
                     &mut derr28,
                 )
             })

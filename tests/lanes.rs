@@ -376,34 +376,14 @@ fn adbench_hand_jacobian_in_one_pass() {
     let mut err = vec![0.0; m];
     let mut derr = vec![Lanes::zero(); m];
     let run = |theta: &[f64], us: &[f64], err: &mut [f64]| {
-        hand_objective_complicated(
-            theta,
-            us,
-            &model.parents,
-            &model.base_relatives,
-            &model.inverse_base_absolutes,
-            &model.base_positions,
-            &model.weights,
-            &model.triangles,
-            &corr,
-            &points,
-            err,
-        )
+        model.complicated(theta, us, &corr, &points, err)
     };
-    hand_objective_complicated_jvp_lanes(
-        &theta,
-        &us,
-        &model.parents,
-        &model.base_relatives,
-        &model.inverse_base_absolutes,
-        &model.base_positions,
-        &model.weights,
-        &model.triangles,
+    model.complicated_lanes(
+        (&theta, &us),
         &corr,
         &points,
         &mut err,
-        &seeds_t,
-        &seeds_u,
+        (&seeds_t, &seeds_u),
         &mut derr,
     );
     let mut e0 = vec![0.0; m];
@@ -414,22 +394,7 @@ fn adbench_hand_jacobian_in_one_pass() {
         let dt: Vec<f64> = seeds_t.iter().map(|l| l.0[col]).collect();
         let du: Vec<f64> = seeds_u.iter().map(|l| l.0[col]).collect();
         let (mut e1, mut d1) = (vec![0.0; m], vec![0.0; m]);
-        hand_objective_complicated_jvp(
-            &theta,
-            &us,
-            &model.parents,
-            &model.base_relatives,
-            &model.inverse_base_absolutes,
-            &model.base_positions,
-            &model.weights,
-            &model.triangles,
-            &corr,
-            &points,
-            &mut e1,
-            &dt,
-            &du,
-            &mut d1,
-        );
+        model.complicated_jvp((&theta, &us), &corr, &points, &mut e1, (&dt, &du), &mut d1);
         assert_eq!(lane(&derr, col), d1, "column {col}");
         let h = 1e-6;
         let at = |s: f64| {

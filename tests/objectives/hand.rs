@@ -261,7 +261,130 @@ pub struct HandModel {
     pub triangles: Vec<usize>,
 }
 
+/// The objectives and their derivatives on this model, for the tests and
+/// benchmarks (the functions keep ADBench's long argument lists).
 impl HandModel {
+    /// `hand_objective`: each point against the vertex `vertices[i]`.
+    pub fn simple(&self, theta: &[f64], vertices: &[usize], points: &[f64], err: &mut [f64]) {
+        hand_objective(
+            theta,
+            &self.parents,
+            &self.base_relatives,
+            &self.inverse_base_absolutes,
+            &self.base_positions,
+            &self.weights,
+            vertices,
+            points,
+            err,
+        )
+    }
+
+    /// `hand_objective_jvp_lanes`: `K` directions of `theta` at once.
+    pub fn simple_lanes<const K: usize>(
+        &self,
+        theta: &[f64],
+        vertices: &[usize],
+        points: &[f64],
+        err: &mut [f64],
+        dtheta: &[Lanes<f64, K>],
+        derr: &mut [Lanes<f64, K>],
+    ) {
+        hand_objective_jvp_lanes(
+            theta,
+            &self.parents,
+            &self.base_relatives,
+            &self.inverse_base_absolutes,
+            &self.base_positions,
+            &self.weights,
+            vertices,
+            points,
+            err,
+            dtheta,
+            derr,
+        )
+    }
+
+    /// `hand_objective_complicated`: each point against a point of the
+    /// triangle `corr[i]`.
+    pub fn complicated(
+        &self,
+        theta: &[f64],
+        us: &[f64],
+        corr: &[usize],
+        points: &[f64],
+        err: &mut [f64],
+    ) {
+        hand_objective_complicated(
+            theta,
+            us,
+            &self.parents,
+            &self.base_relatives,
+            &self.inverse_base_absolutes,
+            &self.base_positions,
+            &self.weights,
+            &self.triangles,
+            corr,
+            points,
+            err,
+        )
+    }
+
+    /// `hand_objective_complicated_jvp_lanes`.
+    pub fn complicated_lanes<const K: usize>(
+        &self,
+        (theta, us): (&[f64], &[f64]),
+        corr: &[usize],
+        points: &[f64],
+        err: &mut [f64],
+        (dtheta, dus): (&[Lanes<f64, K>], &[Lanes<f64, K>]),
+        derr: &mut [Lanes<f64, K>],
+    ) {
+        hand_objective_complicated_jvp_lanes(
+            theta,
+            us,
+            &self.parents,
+            &self.base_relatives,
+            &self.inverse_base_absolutes,
+            &self.base_positions,
+            &self.weights,
+            &self.triangles,
+            corr,
+            points,
+            err,
+            dtheta,
+            dus,
+            derr,
+        )
+    }
+
+    /// `hand_objective_complicated_jvp`: one direction.
+    pub fn complicated_jvp(
+        &self,
+        (theta, us): (&[f64], &[f64]),
+        corr: &[usize],
+        points: &[f64],
+        err: &mut [f64],
+        (dtheta, dus): (&[f64], &[f64]),
+        derr: &mut [f64],
+    ) {
+        hand_objective_complicated_jvp(
+            theta,
+            us,
+            &self.parents,
+            &self.base_relatives,
+            &self.inverse_base_absolutes,
+            &self.base_positions,
+            &self.weights,
+            &self.triangles,
+            corr,
+            points,
+            err,
+            dtheta,
+            dus,
+            derr,
+        )
+    }
+
     pub fn new(rng: &mut Lcg) -> Self {
         let n_bones = 22;
         let n_verts = 544;
