@@ -170,19 +170,9 @@ impl Lower {
             };
             then_yield.push(*t);
             else_yield.push(*f);
-            // A variable that held an array before holds one after.
             let array_before = matches!(&self.scopes[*depth][name],
                 Bound::Value(p) if self.f.class(*p) == Class::Vector);
-            let array = |v: Value| self.f.class(v) == Class::Vector || self.f.maybe_array(v);
-            let class = match array_before && array(*t) && array(*f) {
-                true => Class::Vector,
-                false => self.arms_class(*t, *f),
-            };
-            // What a call returned, in an arm giving an array, is one.
-            if class == Class::Vector {
-                self.call_returns_array(*t);
-                self.call_returns_array(*f);
-            }
+            let class = self.arms_class(*t, *f, array_before);
             classes.push(class);
         }
         if changed
@@ -254,11 +244,7 @@ impl Lower {
         for (t, f) in &shape {
             then_yield.push(*t);
             else_yield.push(*f);
-            let class = self.arms_class(*t, *f);
-            if class == Class::Vector {
-                self.call_returns_array(*t);
-                self.call_returns_array(*f);
-            }
+            let class = self.arms_class(*t, *f, false);
             classes.push(class);
         }
         self.f.block_mut(then_block).ret = then_yield;
@@ -441,14 +427,22 @@ impl Lower {
         slice(ca) || slice(cb) || (vector(ca) && !fits(cb)) || (vector(cb) && !fits(ca))
     }
 
-    /// The class of what the arms of a branch yield: an array value in one
-    /// and what a call returned in the other is an array value.
-    fn arms_class(&self, t: Value, f: Value) -> Class {
-        match (self.f.class(t), self.f.class(f)) {
-            (Class::Vector, _) if self.f.maybe_array(f) => Class::Vector,
-            (_, Class::Vector) if self.f.maybe_array(t) => Class::Vector,
-            (ct, cf) => super::join(ct, cf),
+    /// The class of what the arms of a branch yield. What a call returned
+    /// is an array value (and becomes one) where the other arm gives an
+    /// array value, or where both give calls' results to a variable that
+    /// held an array before (`array_before`).
+    fn arms_class(&mut self, t: Value, f: Value, array_before: bool) -> Class {
+        let array = |v: Value| self.f.class(v) == Class::Vector;
+        let call = |v: Value| self.f.maybe_array(v);
+        let vector = (array(t) && call(f))
+            || (call(t) && array(f))
+            || (array_before && (array(t) || call(t)) && (array(f) || call(f)));
+        if !vector {
+            return super::join(self.f.class(t), self.f.class(f));
         }
+        self.call_returns_array(t);
+        self.call_returns_array(f);
+        Class::Vector
     }
 
     /// A loop that assigns a slice variable: not supported yet.
