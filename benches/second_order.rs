@@ -5,7 +5,7 @@
 //! by vector forward mode (`jacfwd_lanes` over `DualVec`, and the generated
 //! `f_jvp_lanes`) against the primal and against one generated JVP per
 //! parameter; and ADBench's hand objective, its whole Jacobian from one
-//! generated vector JVP. `cargo bench --bench second_order`.
+//! generated vector JVP and by hand. `cargo bench --bench second_order`.
 
 // Index loops, as numerical code is written.
 #![allow(clippy::needless_range_loop)]
@@ -197,7 +197,8 @@ fn jacobian(c: &mut Criterion) {
 /// whole ADBench Jacobian from one generated vector JVP, 26 lanes for the
 /// simple variant, 28 for the complicated one (the barycentric
 /// coordinates of all points share two lanes, as ADBench stores them),
-/// against the objective.
+/// against the objective, and the simple variant's Jacobian by hand
+/// (ADBench's scheme, `manual::hand_jacobian`).
 fn adbench_hand(c: &mut Criterion) {
     use objectives::hand::*;
     let mut lcg = objectives::Lcg(5);
@@ -227,6 +228,19 @@ fn adbench_hand(c: &mut Criterion) {
                     &mut err,
                     &seeds26,
                     &mut derr26,
+                )
+            })
+        });
+        let mut jac = vec![[0.0; 26]; m];
+        g.bench_function(format!("simple jacobian by hand {n}"), |b| {
+            b.iter(|| {
+                objectives::manual::hand_jacobian(
+                    &model,
+                    black_box(&theta),
+                    &vertices,
+                    &points,
+                    &mut err,
+                    &mut jac,
                 )
             })
         });

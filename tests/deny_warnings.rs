@@ -3,7 +3,8 @@
 //! too). The functions cover each kind of generated code: unused
 //! parameters, inactive arguments, tuples, calls, methods, constants, casts,
 //! `wrt`, generic functions, structs of parameters (also under
-//! `missing_docs`). Only some siblings are used: the others must not warn
+//! `missing_docs`), the branches that skip derivatives scaled by stored
+//! zeros. Only some siblings are used: the others must not warn
 //! either.
 #![deny(warnings)]
 #![deny(clippy::all)]
@@ -372,4 +373,24 @@ fn struct_variables_are_warning_free_and_usable() {
     let (_, g) = walk_vjp(&p, 2, PointTangent { x: 0.0, y: 1.0 });
     // d(v.y)/dy = 0.5 * 2.25, and v.x depends on y through first.y.
     assert_eq!((g.x, g.y), (0.0, 1.125));
+}
+
+/// Weights read from an array, the tangents and adjoints they scale
+/// skipped where they are zero (a branch in every derivative).
+#[differentiable(wrt(x))]
+pub fn weighted(x: &[f64], w: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += w[i] * (x[i].sin() + x[i] * x[i] + x[i].exp() + x[i].cos());
+    }
+    s
+}
+
+#[test]
+fn zero_weight_branches_are_warning_free() {
+    let (x, w) = ([0.5, 1.0], [0.0, 2.0]);
+    let g = weighted_grad(&x, &w);
+    let d = |x: f64| x.cos() + 2.0 * x + x.exp() - x.sin();
+    assert_eq!(g, vec![0.0, 2.0 * d(1.0)]);
+    assert_eq!(weighted_jvp(&x, &w, &[1.0, 1.0]).1, 2.0 * d(1.0));
 }

@@ -1,7 +1,8 @@
-//! The generated gradients of GMM, ODE, logsumexp and least squares
-//! against the hand-written ones (`tests/objectives/manual.rs`, the
-//! benchmarks' reference) to 1e-10, relative to the largest component, at
-//! several sizes each.
+//! The generated gradients of GMM, ODE, logsumexp and least squares, and
+//! the generated Jacobian of ADBench's hand objective, against the
+//! hand-written ones (`tests/objectives/manual.rs`, the benchmarks'
+//! reference) to 1e-10, relative to the largest component, at several
+//! sizes each.
 
 mod objectives;
 use objectives::*;
@@ -72,5 +73,36 @@ fn logsumexp_and_llsq() {
             &llsq_grad(&w, &x, &y),
             &manual::llsq_grad(&w, &x, &y),
         );
+    }
+}
+
+/// The whole 3n x 26 Jacobian of the hand objective from one lanes pass
+/// against ADBench's hand-written scheme, at three poses (the last with a
+/// global rotation below the angle-axis threshold, where the rotation is
+/// the identity of zero derivative) and two sizes.
+#[test]
+fn hand_jacobian() {
+    use autodiff::Lanes;
+    use objectives::hand::HandModel;
+    let mut r = Lcg(7);
+    let model = HandModel::new(&mut r);
+    let seeds: Vec<Lanes<f64, 26>> = (0..26).map(Lanes::unit).collect();
+    for n in [10, 200] {
+        let (corr, points, _) = model.points(&mut r, n);
+        let vertices: Vec<usize> = corr.iter().map(|&t| model.triangles[3 * t]).collect();
+        for pose in 0..3 {
+            let mut theta = r.vec(26, -0.8, 0.8);
+            if pose == 2 {
+                theta[..3].copy_from_slice(&[1e-5, -2e-5, 3e-5]);
+            }
+            let (mut err, mut derr) = (vec![0.0; 3 * n], vec![Lanes::zero(); 3 * n]);
+            model.simple_lanes(&theta, &vertices, &points, &mut err, &seeds, &mut derr);
+            let (mut err_hand, mut jac) = (vec![0.0; 3 * n], vec![[0.0; 26]; 3 * n]);
+            manual::hand_jacobian(&model, &theta, &vertices, &points, &mut err_hand, &mut jac);
+            assert_agree("hand residuals", &err, &err_hand);
+            let generated: Vec<f64> = derr.iter().flat_map(|l| l.0).collect();
+            let by_hand: Vec<f64> = jac.iter().flatten().copied().collect();
+            assert_agree("hand Jacobian", &generated, &by_hand);
+        }
     }
 }

@@ -304,8 +304,7 @@ impl SigEmitter<'_> {
         let entry = f.block(f.entry);
         let offset = self.sig.params.len() + usize::from(self.sig.receiver.is_some());
         let outputs = entry.ret.len() / 2;
-        let mut seeds = entry.params[offset..].to_vec();
-        seeds.extend(&entry.ret[outputs..]);
+        let seeds = crate::lanes::seeds(f, self.sig);
         let out_ty = self.output_ty();
         let lane_out = lane_ty(&out_ty);
         let ret = if outputs == 0 {

@@ -30,6 +30,17 @@ pub fn k() -> Ident {
     format_ident!("__K")
 }
 
+/// The tangent parameters and outputs of the JVP `f` of `sig`: what
+/// [`infer`] starts from.
+pub fn seeds(f: &Function, sig: &Signature) -> Vec<Value> {
+    let entry = f.block(f.entry);
+    let offset = sig.params.len() + usize::from(sig.receiver.is_some());
+    let outputs = entry.ret.len() / 2;
+    let mut seeds = entry.params[offset..].to_vec();
+    seeds.extend(&entry.ret[outputs..]);
+    seeds
+}
+
 /// For each value of `f`, whether it carries lanes, given the tangent
 /// parameters and outputs (`seeds`); `None` where a lane would meet an
 /// operation lanes do not have.

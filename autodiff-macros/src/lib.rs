@@ -23,6 +23,7 @@ mod structs;
 mod unroll;
 mod verify;
 mod vjp;
+mod zeros;
 
 #[cfg(test)]
 mod tests;

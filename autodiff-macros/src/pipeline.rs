@@ -6,7 +6,8 @@
 //! 3. [`verify`]: the IR's invariants, after every transform.
 //! 4. [`activity`]: which values carry derivatives.
 //! 5. [`jvp`] and [`vjp`]: the derivative functions, as IR.
-//! 6. [`simplify`]: identities, common subexpressions, dead code.
+//! 6. [`simplify`]: identities, common subexpressions, dead code; then
+//!    [`zeros`]: the JVP skips tangents scaled by a factor that is zero.
 //! 7. [`emit`]: IR to Rust; with `gpu`, [`crate::gpu`] also emits WGSL
 //!    from the same IR and the host functions that run it.
 //!
@@ -19,7 +20,7 @@ use quote::quote;
 
 use crate::emit::Derivatives;
 use crate::ir::{Function, Value};
-use crate::{activity, emit, jvp, lower, parse, scratch, simplify, verify, vjp};
+use crate::{activity, emit, jvp, lower, parse, scratch, simplify, verify, vjp, zeros};
 
 /// Expands `#[differentiable(args)] item`. Never panics: a bug of the macro
 /// becomes a compile error that asks to report it.
@@ -144,7 +145,9 @@ pub fn differentiate(
         strict(&parsed.sig, &primal, &act)?;
     }
 
-    let jvp = optimized(jvp::jvp(&primal, &active, &act)?, "jvp")?;
+    let mut jvp = optimized(jvp::jvp(&primal, &active, &act)?, "jvp")?;
+    zeros::jvp(&mut jvp, &parsed.sig);
+    check(&jvp, "zeros (jvp)")?;
     let array_lens: Vec<Option<TokenStream>> = parsed
         .sig
         .params
@@ -154,7 +157,7 @@ pub fn differentiate(
         .collect();
     let vjp_raw = vjp::vjp(&primal, &active, &array_lens, &act)?;
     check(&vjp_raw, "vjp")?;
-    let vjp = optimized(vjp_raw.clone(), "vjp")?;
+    let vjp = zero_guarded(optimized(vjp_raw.clone(), "vjp")?)?;
     let (value_and_grad, grad) = match parsed.sig.scalar_output {
         true => {
             let mut seeded = vjp_raw;
@@ -163,8 +166,8 @@ pub fn differentiate(
             let entry = no_value.entry;
             no_value.block_mut(entry).ret.clear();
             (
-                Some(optimized(seeded, "value_and_grad")?),
-                Some(optimized(no_value, "grad")?),
+                Some(zero_guarded(optimized(seeded, "value_and_grad")?)?),
+                Some(zero_guarded(optimized(no_value, "grad")?)?),
             )
         }
         false => (None, None),
@@ -219,6 +222,14 @@ pub fn active_params(sig: &parse::Signature, primal: &Function) -> Vec<Value> {
         .filter(|(p, _)| p.active)
         .map(|(_, &v)| v)
         .collect()
+}
+
+/// `f`, a simplified VJP, with its adjoints scaled by stored zeros
+/// skipped ([`zeros`]).
+fn zero_guarded(mut f: Function) -> syn::Result<Function> {
+    zeros::vjp(&mut f);
+    check(&f, "zeros (vjp)")?;
+    Ok(f)
 }
 
 /// Simplifies `f`, verifying before and after.

@@ -883,3 +883,33 @@ fn array_value_writes() {
     };
     insta::assert_snapshot!(ir(quote!(), item));
 }
+
+/// Linear blend skinning with weights stored densely: the tangent of each
+/// `w * s` (four tangent loads and a dot product) and its addition into
+/// `dskinned` move under `if w != 0.0` (`zeros.rs`), and so do the adjoint
+/// `w * gskinned[..]` and the four additions into `gtransforms` it feeds;
+/// the primal is as written, and a factor the function computes (`s`
+/// itself) is not tested.
+#[test]
+fn zero_weights_skip_tangents() {
+    let item = quote! {
+        fn skin(transforms: &[f64], base: &[f64], weights: &[f64], n_bones: usize, skinned: &mut [f64]) {
+            let n_verts = base.len() / 4;
+            for b in 0..n_bones {
+                for v in 0..n_verts {
+                    let w = weights[b * n_verts + v];
+                    for i in 0..3 {
+                        let mut s = 0.0;
+                        for k in 0..4 {
+                            s += transforms[16 * b + 4 * i + k] * base[4 * v + k];
+                        }
+                        skinned[3 * v + i] += w * s;
+                    }
+                }
+            }
+        }
+    };
+    let ir = ir(quote!(wrt(transforms)), item);
+    let derivatives = &ir[ir.find("# jvp").unwrap()..];
+    insta::assert_snapshot!("zero_weights", derivatives);
+}

@@ -235,3 +235,195 @@ pub fn gmm_objective_grad(
     }
     (galphas, gmeans, gicf)
 }
+
+/// A 4x4 row-major product `a b`.
+fn mat4(a: &[f64], b: &[f64]) -> [f64; 16] {
+    let mut out = [0.0; 16];
+    for i in 0..4 {
+        for j in 0..4 {
+            out[4 * i + j] = (0..4).map(|k| a[4 * i + k] * b[4 * k + j]).sum();
+        }
+    }
+    out
+}
+
+/// A 3x3 rotation block as a 4x4 matrix (with `last` at the corner: 1 for
+/// a rotation, 0 for its derivative).
+fn block4(r: &[f64; 9], last: f64) -> [f64; 16] {
+    let mut m = [0.0; 16];
+    for i in 0..3 {
+        for j in 0..3 {
+            m[4 * i + j] = r[3 * i + j];
+        }
+    }
+    m[15] = last;
+    m
+}
+
+/// `euler_angles_to_rotation_matrix` and its derivatives with respect to
+/// the `x` and `z` angles (`xzy[0]`, `xzy[1]`): `Rz Ry dRx` and `dRz Ry Rx`.
+fn euler_d(xzy: [f64; 3]) -> ([f64; 9], [f64; 9], [f64; 9]) {
+    let (tx, tz, ty) = (xzy[0], xzy[1], xzy[2]);
+    let (cx, sx, cy, sy, cz, sz) = (tx.cos(), tx.sin(), ty.cos(), ty.sin(), tz.cos(), tz.sin());
+    let rx = [1.0, 0.0, 0.0, 0.0, cx, -sx, 0.0, sx, cx];
+    let drx = [0.0, 0.0, 0.0, 0.0, -sx, -cx, 0.0, cx, -sx];
+    let ry = [cy, 0.0, sy, 0.0, 1.0, 0.0, -sy, 0.0, cy];
+    let rz = [cz, -sz, 0.0, sz, cz, 0.0, 0.0, 0.0, 1.0];
+    let drz = [-sz, -cz, 0.0, cz, -sz, 0.0, 0.0, 0.0, 0.0];
+    let mul = super::mat_mul3;
+    let rzry = mul(rz, ry);
+    (mul(rzry, rx), mul(rzry, drx), mul(drz, mul(ry, rx)))
+}
+
+/// `angle_axis_to_rotation_matrix` and its derivatives with respect to the
+/// three components: with `θ = |ω|`, `k = ω / θ`,
+/// `R = (1 - cos θ) k kᵀ + cos θ I + sin θ [k]ₓ`; the identity, of zero
+/// derivative, below `θ = 1e-4`.
+fn angle_axis_d(w: [f64; 3]) -> ([f64; 9], [[f64; 9]; 3]) {
+    let theta = (w[0] * w[0] + w[1] * w[1] + w[2] * w[2]).sqrt();
+    if theta < 0.0001 {
+        return ([1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0], [[0.0; 9]; 3]);
+    }
+    let k = w.map(|x| x / theta);
+    let (c, s) = (theta.cos(), theta.sin());
+    let cross = |k: [f64; 3]| [0.0, -k[2], k[1], k[2], 0.0, -k[0], -k[1], k[0], 0.0];
+    let e = cross(k);
+    let delta = |a: usize, b: usize| if a == b { 1.0 } else { 0.0 };
+    let mut r = [0.0; 9];
+    let mut dr = [[0.0; 9]; 3];
+    for a in 0..3 {
+        for b in 0..3 {
+            r[3 * a + b] = k[a] * k[b] * (1.0 - c) + delta(a, b) * c + s * e[3 * a + b];
+        }
+    }
+    for (j, drj) in dr.iter_mut().enumerate() {
+        let dk: [f64; 3] = std::array::from_fn(|a| (delta(a, j) - k[a] * k[j]) / theta);
+        let de = cross(dk);
+        for a in 0..3 {
+            for b in 0..3 {
+                drj[3 * a + b] = (dk[a] * k[b] + k[a] * dk[b]) * (1.0 - c) + k[a] * k[b] * s * k[j]
+                    - delta(a, b) * s * k[j]
+                    + c * k[j] * e[3 * a + b]
+                    + s * de[3 * a + b];
+            }
+        }
+    }
+    (r, dr)
+}
+
+/// The Jacobian of `hand_objective` (the simple variant) by hand, the way
+/// ADBench's hand-written C++ (`hand_d.cpp`) computes it: each bone carries
+/// the derivatives of its transform with respect to the finger angles that
+/// move it only (at most four: its own and its ancestors'), every vertex is
+/// skinned once per such derivative, and the global rotation and
+/// translation, applied after skinning, are differentiated at the
+/// corresponding vertices only. Row `3i + j` of `jac` is the gradient of
+/// `err[3i + j]` with respect to the 26 parameters.
+pub fn hand_jacobian(
+    model: &super::hand::HandModel,
+    theta: &[f64],
+    vertices: &[usize],
+    points: &[f64],
+    err: &mut [f64],
+    jac: &mut [[f64; 26]],
+) {
+    let n_bones = model.parents.len();
+    let n_verts = model.base_positions.len() / 4;
+    let mut pose = vec![0.0; 3 * (n_bones + 3)];
+    super::hand::to_pose_params(theta, n_bones, &mut pose);
+    // The parameters that drive each bone's angles: (theta index, x or z).
+    let mut drives: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n_bones];
+    let (mut i_theta, mut bone) = (6, 2);
+    for _finger in 0..5 {
+        for i in 2..5 {
+            drives[bone].push((i_theta, 0));
+            i_theta += 1;
+            if i == 2 {
+                drives[bone].push((i_theta, 1));
+                i_theta += 1;
+            }
+            bone += 1;
+        }
+        bone += 1;
+    }
+    // Transforms and their nonzero derivatives, along the skeleton.
+    let mut absolutes: Vec<[f64; 16]> = Vec::with_capacity(n_bones);
+    let mut absolutes_d: Vec<Vec<(usize, [f64; 16])>> = Vec::with_capacity(n_bones);
+    let mut transforms_d: Vec<Vec<(usize, [f64; 16])>> = Vec::with_capacity(n_bones);
+    let mut transforms: Vec<[f64; 16]> = Vec::with_capacity(n_bones);
+    for b in 0..n_bones {
+        let c = 3 * (b + 3);
+        let (r, drx, drz) = euler_d([pose[c], pose[c + 1], pose[c + 2]]);
+        let base = &model.base_relatives[16 * b..16 * b + 16];
+        let relative = mat4(base, &block4(&r, 1.0));
+        let (absolute, mut d) = match model.parents[b] {
+            p if p < 0 => (relative, Vec::new()),
+            p => {
+                let parent = &absolutes[p as usize];
+                let inherited = absolutes_d[p as usize]
+                    .iter()
+                    .map(|(j, m): &(usize, [f64; 16])| (*j, mat4(m, &relative)))
+                    .collect();
+                (mat4(parent, &relative), inherited)
+            }
+        };
+        let parent = match model.parents[b] {
+            p if p < 0 => block4(&[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0], 1.0),
+            p => absolutes[p as usize],
+        };
+        for &(j, axis) in &drives[b] {
+            let dr = if axis == 0 { &drx } else { &drz };
+            let drel = mat4(base, &block4(dr, 0.0));
+            d.push((j, mat4(&parent, &drel)));
+        }
+        let inverse = &model.inverse_base_absolutes[16 * b..16 * b + 16];
+        transforms.push(mat4(&absolute, inverse));
+        transforms_d.push(d.iter().map(|(j, m)| (*j, mat4(m, inverse))).collect());
+        absolutes.push(absolute);
+        absolutes_d.push(d);
+    }
+    // Skinning, and the skinned derivatives per finger angle.
+    let mut positions = vec![0.0; 3 * n_verts];
+    let mut positions_d = vec![vec![0.0; 3 * n_verts]; 20];
+    let skin = |t: &[f64; 16], w_row: &[f64], out: &mut [f64]| {
+        for v in 0..n_verts {
+            let p = &model.base_positions[4 * v..4 * v + 4];
+            for i in 0..3 {
+                let s: f64 = (0..4).map(|k| t[4 * i + k] * p[k]).sum();
+                out[3 * v + i] += w_row[v] * s;
+            }
+        }
+    };
+    for b in 0..n_bones {
+        let w_row = &model.weights[b * n_verts..(b + 1) * n_verts];
+        skin(&transforms[b], w_row, &mut positions);
+        for (j, dt) in &transforms_d[b] {
+            skin(dt, w_row, &mut positions_d[*j - 6]);
+        }
+    }
+    // The global transform at the corresponding vertices: err = point -
+    // (R (scale ⊙ p) + t).
+    let (r, dr) = angle_axis_d([pose[0], pose[1], pose[2]]);
+    let scale = [pose[3], pose[4], pose[5]];
+    let rotate = |r: &[f64; 9], p: &[f64]| -> [f64; 3] {
+        std::array::from_fn(|i| (0..3).map(|k| r[3 * i + k] * scale[k] * p[k]).sum())
+    };
+    for (i, &v) in vertices.iter().enumerate() {
+        let p = &positions[3 * v..3 * v + 3];
+        let y = rotate(&r, p);
+        let d_rot: [[f64; 3]; 3] = std::array::from_fn(|j| rotate(&dr[j], p));
+        let d_fingers: [[f64; 3]; 20] =
+            std::array::from_fn(|j| rotate(&r, &positions_d[j][3 * v..3 * v + 3]));
+        for a in 0..3 {
+            let row = &mut jac[3 * i + a];
+            err[3 * i + a] = points[3 * i + a] - (y[a] + pose[6 + a]);
+            for j in 0..3 {
+                row[j] = -d_rot[j][a];
+                row[3 + j] = if j == a { -1.0 } else { 0.0 };
+            }
+            for j in 0..20 {
+                row[6 + j] = -d_fingers[j][a];
+            }
+        }
+    }
+}
