@@ -117,7 +117,7 @@ macro_rules! __require_gpu {
 pub mod __private {
     pub use autodiff_runtime::lanes::{
         gather_array, gather_scalar, gather_vec, lane_of_array, lane_of_slice, lanes_cast,
-        lanes_dot, lanes_like, set_lane_of_slice,
+        lanes_dot, lanes_like, lanes_zeros, set_lane_of_slice,
     };
     pub use autodiff_runtime::{
         DerivesDifferentiable, DifferentiableStruct, Lanes, Saves, Tape, add_assign,

@@ -1822,7 +1822,7 @@ impl<'a> FnEmitter<'a> {
                     }
                     (None, _) => {
                         let x = self.place(*x);
-                        quote!(::std::vec![#zero; #x.len()])
+                        quote!(#rt::lanes_zeros::<_, #k>(#x.len()))
                     }
                 };
                 (single(), expr)
@@ -1850,8 +1850,13 @@ impl<'a> FnEmitter<'a> {
                 }
             }
             Op::NewArray(init, shape) => {
+                let init_is_lane = self.is_lane(*init);
                 let init = self.atom_as(*init, results[0]);
                 let expr = match shape {
+                    crate::ir::ArrayShape::Vec(n) if self.is_lane(results[0]) && !init_is_lane => {
+                        let (n, k) = (a(n), crate::lanes::k());
+                        quote!(#rt::lanes_zeros::<_, #k>(#n))
+                    }
                     crate::ir::ArrayShape::Vec(n) => {
                         let n = a(n);
                         quote!(::std::vec![#init; #n])

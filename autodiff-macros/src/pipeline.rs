@@ -157,7 +157,7 @@ pub fn differentiate(
         .collect();
     let vjp_raw = vjp::vjp(&primal, &active, &array_lens, &act)?;
     check(&vjp_raw, "vjp")?;
-    let vjp = zero_guarded(optimized(vjp_raw.clone(), "vjp")?)?;
+    let vjp = zero_guarded(optimized(vjp_raw.clone(), "vjp")?, &parsed.sig)?;
     let (value_and_grad, grad) = match parsed.sig.scalar_output {
         true => {
             let mut seeded = vjp_raw;
@@ -166,8 +166,11 @@ pub fn differentiate(
             let entry = no_value.entry;
             no_value.block_mut(entry).ret.clear();
             (
-                Some(zero_guarded(optimized(seeded, "value_and_grad")?)?),
-                Some(zero_guarded(optimized(no_value, "grad")?)?),
+                Some(zero_guarded(
+                    optimized(seeded, "value_and_grad")?,
+                    &parsed.sig,
+                )?),
+                Some(zero_guarded(optimized(no_value, "grad")?, &parsed.sig)?),
             )
         }
         false => (None, None),
@@ -226,8 +229,8 @@ pub fn active_params(sig: &parse::Signature, primal: &Function) -> Vec<Value> {
 
 /// `f`, a simplified VJP, with its adjoints scaled by stored zeros
 /// skipped ([`zeros`]).
-fn zero_guarded(mut f: Function) -> syn::Result<Function> {
-    zeros::vjp(&mut f);
+fn zero_guarded(mut f: Function, sig: &parse::Signature) -> syn::Result<Function> {
+    zeros::vjp(&mut f, sig);
     check(&f, "zeros (vjp)")?;
     Ok(f)
 }

@@ -35,14 +35,14 @@ const MIN_SKIPPED: usize = 4;
 /// ([`crate::lanes::infer`]); nothing where those cannot be inferred.
 pub fn jvp(f: &mut Function, sig: &Signature) {
     if let Some(tangent) = crate::lanes::infer(f, &crate::lanes::seeds(f, sig)) {
-        guard(f, tangent);
+        guard(f, sig, tangent);
     }
 }
 
 /// Guards the reverse sweep of the VJP `f`, whose adjoints are the output
 /// cotangents, what is read from gradient buffers, and what is computed
 /// from them.
-pub fn vjp(f: &mut Function) {
+pub fn vjp(f: &mut Function, sig: &Signature) {
     let Some(pullback) = f.pullback else { return };
     let mut adjoint = vec![false; f.values.len()];
     for &p in &f.block(pullback).params {
@@ -102,11 +102,21 @@ pub fn vjp(f: &mut Function) {
             }
         });
     }
-    guard(f, adjoint);
+    guard(f, sig, adjoint);
 }
 
-/// Guards the products of derivatives by stored factors in `f`.
-fn guard(f: &mut Function, mut derivative: Vec<bool>) {
+/// Guards the products of derivatives by stored factors in `f`, a JVP or
+/// VJP of `sig`: elements of the parameters outside `wrt`.
+fn guard(f: &mut Function, sig: &Signature, mut derivative: Vec<bool>) {
+    let offset = usize::from(sig.receiver.is_some());
+    let params = &f.block(f.entry).params[offset..];
+    let data: Vec<Value> = sig
+        .params
+        .iter()
+        .zip(params)
+        .filter(|(p, _)| !p.active)
+        .map(|(_, &v)| v)
+        .collect();
     let blocks: Vec<Block> = f
         .regions()
         .into_iter()
@@ -114,7 +124,7 @@ fn guard(f: &mut Function, mut derivative: Vec<bool>) {
         .collect();
     for block in blocks {
         let mut start = 0;
-        while let Some(guarded) = next_guard(f, block, start, &derivative) {
+        while let Some(guarded) = next_guard(f, block, start, &derivative, &data) {
             let (after, result) = apply(f, block, &guarded);
             start = after;
             derivative.resize(f.values.len(), false);
@@ -141,14 +151,20 @@ struct Guarded {
 
 /// The first product at or after position `start` of `block` worth
 /// guarding.
-fn next_guard(f: &Function, block: Block, start: usize, derivative: &[bool]) -> Option<Guarded> {
+fn next_guard(
+    f: &Function,
+    block: Block,
+    start: usize,
+    derivative: &[bool],
+    data: &[Value],
+) -> Option<Guarded> {
     let users = users(f);
     let insts = f.block(block).insts.clone();
     insts
         .iter()
         .enumerate()
         .skip(start)
-        .find_map(|(_, &inst)| candidate(f, &insts, inst, derivative, &users))
+        .find_map(|(_, &inst)| candidate(f, &insts, inst, derivative, data, &users))
 }
 
 /// Where each value is read: by instructions, or (`None`) as what a block
@@ -175,6 +191,7 @@ fn candidate(
     insts: &[Inst],
     inst: Inst,
     derivative: &[bool],
+    data: &[Value],
     users: &[Vec<Option<Inst>>],
 ) -> Option<Guarded> {
     let d = f.inst(inst);
@@ -188,8 +205,15 @@ fn candidate(
         (false, true) => a,
         _ => return None,
     };
-    // A factor read from an array: stored weights, where zeros are common.
-    let stored = matches!(f.def_op(factor), Some(Op::Index(..)));
+    // A factor read from data the caller passes or a constant table:
+    // stored weights, where zeros are common.
+    let stored = match f.def_op(factor) {
+        Some(Op::Index(a, _)) => {
+            let a = root(f, *a);
+            data.contains(&a) || matches!(f.def_op(a), Some(Op::Extern(_)))
+        }
+        _ => false,
+    };
     if f.class(factor) != Class::Float || !stored || !is_d(product) {
         return None;
     }

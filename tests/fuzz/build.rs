@@ -98,7 +98,7 @@ impl Gen {
             return self.leaf();
         }
         let d = depth - 1;
-        match self.rng.below(16) {
+        match self.rng.below(17) {
             0 => format!("({} + {})", self.expr(d), self.expr(d)),
             1 => format!("({} - {})", self.expr(d), self.expr(d)),
             2 | 3 => format!("({} * {})", self.expr(d), self.expr(d)),
@@ -138,6 +138,16 @@ impl Gen {
             14 => {
                 let k = self.rng.below(2);
                 format!("helper_pair({}, {})[{k}]", self.expr(d), self.expr(d))
+            }
+            // A weight from a constant table, half of them zeros: the
+            // derivative of the term is skipped where it is zero.
+            15 => {
+                let k = self.rng.below(8);
+                let w = match &self.index {
+                    Some(i) => format!("W[({i} + {k}) % 8]"),
+                    None => format!("W[{k}]"),
+                };
+                format!("({w} * {})", self.paren(d + 1))
             }
             _ => {
                 let e = self.expr(d);

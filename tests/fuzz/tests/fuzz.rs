@@ -45,6 +45,9 @@ pub struct FuzzInner {
     b: f64,
 }
 
+/// The constant weights the programs read, half of them zero.
+const W: [f64; 8] = [0.0, 1.5, 0.0, 0.0, -0.75, 0.0, 2.0, 0.0];
+
 /// Helpers the programs call: a scalar, a slice with a scalar, and a pair.
 #[differentiable]
 fn helper_scalar(t: f64) -> f64 {
