@@ -190,3 +190,36 @@ fn a_stored_zero_hides_an_infinite_derivative() {
     assert_eq!(masked_roots_grad(&[0.0], &[2.0])[0], f64::INFINITY);
     assert_eq!(masked_roots_jvp(&[0.0], &[2.0], &[1.0]).1, f64::INFINITY);
 }
+
+/// A weighted term added into an output with a term of its own: the
+/// addition is not zero where the weight is, so only the product is
+/// skipped, not the addition.
+#[differentiable(wrt(x))]
+fn weighted_into(x: &[f64], w: &[f64], out: &mut [f64]) {
+    for i in 0..x.len() {
+        out[i] += w[i] * (x[i].sin() * x[i] + (x[i] * x[i]).exp() - x[i].cos()) + 2.0 * x[i];
+    }
+}
+
+#[test]
+fn a_sum_with_another_term_is_not_skipped() {
+    let mut rng = Rng::new(5);
+    for _ in 0..10 {
+        let x: Vec<f64> = (0..6).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let w = [0.0, 1.5, 0.0, -0.5, 0.0, 2.0];
+        let dx: Vec<f64> = (0..6).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let (mut out, mut dout) = (vec![0.5; 6], vec![0.0; 6]);
+        weighted_into_jvp(&x, &w, &mut out, &dx, &mut dout);
+        for i in 0..6 {
+            let term = |t: f64| w[i] * (t.sin() * t + (t * t).exp() - t.cos()) + 2.0 * t;
+            let h = 1e-5;
+            let fd = (term(x[i] + h * dx[i]) - term(x[i] - h * dx[i])) / (2.0 * h);
+            assert_close("JVP", dout[i], fd, FD);
+        }
+        let ybar: Vec<f64> = (0..6).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let gx = weighted_into_vjp(&x, &w, &mut vec![0.5; 6], &ybar);
+        let lhs: f64 = ybar.iter().zip(&dout).map(|(a, b)| a * b).sum();
+        let rhs: f64 = gx.iter().zip(&dx).map(|(a, b)| a * b).sum();
+        assert_close("dot product", lhs, rhs, EXACT);
+    }
+}

@@ -214,7 +214,7 @@ fn candidate(
         }
         _ => false,
     };
-    if f.class(factor) != Class::Float || !stored || !is_d(product) {
+    if !f.class(factor).differentiable() || !stored || !is_d(product) {
         return None;
     }
     // What the product alone feeds, if it all may move to the last of it;
@@ -411,10 +411,11 @@ fn apply(f: &mut Function, block: Block, g: &Guarded) -> (usize, Option<Value>) 
     if g.closed {
         return (after, None);
     }
-    let zero = f.push1(els, Op::Lit(Lit::float(0.0)), Class::Float, span);
+    let class = f.class(g.product);
+    let zero = f.push1(els, Op::Lit(Lit::float(0.0)), class, span);
     f.block_mut(then).ret.push(g.product);
     f.block_mut(els).ret.push(zero);
-    let result = f.add_result(branch, Class::Float, span);
+    let result = f.add_result(branch, class, span);
     let inside: BTreeSet<Block> = f.nested_blocks(then).into_iter().collect();
     let blocks: Vec<Block> = f
         .regions()

@@ -98,7 +98,7 @@ impl Gen {
             return self.leaf();
         }
         let d = depth - 1;
-        match self.rng.below(17) {
+        match self.rng.below(18) {
             0 => format!("({} + {})", self.expr(d), self.expr(d)),
             1 => format!("({} - {})", self.expr(d), self.expr(d)),
             2 | 3 => format!("({} * {})", self.expr(d), self.expr(d)),
@@ -141,13 +141,13 @@ impl Gen {
             }
             // A weight from a constant table, half of them zeros: the
             // derivative of the term is skipped where it is zero.
-            15 => {
+            15 | 16 => {
                 let k = self.rng.below(8);
                 let w = match &self.index {
                     Some(i) => format!("W[({i} + {k}) % 8]"),
                     None => format!("W[{k}]"),
                 };
-                format!("({w} * {})", self.paren(d + 1))
+                format!("({w} * {})", self.paren(d.max(2)))
             }
             _ => {
                 let e = self.expr(d);
