@@ -210,6 +210,9 @@ fn a_sum_with_another_term_is_not_skipped() {
         let dx: Vec<f64> = (0..6).map(|_| rng.uniform(-1.0, 1.0)).collect();
         let (mut out, mut dout) = (vec![0.5; 6], vec![0.0; 6]);
         weighted_into_jvp(&x, &w, &mut out, &dx, &mut dout);
+        let mut primal = vec![0.5; 6];
+        weighted_into(&x, &w, &mut primal);
+        assert_eq!(out, primal);
         for i in 0..6 {
             let term = |t: f64| w[i] * (t.sin() * t + (t * t).exp() - t.cos()) + 2.0 * t;
             let h = 1e-5;
@@ -217,7 +220,7 @@ fn a_sum_with_another_term_is_not_skipped() {
             assert_close("JVP", dout[i], fd, FD);
         }
         let ybar: Vec<f64> = (0..6).map(|_| rng.uniform(-1.0, 1.0)).collect();
-        let gx = weighted_into_vjp(&x, &w, &mut vec![0.5; 6], &ybar);
+        let gx = weighted_into_vjp(&x, &w, &mut [0.5; 6], &ybar);
         let lhs: f64 = ybar.iter().zip(&dout).map(|(a, b)| a * b).sum();
         let rhs: f64 = gx.iter().zip(&dx).map(|(a, b)| a * b).sum();
         assert_close("dot product", lhs, rhs, EXACT);
