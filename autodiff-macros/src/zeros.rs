@@ -1,24 +1,26 @@
-//! Phase 6b, zero factors: in the JVP, a tangent scaled by a stored factor
-//! that is exactly zero is not computed.
+//! Phase 6b, zero factors: a derivative scaled by a stored factor that is
+//! exactly zero is not computed, in the JVP and in the VJPs.
 //!
 //! Numerical code is full of weights that are mostly zero but stored
 //! densely: skinning weights (a vertex follows three of twenty bones),
 //! masks, one-hot rows, banded matrices. The primal multiplies by the zeros
 //! and moves on; the tangent of `w * s` is `w * ds`, and `ds` may be many
 //! operations (a dot product of tangents, and in `f_jvp_lanes` each of them
-//! `K` wide). Here, where `w` is read from an array and the tangent operand
-//! is computed by four or more operations that nothing else uses, those
-//! operations and the product move into `if w != 0.0 { .. }`, whose other
-//! branch gives a zero tangent; when the product is only added into
-//! tangent buffers, the additions move into the branch too and the other
-//! branch does nothing. Factors computed by the function itself are left
-//! alone: they are rarely exactly zero, and a branch in straight-line code
-//! costs more than it saves.
+//! `K` wide); in reverse mode, the adjoint `w * g` feeds the adjoints of
+//! everything `s` was computed from. Here, where `w` is read from a
+//! parameter outside `wrt` or from a constant table (`W[i]`), and four or
+//! more derivative operations exist only for the product (before it: the
+//! tangent operand; after it: what is zero where the product is, down to
+//! additions into buffers), those operations and the product move into
+//! `if w != 0.0 { .. }`, whose other branch gives a zero derivative, or
+//! does nothing when the additions moved too. Factors the function
+//! computes itself are left alone: they are rarely exactly zero, and a
+//! branch in straight-line code costs more than it saves.
 //!
-//! The result is the same for every finite tangent (`0 * ds` is a zero; at
-//! most its sign differs). Where `ds` is infinite or NaN, at a point where
-//! a primitive has no derivative, the skipped product is zero instead of
-//! NaN: the "strong zero" of `docs/conventions.md`.
+//! The result is the same for every finite derivative (`0 * ds` is a zero;
+//! at most its sign differs). Where `ds` is infinite or NaN, at a point
+//! where a primitive has no derivative, the skipped product is zero instead
+//! of NaN: the "strong zero" of `docs/conventions.md`.
 //!
 //! `f_jvp` and `f_jvp_lanes` are emitted from the same IR, so they skip the
 //! same products and agree to the bit.
