@@ -6,6 +6,8 @@
 
 #![allow(clippy::needless_range_loop)]
 
+mod common;
+
 use autodiff::prelude::*;
 
 #[allow(dead_code)]
@@ -312,6 +314,50 @@ fn flat_net_loss(
     scale * (s1 + s2 * 0.5) + w1[0] * b2[1] + tag as f64
 }
 
+/// `layer_sum` as a method.
+#[differentiable]
+impl Layer {
+    #[differentiable(wrt(self))]
+    fn sum(&self, x: &[f64]) -> f64 {
+        layer_sum(self, x)
+    }
+}
+
+/// `net_loss` written with the layers' method, called from a free
+/// function on nested fields (`p.l1.sum(x)`), outside `Layer`'s block.
+#[differentiable(wrt(p))]
+fn net_loss_by_methods(p: &Net, x: &[f64]) -> f64 {
+    let s = p.l1.sum(x) + p.l2.sum(x) * 0.5;
+    p.scale * s + p.l1.w[0] * p.l2.b[1] + p.tag as f64
+}
+
+/// A two-link arm's reach.
+#[derive(Differentiable, Clone, Debug)]
+struct Arm {
+    len: f64,
+    angle: f64,
+}
+
+#[differentiable]
+impl Arm {
+    #[differentiable(wrt(self))]
+    fn reach(&self) -> f64 {
+        self.len * self.angle.cos()
+    }
+}
+
+/// A method of `Point` called on a parameter, with `wrt(self, s)`, and one
+/// of `Arm` on a struct variable, from a free function.
+#[differentiable(wrt(p, s))]
+fn two_energies(p: &Point, s: f64, offsets: &[f64]) -> f64 {
+    let mut arm = Arm {
+        len: p.weight,
+        angle: s * p.xyz[1],
+    };
+    arm.len *= s;
+    p.energy(s, offsets) + arm.reach() * p.xyz[0]
+}
+
 /// A whole struct passed on, from a method.
 #[differentiable(wrt(p))]
 fn net_penalty(p: &Net) -> f64 {
@@ -373,6 +419,47 @@ fn nested_structs_and_calls_equal_the_flat_gradient() {
     want.l2.w[2] += 2.0 * p.l2.w[2];
     assert!(gm.add(&want.scale(-1.0)).dot(&gm.add(&want.scale(-1.0))) < 1e-26);
     assert_eq!(p.regularised(&x), net_loss(&p, &x) + net_penalty(&p));
+}
+
+#[test]
+fn methods_called_outside_their_impl() {
+    let p = net();
+    let x = [0.4, -0.2, 0.9];
+    // The same operations: the same value and gradient, exactly.
+    assert_eq!(net_loss_by_methods(&p, &x), net_loss(&p, &x));
+    let (g, want) = (net_loss_by_methods_grad(&p, &x), net_loss_grad(&p, &x));
+    assert_eq!(
+        (&g.l1.w, &g.l1.b, &g.l2.w, &g.l2.b, g.scale),
+        (&want.l1.w, &want.l1.b, &want.l2.w, &want.l2.b, want.scale)
+    );
+    assert_eq!(p.l1.sum_grad(&x).w, layer_sum_grad(&p.l1, &x).w);
+    // On a parameter and on a struct variable: against differences of
+    // every float field and of `s`.
+    let q = Point {
+        xyz: [0.3, -0.4, 1.2],
+        weight: 1.7,
+        id: 1,
+    };
+    let offsets = [0.5, -2.0];
+    let s = 0.8;
+    let (g, gs) = two_energies_grad(&q, s, &offsets);
+    let at = |v: &[f64]| {
+        let r = Point {
+            xyz: [v[0], v[1], v[2]],
+            weight: v[3],
+            id: 1,
+        };
+        two_energies(&r, v[4], &offsets)
+    };
+    let v = [q.xyz[0], q.xyz[1], q.xyz[2], q.weight, s];
+    let mut grad = g.xyz.to_vec();
+    grad.extend([g.weight, gs]);
+    autodiff::check::gradient(at, &grad, &v, common::FD).unwrap();
+    let arm = Arm {
+        len: 2.0,
+        angle: 0.5,
+    };
+    assert_eq!(arm.reach_grad().len, 0.5f64.cos());
 }
 
 /// `f32` fields, next to `f64` ones.

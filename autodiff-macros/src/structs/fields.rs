@@ -307,11 +307,16 @@ impl Fields<'_> {
     }
 }
 
-/// Method calls, on `self` or another value of the `impl` block's type, of
-/// methods of the block differentiated with respect to `self`
-/// (`self.kinetic()`, `other.kinetic()`): the method's path call
+/// Method calls on struct values: on `self` or another value of the
+/// `impl` block's type, of methods of the block differentiated with
+/// respect to `self` (`self.kinetic()`, `other.kinetic()`); on a value of
+/// another type (`p.predict(x)` in a free function, `p.l1.forward(x)`),
+/// of any method but a copy. Each becomes the method's path call
 /// (`Params::kinetic(&self)`), which [`PassOn`] then turns into a call of
 /// the method's inner function with the leaves.
+/// Methods that copy a struct value, which struct variables handle.
+const COPIES: [&str; 2] = ["clone", "to_owned"];
+
 struct MethodCalls<'a> {
     fields: Fields<'a>,
     /// The `impl` block's type, and its methods with `wrt(self)`.
@@ -327,13 +332,16 @@ impl VisitMut for MethodCalls<'_> {
     fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
         syn::visit_mut::visit_expr_mut(self, e);
         let syn::Expr::MethodCall(m) = e else { return };
-        if !self.methods.contains(&m.method) || m.turbofish.is_some() {
+        if m.turbofish.is_some() || COPIES.iter().any(|c| m.method == c) {
             return;
         }
         let Some(ty) = self.fields.struct_type(&m.receiver) else {
             return;
         };
-        if self.impl_type != Some(&ty) {
+        // In the type's own block, the methods with `wrt(self)`; a value
+        // of another type has its methods in another block, which this
+        // one cannot see: every method called on it is taken for one.
+        if self.impl_type == Some(&ty) && !self.methods.contains(&m.method) {
             return;
         }
         let (recv, method) = (&m.receiver, &m.method);
