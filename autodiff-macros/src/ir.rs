@@ -968,20 +968,27 @@ impl Function {
         out
     }
 
+    /// Every block of the function: each region and the blocks nested in
+    /// it, outer first.
+    pub fn all_blocks(&self) -> Vec<Block> {
+        self.regions()
+            .into_iter()
+            .flat_map(|r| self.nested_blocks(r))
+            .collect()
+    }
+
     /// How many times each value is read, by instructions and block results.
     pub fn use_counts(&self) -> Vec<usize> {
         let mut uses = vec![0; self.values.len()];
-        for region in self.regions() {
-            for block in self.nested_blocks(region) {
-                let data = self.block(block);
-                for &inst in &data.insts {
-                    for v in self.inst(inst).op.operands() {
-                        uses[v.index()] += 1;
-                    }
-                }
-                for &v in &data.ret {
+        for block in self.all_blocks() {
+            let data = self.block(block);
+            for &inst in &data.insts {
+                for v in self.inst(inst).op.operands() {
                     uses[v.index()] += 1;
                 }
+            }
+            for &v in &data.ret {
+                uses[v.index()] += 1;
             }
         }
         uses

@@ -7,7 +7,8 @@
 //! 4. [`activity`]: which values carry derivatives.
 //! 5. [`jvp`] and [`vjp`]: the derivative functions, as IR.
 //! 6. [`simplify`]: identities, common subexpressions, dead code; then
-//!    [`zeros`]: the JVP skips tangents scaled by a factor that is zero.
+//!    [`zeros`]: the derivatives skip the work that only a product by a
+//!    stored zero needs.
 //! 7. [`emit`]: IR to Rust; with `gpu`, [`crate::gpu`] also emits WGSL
 //!    from the same IR and the host functions that run it.
 //!

@@ -119,12 +119,7 @@ fn guard(f: &mut Function, sig: &Signature, mut derivative: Vec<bool>) {
         .filter(|(p, _)| !p.active)
         .map(|(_, &v)| v)
         .collect();
-    let blocks: Vec<Block> = f
-        .regions()
-        .into_iter()
-        .flat_map(|r| f.nested_blocks(r))
-        .collect();
-    for block in blocks {
+    for block in f.all_blocks() {
         let mut start = 0;
         while let Some(guarded) = next_guard(f, block, start, &derivative, &data) {
             let (after, result) = apply(f, block, &guarded);
@@ -173,16 +168,14 @@ fn next_guard(
 /// yields.
 fn users(f: &Function) -> Vec<Vec<Option<Inst>>> {
     let mut users = vec![Vec::new(); f.values.len()];
-    for region in f.regions() {
-        for b in f.nested_blocks(region) {
-            for &inst in &f.block(b).insts {
-                for v in f.inst(inst).op.operands() {
-                    users[v.index()].push(Some(inst));
-                }
+    for b in f.all_blocks() {
+        for &inst in &f.block(b).insts {
+            for v in f.inst(inst).op.operands() {
+                users[v.index()].push(Some(inst));
             }
-            for &v in &f.block(b).ret {
-                users[v.index()].push(None);
-            }
+        }
+        for &v in &f.block(b).ret {
+            users[v.index()].push(None);
         }
     }
     users
@@ -419,12 +412,7 @@ fn apply(f: &mut Function, block: Block, g: &Guarded) -> (usize, Option<Value>) 
     f.block_mut(els).ret.push(zero);
     let result = f.add_result(branch, class, span);
     let inside: BTreeSet<Block> = f.nested_blocks(then).into_iter().collect();
-    let blocks: Vec<Block> = f
-        .regions()
-        .into_iter()
-        .flat_map(|r| f.nested_blocks(r))
-        .collect();
-    for b in blocks {
+    for b in f.all_blocks() {
         if inside.contains(&b) {
             continue;
         }
