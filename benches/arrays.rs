@@ -3,6 +3,7 @@
 //! a call over a local buffer inside a loop; and RK4 over a struct state
 //! (`examples/spring_fit.rs`) against the same over flat arrays. The gradient, the primal,
 //! and the heap allocations each makes per call (a counting allocator).
+//! And skinning with stored weights mostly zero, against none zero.
 //! `cargo bench --bench arrays`; the numbers are in docs/benchmarks.md.
 // Index loops, as users write them.
 #![allow(clippy::needless_range_loop)]
@@ -190,6 +191,65 @@ not_inlined! {
     };
 }
 
+/// Linear blend skinning with stored weights and the squared norm of the
+/// vertices: 22 bones, 544 vertices (ADBench's hand model's sizes).
+#[differentiable(wrt(transforms))]
+fn skin_energy(transforms: &[f64], base: &[f64], weights: &[f64]) -> f64 {
+    let n_bones = transforms.len() / 16;
+    let n_verts = base.len() / 4;
+    let mut skinned = vec![0.0; 3 * n_verts];
+    for b in 0..n_bones {
+        for v in 0..n_verts {
+            let w = weights[b * n_verts + v];
+            for i in 0..3 {
+                let mut s = 0.0;
+                for k in 0..4 {
+                    s += transforms[16 * b + 4 * i + k] * base[4 * v + k];
+                }
+                skinned[3 * v + i] += w * s;
+            }
+        }
+    }
+    let mut e = 0.0;
+    for i in 0..skinned.len() {
+        e += skinned[i] * skinned[i];
+    }
+    e
+}
+
+/// The skinning's gradient and vector JVP (16 lanes) with weights three of
+/// 22 bones per vertex (the derivatives of the zeros skipped, `zeros.rs`)
+/// and with no weight zero (the same code, where the guards never skip).
+fn zero_weights(c: &mut Criterion) {
+    let (bones, verts) = (22, 544);
+    let value = |i: usize, m: usize| ((i * 37 % m) as f64 / m as f64) - 0.5;
+    let transforms: Vec<f64> = (0..16 * bones).map(|i| value(i, 101)).collect();
+    let base: Vec<f64> = (0..4 * verts).map(|i| value(i, 97)).collect();
+    let dense: Vec<f64> = (0..bones * verts)
+        .map(|i| 0.1 + value(i, 89).abs())
+        .collect();
+    let mut sparse = vec![0.0; bones * verts];
+    for v in 0..verts {
+        for j in 0..3 {
+            sparse[((v * 7 + j * 5) % bones) * verts + v] = 0.1 + value(v + j, 89).abs();
+        }
+    }
+    let seeds: Vec<Lanes<f64, 16>> = (0..16 * bones).map(|i| Lanes::seed(i, 0)).collect();
+    let mut g = c.benchmark_group("zero_weights");
+    for (name, weights) in [("sparse", &sparse), ("dense", &dense)] {
+        g.bench_function(format!("{name} primal"), |b| {
+            b.iter(|| skin_energy(black_box(&transforms), &base, weights))
+        });
+        g.bench_function(format!("{name} grad"), |b| {
+            b.iter(|| skin_energy_grad(black_box(&transforms), &base, weights))
+        });
+        g.bench_function(format!("{name} jvp_lanes 16"), |b| {
+            b.iter(|| skin_energy_jvp_lanes(black_box(&transforms), &base, weights, &seeds))
+        });
+    }
+    g.finish();
+}
+
 fn benches(c: &mut Criterion) {
     let points: Vec<f64> = (0..3 * N)
         .map(|i| ((i * 37 % 101) as f64 / 50.0) - 1.0)
@@ -286,5 +346,5 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(arrays, benches);
+criterion_group!(arrays, benches, zero_weights);
 criterion_main!(arrays);

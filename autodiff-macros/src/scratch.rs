@@ -62,6 +62,52 @@ pub fn scratch_arrays(f: &Function) -> HashMap<Value, Kill> {
     out
 }
 
+/// The local arrays written first and read after: made at the top level of
+/// `f`, then only stored to by element (`a[i] = ..`, `a[i] += ..`, in
+/// loops and branches that do not read it), then only read (`a[i]`,
+/// `a.len()`, lent read-only), in the order of the function's top-level
+/// statements: the skinned vertices accumulated over every bone, then
+/// read. The reverse sweep undoes the reading statements first, while the
+/// array holds its final values, and the writing ones never read it: no
+/// old element is ever needed, and the writes need not be recomputed.
+pub fn written_then_read(f: &Function) -> BTreeSet<Value> {
+    let top = &f.block(f.entry).insts;
+    let mut out = BTreeSet::new();
+    for (k, &inst) in top.iter().enumerate() {
+        let (Op::NewArray(..), [a]) = (&f.inst(inst).op, f.inst(inst).results.as_slice()) else {
+            continue;
+        };
+        let alias = aliases(f, *a);
+        let mut reading = false;
+        let ok = top[k + 1..].iter().all(|&later| {
+            let (mut writes, mut reads, mut other) = (false, false, false);
+            visit(f, later, &mut |x| match &f.inst(x).op {
+                Op::Store(y, i, v) | Op::StoreAdd(y, i, v) if alias.contains(y) => {
+                    writes = true;
+                    other |= alias.contains(i) || alias.contains(v);
+                }
+                Op::Index(y, _) | Op::Len(y) | Op::Ref(y, false) if alias.contains(y) => {
+                    reads = true
+                }
+                // Lent read-only to a callee.
+                Op::Call(_, args) if args.iter().any(|v| alias.contains(v)) => {
+                    reads = true;
+                    other |= args
+                        .iter()
+                        .any(|&v| alias.contains(&v) && (v == *a || f.lent_mutably(v).is_some()));
+                }
+                op => other |= op.operands().iter().any(|v| alias.contains(v)),
+            });
+            reading |= reads;
+            !other && !(writes && reading)
+        });
+        if ok {
+            out.insert(*a);
+        }
+    }
+    out
+}
+
 /// For each parameter of `f` (the receiver aside), how a call fills it:
 /// the parameter whose measure must be its length.
 pub fn fills(f: &Function, receiver: bool) -> Vec<Option<usize>> {

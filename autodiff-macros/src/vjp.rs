@@ -279,11 +279,13 @@ pub fn vjp(
         loop_marks: HashMap::new(),
         if_marks: HashMap::new(),
         scratch: crate::scratch::scratch_arrays(primal),
+        written_first: crate::scratch::written_then_read(primal),
         snapshots: BTreeSet::new(),
         range_marks: HashMap::new(),
         replaying: None,
     };
-    v.snapshots = snapshot_loops(primal, &v.read_back, &v.scratch);
+    let saved_arrays = v.read_back.difference(&v.written_first).copied().collect();
+    v.snapshots = snapshot_loops(primal, &saved_arrays, &v.scratch);
     let read_back = v.read_back.clone();
     v.b.copy_params();
     let entry = v.b.f.entry;
@@ -437,6 +439,10 @@ struct Vjp<'a> {
     /// ([`crate::scratch`]): none saved when they kill themselves, their
     /// tape switched off when the callee that kills them says so.
     scratch: HashMap<Value, Kill>,
+    /// The arrays written first and read after
+    /// ([`crate::scratch::written_then_read`]): none saved, their writes not
+    /// recomputed.
+    written_first: BTreeSet<Value>,
     /// The (loop body, array) pairs whose writes are saved for the whole
     /// index range before the loop ([`snapshot_loops`]).
     snapshots: BTreeSet<(Block, Value)>,
@@ -469,7 +475,8 @@ impl Vjp<'_> {
                 // made again there.
                 Op::NewArray(..) => self.recomputing && !self.read_back.contains(&d.results[0]),
                 Op::Store(a, ..) | Op::StoreAdd(a, ..) => {
-                    (self.recomputing && !self.read_back.contains(a))
+                    (self.recomputing
+                        && (!self.read_back.contains(a) || self.written_first.contains(a)))
                         || (snapshotted(a) && self.replaying == Some(d.block))
                 }
                 // A push overwrites nothing: an array made before the
@@ -676,6 +683,7 @@ impl Vjp<'_> {
                 Op::NewArray(..)
                     if self.read_back.contains(&d.results[0])
                         && self.scratch.get(&d.results[0]) != Some(&Kill::Stores)
+                        && !self.written_first.contains(&d.results[0])
                         && (self.recomputing || primal.block_of(d.results[0]) == primal.entry) =>
                 {
                     self.b.copy_results(self.b.mapped(&d.op), &d.results);
@@ -1289,6 +1297,7 @@ impl Vjp<'_> {
                     for a in written.chain(call_writes(primal, op)) {
                         if self.read_back.contains(&a)
                             && self.scratch.get(&a) != Some(&Kill::Stores)
+                            && !self.written_first.contains(&a)
                         {
                             out.insert(a);
                         }
