@@ -99,7 +99,7 @@ pub fn written_then_read(f: &Function) -> BTreeSet<Value> {
                 op => other |= op.operands().iter().any(|v| alias.contains(v)),
             });
             reading |= reads;
-            !other && !(writes && reading)
+            !(other || writes && reading)
         });
         if ok {
             out.insert(*a);
