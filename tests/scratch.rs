@@ -7,7 +7,9 @@
 //! before the write, a write after a read, a callee that fills half, a
 //! longer buffer, a loop reading another element), each against central
 //! differences and the JVP; and the memory scratch arrays save, measured by
-//! a counting allocator.
+//! a counting allocator. Arrays written first and read after (accumulated
+//! over loops, then only read) keep no old values either; arrays read
+//! between or during their writes keep them.
 #![allow(
     clippy::needless_range_loop,
     clippy::manual_memcpy,
@@ -301,6 +303,81 @@ fn arrays_that_only_look_scratch() {
         4,
     );
     check_1d("longer", longer, longer_jvp, longer_value_and_grad, 4);
+}
+
+/// Accumulated over nested loops, then read: written first and read
+/// after, no old values kept (`written_then_read`).
+#[differentiable]
+fn accumulated_then_read(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut acc = vec![0.0; n];
+    for r in 0..3 {
+        for i in 0..n {
+            acc[(i + r) % n] += (x[i] * (r as f64 + 1.0)).sin() * x[(i + 1) % n];
+        }
+        if x[r % n] > 0.0 {
+            acc[r % n] = x[0] * x[r % n];
+        }
+    }
+    let mut total = 0.0;
+    for i in 0..n {
+        total += acc[i] * acc[(i + 1) % n];
+    }
+    total + sqnorm(&acc)
+}
+
+/// Accumulated, read, then accumulated again: the first read must see
+/// the array as it was then, so the old values are kept.
+#[differentiable]
+fn accumulated_read_accumulated(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut acc = vec![0.0; n];
+    for i in 0..n {
+        acc[i] += x[i] * x[(i + 1) % n];
+    }
+    let first = sqnorm(&acc);
+    for i in 0..n {
+        acc[(i + 1) % n] += (x[i] * first).sin();
+    }
+    first + acc[0] * acc[n - 1]
+}
+
+/// Read inside the loop that accumulates it: the old values are kept.
+#[differentiable]
+fn accumulated_and_read(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut acc = vec![0.0; n];
+    for r in 0..3 {
+        for i in 0..n {
+            acc[i] += (x[i] + acc[(i + r) % n]).sin();
+        }
+    }
+    sqnorm(&acc)
+}
+
+#[test]
+fn arrays_written_first_and_read_after() {
+    check_1d(
+        "accumulated_then_read",
+        accumulated_then_read,
+        accumulated_then_read_jvp,
+        accumulated_then_read_value_and_grad,
+        5,
+    );
+    check_1d(
+        "accumulated_read_accumulated",
+        accumulated_read_accumulated,
+        accumulated_read_accumulated_jvp,
+        accumulated_read_accumulated_value_and_grad,
+        4,
+    );
+    check_1d(
+        "accumulated_and_read",
+        accumulated_and_read,
+        accumulated_and_read_jvp,
+        accumulated_and_read_value_and_grad,
+        4,
+    );
 }
 
 #[test]
