@@ -197,8 +197,8 @@ fn jacobian(c: &mut Criterion) {
 /// whole ADBench Jacobian from one generated vector JVP, 26 lanes for the
 /// simple variant, 28 for the complicated one (the barycentric
 /// coordinates of all points share two lanes, as ADBench stores them),
-/// against the objective, and the simple variant's Jacobian by hand
-/// (ADBench's scheme, `manual::hand_jacobian`).
+/// against the objective, and both Jacobians by hand (ADBench's scheme,
+/// `manual::hand_jacobian` and `manual::hand_jacobian_complicated`).
 fn adbench_hand(c: &mut Criterion) {
     use objectives::hand::*;
     let mut lcg = objectives::Lcg(5);
@@ -256,6 +256,19 @@ fn adbench_hand(c: &mut Criterion) {
                     &mut err,
                     (&seeds28, &seeds_u),
                     &mut derr28,
+                )
+            })
+        });
+        let mut jac28 = vec![[0.0; 28]; m];
+        g.bench_function(format!("complicated jacobian by hand {n}"), |b| {
+            b.iter(|| {
+                objectives::manual::hand_jacobian_complicated(
+                    &model,
+                    (black_box(&theta), &us),
+                    &corr,
+                    &points,
+                    &mut err,
+                    &mut jac28,
                 )
             })
         });

@@ -106,3 +106,41 @@ fn hand_jacobian() {
         }
     }
 }
+
+/// The complicated variant's 3n x 28 Jacobian (the barycentric coordinates
+/// of all points sharing lanes 26 and 27) against the hand-written one.
+#[test]
+fn hand_jacobian_complicated() {
+    use autodiff::Lanes;
+    use objectives::hand::HandModel;
+    let mut r = Lcg(8);
+    let model = HandModel::new(&mut r);
+    let seeds_t: Vec<Lanes<f64, 28>> = (0..26).map(Lanes::unit).collect();
+    for n in [10, 200] {
+        let (corr, points, us) = model.points(&mut r, n);
+        let seeds_u: Vec<Lanes<f64, 28>> = (0..2 * n).map(|i| Lanes::unit(26 + i % 2)).collect();
+        let theta = r.vec(26, -0.8, 0.8);
+        let (mut err, mut derr) = (vec![0.0; 3 * n], vec![Lanes::zero(); 3 * n]);
+        model.complicated_lanes(
+            (&theta, &us),
+            &corr,
+            &points,
+            &mut err,
+            (&seeds_t, &seeds_u),
+            &mut derr,
+        );
+        let (mut err_hand, mut jac) = (vec![0.0; 3 * n], vec![[0.0; 28]; 3 * n]);
+        manual::hand_jacobian_complicated(
+            &model,
+            (&theta, &us),
+            &corr,
+            &points,
+            &mut err_hand,
+            &mut jac,
+        );
+        assert_agree("hand residuals", &err, &err_hand);
+        let generated: Vec<f64> = derr.iter().flat_map(|l| l.0).collect();
+        let by_hand: Vec<f64> = jac.iter().flatten().copied().collect();
+        assert_agree("hand Jacobian", &generated, &by_hand);
+    }
+}

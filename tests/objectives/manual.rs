@@ -311,22 +311,19 @@ fn angle_axis_d(w: [f64; 3]) -> ([f64; 9], [[f64; 9]; 3]) {
     (r, dr)
 }
 
-/// The Jacobian of `hand_objective` (the simple variant) by hand, the way
-/// ADBench's hand-written C++ (`hand_d.cpp`) computes it: each bone carries
-/// the derivatives of its transform with respect to the finger angles that
-/// move it only (at most four: its own and its ancestors'), every vertex is
-/// skinned once per such derivative, and the global rotation and
-/// translation, applied after skinning, are differentiated at the
-/// corresponding vertices only. Row `3i + j` of `jac` is the gradient of
-/// `err[3i + j]` with respect to the 26 parameters.
-pub fn hand_jacobian(
-    model: &super::hand::HandModel,
-    theta: &[f64],
-    vertices: &[usize],
-    points: &[f64],
-    err: &mut [f64],
-    jac: &mut [[f64; 26]],
-) {
+/// The skinning of ADBench's hand-written scheme (`hand_d.cpp`): the pose
+/// parameters, the skinned vertices before the global transform (3 per
+/// vertex), and their derivatives with respect to the 20 finger angles.
+/// Each bone carries the derivatives of its transform with respect to the
+/// finger angles that move it only (at most four: its own and its
+/// ancestors'), and every vertex is skinned once per such derivative.
+struct Skinned {
+    pose: Vec<f64>,
+    positions: Vec<f64>,
+    positions_d: Vec<Vec<f64>>,
+}
+
+fn skinned_d(model: &super::hand::HandModel, theta: &[f64]) -> Skinned {
     let n_bones = model.parents.len();
     let n_verts = model.base_positions.len() / 4;
     let mut pose = vec![0.0; 3 * (n_bones + 3)];
@@ -401,22 +398,53 @@ pub fn hand_jacobian(
             skin(dt, w_row, &mut positions_d[*j - 6]);
         }
     }
-    // The global transform at the corresponding vertices: err = point -
-    // (R (scale ⊙ p) + t).
-    let (r, dr) = angle_axis_d([pose[0], pose[1], pose[2]]);
-    let scale = [pose[3], pose[4], pose[5]];
-    let rotate = |r: &[f64; 9], p: &[f64]| -> [f64; 3] {
-        std::array::from_fn(|i| (0..3).map(|k| r[3 * i + k] * scale[k] * p[k]).sum())
-    };
-    for (i, &v) in vertices.iter().enumerate() {
-        let p = &positions[3 * v..3 * v + 3];
-        let y = rotate(&r, p);
-        let d_rot: [[f64; 3]; 3] = std::array::from_fn(|j| rotate(&dr[j], p));
-        let d_fingers: [[f64; 3]; 20] =
-            std::array::from_fn(|j| rotate(&r, &positions_d[j][3 * v..3 * v + 3]));
+    Skinned {
+        pose,
+        positions,
+        positions_d,
+    }
+}
+
+/// The global transform and its derivatives, for the rows of one point:
+/// `err = point - (R (scale ⊙ p) + t)`, with `p` a skinned position and
+/// `pd` its derivatives with respect to the finger angles; the 26 pose
+/// columns of the point's three rows.
+struct Global {
+    r: [f64; 9],
+    dr: [[f64; 9]; 3],
+    scale: [f64; 3],
+}
+
+impl Global {
+    fn new(pose: &[f64]) -> Self {
+        let (r, dr) = angle_axis_d([pose[0], pose[1], pose[2]]);
+        Global {
+            r,
+            dr,
+            scale: [pose[3], pose[4], pose[5]],
+        }
+    }
+
+    fn rotate(&self, r: &[f64; 9], p: &[f64]) -> [f64; 3] {
+        std::array::from_fn(|i| (0..3).map(|k| r[3 * i + k] * self.scale[k] * p[k]).sum())
+    }
+
+    /// The residuals `point - (R (scale ⊙ p) + t)` and the pose columns
+    /// (the first 26) of their rows.
+    fn rows<const N: usize>(
+        &self,
+        pose: &[f64],
+        (p, pd): ([f64; 3], &[[f64; 3]; 20]),
+        point: &[f64],
+        err: &mut [f64],
+        rows: &mut [[f64; N]],
+    ) {
+        let y = self.rotate(&self.r, &p);
+        let d_rot: [[f64; 3]; 3] = std::array::from_fn(|j| self.rotate(&self.dr[j], &p));
+        let d_fingers: [[f64; 3]; 20] = std::array::from_fn(|j| self.rotate(&self.r, &pd[j]));
         for a in 0..3 {
-            let row = &mut jac[3 * i + a];
-            err[3 * i + a] = points[3 * i + a] - (y[a] + pose[6 + a]);
+            let row = &mut rows[a];
+            err[a] = point[a] - (y[a] + pose[6 + a]);
             for j in 0..3 {
                 row[j] = -d_rot[j][a];
                 row[3 + j] = if j == a { -1.0 } else { 0.0 };
@@ -424,6 +452,90 @@ pub fn hand_jacobian(
             for j in 0..20 {
                 row[6 + j] = -d_fingers[j][a];
             }
+        }
+    }
+}
+
+/// The skinned position of vertex `v` and its finger derivatives.
+fn vertex(sk: &Skinned, v: usize) -> ([f64; 3], [[f64; 3]; 20]) {
+    let p = std::array::from_fn(|k| sk.positions[3 * v + k]);
+    let pd = std::array::from_fn(|j| std::array::from_fn(|k| sk.positions_d[j][3 * v + k]));
+    (p, pd)
+}
+
+/// The Jacobian of `hand_objective` (the simple variant) by hand, the way
+/// ADBench's hand-written C++ (`hand_d.cpp`) computes it ([`Skinned`]);
+/// the global rotation and translation, applied after skinning, are
+/// differentiated at the corresponding vertices only. Row `3i + j` of
+/// `jac` is the gradient of `err[3i + j]` with respect to the 26
+/// parameters.
+pub fn hand_jacobian(
+    model: &super::hand::HandModel,
+    theta: &[f64],
+    vertices: &[usize],
+    points: &[f64],
+    err: &mut [f64],
+    jac: &mut [[f64; 26]],
+) {
+    let sk = skinned_d(model, theta);
+    let global = Global::new(&sk.pose);
+    for (i, &v) in vertices.iter().enumerate() {
+        let (p, pd) = vertex(&sk, v);
+        let rows = 3 * i..3 * i + 3;
+        global.rows(
+            &sk.pose,
+            (p, &pd),
+            &points[rows.clone()],
+            &mut err[rows.clone()],
+            &mut jac[rows],
+        );
+    }
+}
+
+/// The Jacobian of `hand_objective_complicated` by hand, as ADBench's
+/// hand-written C++ computes it: the point of the triangle `u0 a + u1 b +
+/// (1 - u0 - u1) c` and its finger derivatives blended from the vertices',
+/// then the global transform as in [`hand_jacobian`]; columns 26 and 27 are
+/// the derivatives with respect to the point's own `u0` and `u1`
+/// (`-(P_a - P_c)`, `-(P_b - P_c)`, `P` the posed vertices).
+pub fn hand_jacobian_complicated(
+    model: &super::hand::HandModel,
+    (theta, us): (&[f64], &[f64]),
+    correspondences: &[usize],
+    points: &[f64],
+    err: &mut [f64],
+    jac: &mut [[f64; 28]],
+) {
+    let sk = skinned_d(model, theta);
+    let global = Global::new(&sk.pose);
+    for (i, &t) in correspondences.iter().enumerate() {
+        let (u0, u1) = (us[2 * i], us[2 * i + 1]);
+        let w = [u0, u1, 1.0 - u0 - u1];
+        let parts: [_; 3] = std::array::from_fn(|x| vertex(&sk, model.triangles[3 * t + x]));
+        let p = std::array::from_fn(|k| (0..3).map(|x| w[x] * parts[x].0[k]).sum());
+        let pd = std::array::from_fn(|j| {
+            std::array::from_fn(|k| (0..3).map(|x| w[x] * parts[x].1[j][k]).sum())
+        });
+        let rows = 3 * i..3 * i + 3;
+        global.rows(
+            &sk.pose,
+            (p, &pd),
+            &points[rows.clone()],
+            &mut err[rows.clone()],
+            &mut jac[rows.clone()],
+        );
+        let (pa, pb, pc) = (parts[0].0, parts[1].0, parts[2].0);
+        let da = global.rotate(
+            &global.r,
+            &std::array::from_fn::<f64, 3, _>(|k| pa[k] - pc[k]),
+        );
+        let db = global.rotate(
+            &global.r,
+            &std::array::from_fn::<f64, 3, _>(|k| pb[k] - pc[k]),
+        );
+        for a in 0..3 {
+            jac[3 * i + a][26] = -da[a];
+            jac[3 * i + a][27] = -db[a];
         }
     }
 }
