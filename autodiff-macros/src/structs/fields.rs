@@ -307,6 +307,9 @@ impl Fields<'_> {
     }
 }
 
+/// Methods that copy a struct value, which struct variables handle.
+const COPIES: [&str; 2] = ["clone", "to_owned"];
+
 /// Method calls on struct values: on `self` or another value of the
 /// `impl` block's type, of methods of the block differentiated with
 /// respect to `self` (`self.kinetic()`, `other.kinetic()`); on a value of
@@ -314,9 +317,6 @@ impl Fields<'_> {
 /// of any method but a copy. Each becomes the method's path call
 /// (`Params::kinetic(&self)`), which [`PassOn`] then turns into a call of
 /// the method's inner function with the leaves.
-/// Methods that copy a struct value, which struct variables handle.
-const COPIES: [&str; 2] = ["clone", "to_owned"];
-
 struct MethodCalls<'a> {
     fields: Fields<'a>,
     /// The `impl` block's type, and its methods with `wrt(self)`.
