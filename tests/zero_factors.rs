@@ -226,3 +226,40 @@ fn a_sum_with_another_term_is_not_skipped() {
         assert_close("dot product", lhs, rhs, EXACT);
     }
 }
+
+/// Generic over the scalar: at `Dual<f64>`, a weight may be zero in value
+/// with a tangent, which compares equal to zero; its derivatives are not
+/// skipped there.
+#[differentiable(wrt(x))]
+fn weighted_generic<T: num_traits::Float>(x: &[T], w: &[T]) -> T {
+    let mut s = T::zero();
+    for i in 0..x.len() {
+        s = s + w[i] * (x[i].sin() + x[i] * x[i] + x[i].exp() + x[i].cos());
+    }
+    s
+}
+
+#[test]
+fn a_zero_weight_with_a_tangent_is_not_skipped() {
+    use autodiff::Dual;
+    let x = [0.3, -0.7, 1.1];
+    let w = [0.0, 2.0, 0.5];
+    let term_d = |t: f64| t.cos() + 2.0 * t + t.exp() - t.sin();
+    for j in 0..3 {
+        // d/dw_j of the gradient with respect to x: e_j scaled by the
+        // term's derivative at x_j.
+        let xd: Vec<Dual<f64>> = x.iter().map(|&v| Dual::constant(v)).collect();
+        let wd: Vec<Dual<f64>> = (0..3)
+            .map(|i| Dual::new(w[i], if i == j { 1.0 } else { 0.0 }))
+            .collect();
+        let g = weighted_generic_grad(&xd, &wd);
+        for i in 0..3 {
+            let want = if i == j { term_d(x[i]) } else { 0.0 };
+            assert_close("mixed second derivative", g[i].eps, want, EXACT);
+            assert_close("gradient", g[i].re, w[i] * term_d(x[i]), EXACT);
+        }
+        let (v, d) = weighted_generic_jvp(&xd, &wd, &[Dual::constant(1.0); 3]);
+        assert_eq!(v, weighted_generic(&xd, &wd));
+        assert_close("mixed, forward", d.eps, term_d(x[j]), EXACT);
+    }
+}

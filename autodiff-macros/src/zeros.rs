@@ -108,8 +108,14 @@ pub fn vjp(f: &mut Function, sig: &Signature) {
 }
 
 /// Guards the products of derivatives by stored factors in `f`, a JVP or
-/// VJP of `sig`: elements of the parameters outside `wrt`.
+/// VJP of `sig`: elements of the parameters outside `wrt`. Not in a
+/// function generic over its scalar: at `Dual<f64>` a weight zero in value
+/// may carry a tangent (a derivative with respect to the weight, taken
+/// through the generated code) and still compares equal to zero.
 fn guard(f: &mut Function, sig: &Signature, mut derivative: Vec<bool>) {
+    if crate::parse::scalar_param().is_some() {
+        return;
+    }
     let offset = usize::from(sig.receiver.is_some());
     let params = &f.block(f.entry).params[offset..];
     let data: Vec<Value> = sig
