@@ -429,16 +429,17 @@ impl Global {
         std::array::from_fn(|i| (0..3).map(|k| r[3 * i + k] * self.scale[k] * p[k]).sum())
     }
 
-    /// The residuals `point - (R (scale ⊙ p) + t)` and the pose columns
-    /// (the first 26) of their rows.
+    /// The residuals `point - (R (scale ⊙ p) + t)` of point `i` and the
+    /// pose columns (the first 26) of their rows.
     fn rows<const N: usize>(
         &self,
         pose: &[f64],
         (p, pd): ([f64; 3], &[[f64; 3]; 20]),
-        point: &[f64],
+        (i, points): (usize, &[f64]),
         err: &mut [f64],
-        rows: &mut [[f64; N]],
+        jac: &mut [[f64; N]],
     ) {
+        let (point, err, rows) = (&points[3 * i..], &mut err[3 * i..], &mut jac[3 * i..]);
         let y = self.rotate(&self.r, &p);
         let d_rot: [[f64; 3]; 3] = std::array::from_fn(|j| self.rotate(&self.dr[j], &p));
         let d_fingers: [[f64; 3]; 20] = std::array::from_fn(|j| self.rotate(&self.r, &pd[j]));
@@ -481,14 +482,7 @@ pub fn hand_jacobian(
     let global = Global::new(&sk.pose);
     for (i, &v) in vertices.iter().enumerate() {
         let (p, pd) = vertex(&sk, v);
-        let rows = 3 * i..3 * i + 3;
-        global.rows(
-            &sk.pose,
-            (p, &pd),
-            &points[rows.clone()],
-            &mut err[rows.clone()],
-            &mut jac[rows],
-        );
+        global.rows(&sk.pose, (p, &pd), (i, points), err, jac);
     }
 }
 
@@ -516,14 +510,7 @@ pub fn hand_jacobian_complicated(
         let pd = std::array::from_fn(|j| {
             std::array::from_fn(|k| (0..3).map(|x| w[x] * parts[x].1[j][k]).sum())
         });
-        let rows = 3 * i..3 * i + 3;
-        global.rows(
-            &sk.pose,
-            (p, &pd),
-            &points[rows.clone()],
-            &mut err[rows.clone()],
-            &mut jac[rows.clone()],
-        );
+        global.rows(&sk.pose, (p, &pd), (i, points), err, jac);
         let (pa, pb, pc) = (parts[0].0, parts[1].0, parts[2].0);
         let da = global.rotate(
             &global.r,
