@@ -76,10 +76,35 @@ fn logsumexp_and_llsq() {
     }
 }
 
+/// The residuals and the row-major Jacobian from a lanes pass (`derr`, a
+/// row per residual) against the hand-written ones.
+fn assert_jacobians_agree<const K: usize>(
+    (err, derr): (&[f64], &[autodiff::Lanes<f64, K>]),
+    (err_hand, jac): (&[f64], &[[f64; K]]),
+) {
+    assert_agree("hand residuals", err, err_hand);
+    let generated: Vec<f64> = derr.iter().flat_map(|l| l.0).collect();
+    let by_hand: Vec<f64> = jac.iter().flatten().copied().collect();
+    assert_agree("hand Jacobian", &generated, &by_hand);
+}
+
+/// Pose parameters at three poses, the last with a global rotation below
+/// the angle-axis threshold (where the rotation is the identity, of zero
+/// derivative).
+fn poses(r: &mut Lcg) -> Vec<Vec<f64>> {
+    (0..3)
+        .map(|pose| {
+            let mut theta = r.vec(26, -0.8, 0.8);
+            if pose == 2 {
+                theta[..3].copy_from_slice(&[1e-5, -2e-5, 3e-5]);
+            }
+            theta
+        })
+        .collect()
+}
+
 /// The whole 3n x 26 Jacobian of the hand objective from one lanes pass
-/// against ADBench's hand-written scheme, at three poses (the last with a
-/// global rotation below the angle-axis threshold, where the rotation is
-/// the identity of zero derivative) and two sizes.
+/// against ADBench's hand-written scheme, at three poses and two sizes.
 #[test]
 fn hand_jacobian() {
     use autodiff::Lanes;
@@ -90,25 +115,19 @@ fn hand_jacobian() {
     for n in [10, 200] {
         let (corr, points, _) = model.points(&mut r, n);
         let vertices: Vec<usize> = corr.iter().map(|&t| model.triangles[3 * t]).collect();
-        for pose in 0..3 {
-            let mut theta = r.vec(26, -0.8, 0.8);
-            if pose == 2 {
-                theta[..3].copy_from_slice(&[1e-5, -2e-5, 3e-5]);
-            }
+        for theta in poses(&mut r) {
             let (mut err, mut derr) = (vec![0.0; 3 * n], vec![Lanes::zero(); 3 * n]);
             model.simple_lanes(&theta, &vertices, &points, &mut err, &seeds, &mut derr);
             let (mut err_hand, mut jac) = (vec![0.0; 3 * n], vec![[0.0; 26]; 3 * n]);
             manual::hand_jacobian(&model, &theta, &vertices, &points, &mut err_hand, &mut jac);
-            assert_agree("hand residuals", &err, &err_hand);
-            let generated: Vec<f64> = derr.iter().flat_map(|l| l.0).collect();
-            let by_hand: Vec<f64> = jac.iter().flatten().copied().collect();
-            assert_agree("hand Jacobian", &generated, &by_hand);
+            assert_jacobians_agree((&err, &derr), (&err_hand, &jac));
         }
     }
 }
 
 /// The complicated variant's 3n x 28 Jacobian (the barycentric coordinates
-/// of all points sharing lanes 26 and 27) against the hand-written one.
+/// of all points sharing lanes 26 and 27) against the hand-written one, at
+/// the same poses and sizes.
 #[test]
 fn hand_jacobian_complicated() {
     use autodiff::Lanes;
@@ -119,28 +138,13 @@ fn hand_jacobian_complicated() {
     for n in [10, 200] {
         let (corr, points, us) = model.points(&mut r, n);
         let seeds_u: Vec<Lanes<f64, 28>> = (0..2 * n).map(|i| Lanes::unit(26 + i % 2)).collect();
-        let theta = r.vec(26, -0.8, 0.8);
-        let (mut err, mut derr) = (vec![0.0; 3 * n], vec![Lanes::zero(); 3 * n]);
-        model.complicated_lanes(
-            (&theta, &us),
-            &corr,
-            &points,
-            &mut err,
-            (&seeds_t, &seeds_u),
-            &mut derr,
-        );
-        let (mut err_hand, mut jac) = (vec![0.0; 3 * n], vec![[0.0; 28]; 3 * n]);
-        manual::hand_jacobian_complicated(
-            &model,
-            (&theta, &us),
-            &corr,
-            &points,
-            &mut err_hand,
-            &mut jac,
-        );
-        assert_agree("hand residuals", &err, &err_hand);
-        let generated: Vec<f64> = derr.iter().flat_map(|l| l.0).collect();
-        let by_hand: Vec<f64> = jac.iter().flatten().copied().collect();
-        assert_agree("hand Jacobian", &generated, &by_hand);
+        for theta in poses(&mut r) {
+            let (mut err, mut derr) = (vec![0.0; 3 * n], vec![Lanes::zero(); 3 * n]);
+            let (seeds, ps) = ((&seeds_t[..], &seeds_u[..]), (&theta[..], &us[..]));
+            model.complicated_lanes(ps, &corr, &points, &mut err, seeds, &mut derr);
+            let (mut err_hand, mut jac) = (vec![0.0; 3 * n], vec![[0.0; 28]; 3 * n]);
+            manual::hand_jacobian_complicated(&model, ps, &corr, &points, &mut err_hand, &mut jac);
+            assert_jacobians_agree((&err, &derr), (&err_hand, &jac));
+        }
     }
 }
