@@ -146,7 +146,7 @@ fn skinning_against_differences() {
         }
         let w: Vec<f64> = (0..3 * VERTS).map(|_| rng.uniform(-1.0, 1.0)).collect();
         let mut o = vec![0.0; 3 * VERTS];
-        let gt = skin_vjp(&t, &base, &weights, &mut o, &w);
+        let gt = skin_vjp(&t, &base, &weights, &mut o, &mut w.clone());
         let lhs: f64 = w.iter().zip(&dout).map(|(a, b)| a * b).sum();
         let rhs: f64 = gt.iter().zip(&dt).map(|(a, b)| a * b).sum();
         assert_close("dot product", lhs, rhs, EXACT);
@@ -220,7 +220,7 @@ fn a_sum_with_another_term_is_not_skipped() {
             assert_close("JVP", dout[i], fd, FD);
         }
         let ybar: Vec<f64> = (0..6).map(|_| rng.uniform(-1.0, 1.0)).collect();
-        let gx = weighted_into_vjp(&x, &w, &mut [0.5; 6], &ybar);
+        let gx = weighted_into_vjp(&x, &w, &mut [0.5; 6], &mut ybar.clone());
         let lhs: f64 = ybar.iter().zip(&dout).map(|(a, b)| a * b).sum();
         let rhs: f64 = gx.iter().zip(&dx).map(|(a, b)| a * b).sum();
         assert_close("dot product", lhs, rhs, EXACT);

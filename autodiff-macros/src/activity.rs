@@ -7,7 +7,7 @@
 //! any other derivative is a structural zero. The result lives in a side
 //! table, with a text form for tests.
 
-use crate::ir::{Block, Function, Op, Value};
+use crate::ir::{Block, Class, Function, Inst, Op, Value};
 
 pub struct Activity {
     varied: Vec<bool>,
@@ -25,8 +25,63 @@ impl Activity {
     }
 }
 
+/// The entry parameters written in place that the body also reads: an
+/// output parameter (`y: &mut [f64]`) that is indexed (`y[i]`), added into
+/// (`y[i] += v`) or lent to a callee (`&y`, `&mut y[a..b]`, which may read
+/// it), and `&mut` data that is written.
+///
+/// **The rule for in-out parameters.** The initial contents of such an
+/// output parameter are an input of the function, whatever `wrt(..)`
+/// says: they vary (they carry the tangent `f_jvp` takes in `dy`, and
+/// receive the cotangent `f_vjp` leaves in `dy`), so what is computed from
+/// them is active. An output parameter that is only assigned (`y[i] = e`)
+/// is not read: its initial contents are not differentiated.
+///
+/// `y[i] += v` reads `y[i]` unless `y[i] = ..` at the same index ran
+/// before it on every path (`out[i] = a; if c { out[i] -= b; }` only
+/// writes). Whether the reverse sweep also needs the old values (and a
+/// caller may count on the callee to put them back) is the narrower
+/// [`crate::vjp::read_arrays`]: adding into an element needs none.
+pub fn in_out_params(f: &Function) -> Vec<Value> {
+    let mut read = crate::vjp::read_arrays(f);
+    f.walk(f.entry, &mut |inst| {
+        if let Op::StoreAdd(a, i, _) = f.inst(inst).op
+            && f.class(a) == Class::Array
+            && !assigned_before(f, inst, a, i)
+        {
+            read.insert(a);
+        }
+    });
+    f.block(f.entry)
+        .params
+        .iter()
+        .copied()
+        .filter(|p| read.contains(p))
+        .collect()
+}
+
+/// Whether `array[index] = ..` runs before `inst` whenever `inst` runs:
+/// earlier in its block or in a block around it, at the same index value
+/// (`out[i] = ..; if c { out[i] -= .. }`).
+fn assigned_before(f: &Function, inst: Inst, array: Value, index: Value) -> bool {
+    let mut at = inst;
+    loop {
+        let block = f.inst(at).block;
+        for &before in f.block(block).insts.iter().take_while(|&&b| b != at) {
+            if matches!(f.inst(before).op, Op::Store(a, j, _) if a == array && j == index) {
+                return true;
+            }
+        }
+        match f.owner(block) {
+            Some(outer) => at = outer,
+            None => return false,
+        }
+    }
+}
+
 /// The activity of the values of `f`; `active` are the entry parameters to
-/// differentiate with respect to.
+/// differentiate with respect to. The initial contents of in-out
+/// parameters ([`in_out_params`]) vary too.
 pub fn activity(f: &Function, active: &[Value]) -> Activity {
     let n = f.values.len();
     let mut a = Activity {
@@ -35,6 +90,11 @@ pub fn activity(f: &Function, active: &[Value]) -> Activity {
     };
     for &p in active {
         a.varied[p.index()] = true;
+    }
+    for p in in_out_params(f) {
+        if f.class(p) == Class::Array {
+            a.varied[p.index()] = true;
+        }
     }
     // An array varies when a varied value is written into it, and what is
     // read from a varied array varies: to a fixed point, as a read may come
@@ -58,7 +118,7 @@ pub fn activity(f: &Function, active: &[Value]) -> Activity {
     }
     // Output parameters are outputs too.
     for &p in &f.block(f.entry).params {
-        if f.class(p) == crate::ir::Class::Array {
+        if f.class(p) == Class::Array {
             a.useful[p.index()] = true;
         }
     }

@@ -155,6 +155,20 @@ impl SigEmitter<'_> {
         ret: TokenStream,
         body: TokenStream,
     ) -> TokenStream {
+        self.item_outliving(doc, name, params, ret, body, None)
+    }
+
+    /// [`Self::item`], with a lifetime parameter that the scalar type
+    /// outlives (`<'a, T: Float> .. where T: 'a`) when one is given.
+    fn item_outliving(
+        &self,
+        doc: String,
+        name: Ident,
+        params: TokenStream,
+        ret: TokenStream,
+        body: TokenStream,
+        lifetime: Option<&syn::Lifetime>,
+    ) -> TokenStream {
         let Signature {
             attrs,
             vis,
@@ -162,6 +176,13 @@ impl SigEmitter<'_> {
             ..
         } = self.sig;
         let mut generics = generics.clone();
+        if let (Some(l), Some(t)) = (lifetime, crate::parse::scalar_param()) {
+            generics.params.insert(0, syn::parse_quote!(#l));
+            generics
+                .make_where_clause()
+                .predicates
+                .push(syn::parse_quote!(#t: #l));
+        }
         if self.lanes {
             let k = crate::lanes::k();
             generics.params.push(syn::parse_quote!(const #k: usize));
@@ -174,14 +195,52 @@ impl SigEmitter<'_> {
             quote!(-> #ret)
         };
         let doc = (!doc.is_empty()).then(|| quote!(#[doc = #doc]));
+        let primal = self.primal_path();
         quote! {
             #doc
             #(#attrs)*
             #[allow(dead_code, clippy::all)]
             #vis fn #name #impl_generics (#params) #ret #where_clause {
+                #primal
                 #body
             }
         }
+    }
+
+    /// `let _ = f;`: each sibling names the function it derives from, so
+    /// that a function used only through its derivatives (`f_grad(x)`,
+    /// never `f(x)`) is not reported unused, while one whose siblings are
+    /// all unused still is. Nothing where rustc could not name it: a
+    /// function with `impl Trait` parameters takes no turbofish.
+    fn primal_path(&self) -> TokenStream {
+        let name = &self.sig.ident;
+        let generics = &self.sig.generics;
+        if self
+            .sig
+            .params
+            .iter()
+            .any(|p| p.ty.to_string().contains("impl "))
+        {
+            return TokenStream::new();
+        }
+        let args: Vec<Ident> = generics
+            .params
+            .iter()
+            .filter_map(|p| match p {
+                syn::GenericParam::Type(t) => Some(t.ident.clone()),
+                syn::GenericParam::Const(c) => Some(c.ident.clone()),
+                syn::GenericParam::Lifetime(_) => None,
+            })
+            .collect();
+        let turbofish = match args.is_empty() {
+            true => quote!(),
+            false => quote!(::<#(#args),*>),
+        };
+        let path = match self.sig.receiver.is_some() || self.sig.in_impl {
+            true => quote!(Self::#name #turbofish),
+            false => quote!(#name #turbofish),
+        };
+        quote!(let _ = #path;)
     }
 
     /// The primal parameters: the entry block's first parameters.
@@ -533,7 +592,18 @@ impl SigEmitter<'_> {
         ret: TokenStream,
         body: TokenStream,
     ) -> TokenStream {
-        let item = self.item(String::new(), name, params, ret, body);
+        self.hidden_item_outliving(name, params, ret, body, None)
+    }
+
+    fn hidden_item_outliving(
+        &self,
+        name: Ident,
+        params: TokenStream,
+        ret: TokenStream,
+        body: TokenStream,
+        lifetime: Option<&syn::Lifetime>,
+    ) -> TokenStream {
+        let item = self.item_outliving(String::new(), name, params, ret, body, lifetime);
         quote!(#[doc(hidden)] #[allow(unused_variables, non_snake_case)] #item)
     }
 
@@ -608,7 +678,7 @@ impl SigEmitter<'_> {
             .params
             .iter()
             .map(|p| {
-                let restores = p.in_out && matches!(p.class, Class::Array | Class::Ref);
+                let restores = p.restores && matches!(p.class, Class::Array | Class::Ref);
                 if restores {
                     quote!(true)
                 } else {
@@ -861,7 +931,7 @@ impl SigEmitter<'_> {
             .iter()
             .zip(&f.block(f.entry).params[offset..])
         {
-            if p.in_out {
+            if p.in_out && p.restores {
                 let name = fe.atom(v);
                 let kept = format_ident!("{}_after", p.name.to_string().trim_start_matches("r#"));
                 keep.extend(quote!(let #kept = #name.to_vec();));
@@ -1003,21 +1073,29 @@ impl SigEmitter<'_> {
         let closure = quote!(move |#seed: #out_ty #(, #lent_params)* #(, #sink_params)*| { #reverse #after #grads });
         // A function that calls itself holds its own pullback: the type
         // would be infinite, so the closure is boxed (one allocation per
-        // call).
-        let (ret, closure) = if self.calls_itself(f) {
+        // call). Generic over its scalar, the box lives as long as the
+        // scalar type may (`dyn .. + 'static` would need `T: 'static`).
+        let lifetime: syn::Lifetime = syn::parse_quote!('__scalar);
+        let boxed = self.calls_itself(f);
+        let bound = match crate::parse::scalar_param() {
+            Some(_) => quote!(+ #lifetime),
+            None => quote!(),
+        };
+        let (ret, closure) = if boxed {
             (
-                quote!((#out_ty, ::std::boxed::Box<dyn #closure_ty>)),
+                quote!((#out_ty, ::std::boxed::Box<dyn #closure_ty #bound>)),
                 quote!(::std::boxed::Box::new(#closure)),
             )
         } else {
             (quote!((#out_ty, impl #closure_ty #captures)), closure)
         };
         let body = quote!(#forward (#value, #closure));
-        self.hidden_item(
+        self.hidden_item_outliving(
             sibling_ident(&self.sig.ident, Sibling::CallPullback),
             quote!(#(#params),*),
             ret,
             body,
+            boxed.then_some(&lifetime),
         )
     }
 

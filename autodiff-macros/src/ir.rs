@@ -924,8 +924,159 @@ impl Function {
     /// Whether `v` is what a call returned with no sign of its shape: a
     /// float or an array, which the macro cannot see (an array is flipped
     /// to a vector where it is indexed, destructured or annotated).
+    ///
+    /// Through control flow too: a variable that a loop carries or a
+    /// branch yields is one slot with the values it takes (its initial
+    /// value, what each iteration or arm assigns), so it may be an array
+    /// when each of those is a call's result, an array value, or such a
+    /// slot itself ([`Function::slot`]).
+    ///
+    /// A value used in arithmetic (`t + t`, `t.sin()`, `t < 0.0`) is a
+    /// float: an array has no such operations.
     pub fn maybe_array(&self, v: Value) -> bool {
-        self.class(v) == Class::Float && matches!(self.def_op(v), Some(Op::Call(..)))
+        if self.class(v) != Class::Float || !(self.is_float_call(v) || self.is_plumbing(v)) {
+            return false;
+        }
+        let slot = self.slot(v);
+        slot.iter().any(|&x| self.is_float_call(x))
+            && slot.iter().all(|&x| match self.class(x) {
+                Class::Vector | Class::Unknown => true,
+                Class::Float => self.is_float_call(x) || self.is_plumbing(x),
+                _ => false,
+            })
+            && !self.insts.iter().any(|d| {
+                let operands = match &d.op {
+                    Op::Binary(op, a, b) if !matches!(op, BinOp::Eq | BinOp::Ne) => vec![*a, *b],
+                    Op::Unary(_, a) | Op::Cast(a, _) => vec![*a],
+                    Op::Prim(_, args) => args.clone(),
+                    _ => vec![],
+                };
+                operands.iter().any(|x| slot.contains(x))
+            })
+    }
+
+    /// (In a derivative's IR, a callee's JVP or pullback returns it.)
+    fn is_float_call(&self, v: Value) -> bool {
+        self.class(v) == Class::Float
+            && matches!(
+                self.def_op(v),
+                Some(Op::Call(..) | Op::CallJvp(..) | Op::CallPullback(..))
+            )
+    }
+
+    /// A loop's or a branch's result, or a loop body's carried parameter:
+    /// a value that is only what it was given.
+    fn is_plumbing(&self, v: Value) -> bool {
+        match self.def(v) {
+            ValueDef::Result(inst, _) => {
+                matches!(self.inst(inst).op, Op::For(..) | Op::While(..) | Op::If(..))
+            }
+            ValueDef::Param(block, k) => self
+                .owner(block)
+                .is_some_and(|inst| !(matches!(self.inst(inst).op, Op::For(..)) && k == 0)),
+        }
+    }
+
+    /// The instruction whose block `block` is (a loop's body or
+    /// condition, a branch's arm).
+    pub fn owner(&self, block: Block) -> Option<Inst> {
+        (0..self.insts.len())
+            .map(|i| Inst(i as u32))
+            .find(|&i| self.inst(i).op.blocks().contains(&block))
+    }
+
+    /// The values that are one variable with `v` across control flow: the
+    /// result of a loop, its body's (and condition's) carried parameter,
+    /// the initial value and what the body yields for it; the result of a
+    /// branch and what each arm yields for it. They have one type.
+    pub fn slot(&self, v: Value) -> Vec<Value> {
+        let mut seen = vec![v];
+        let mut todo = vec![v];
+        while let Some(x) = todo.pop() {
+            for y in self.slot_neighbours(x) {
+                if !seen.contains(&y) {
+                    seen.push(y);
+                    todo.push(y);
+                }
+            }
+        }
+        seen
+    }
+
+    /// The results of the structured instructions that `x` is the result,
+    /// a carried parameter, an initial value or a yield of, and the values
+    /// those results are made of.
+    fn slot_neighbours(&self, x: Value) -> Vec<Value> {
+        let mut results = Vec::new();
+        match self.def(x) {
+            ValueDef::Result(inst, k)
+                if matches!(self.inst(inst).op, Op::For(..) | Op::While(..) | Op::If(..)) =>
+            {
+                results.push((inst, k));
+            }
+            ValueDef::Param(block, k) => {
+                if let Some(inst) = self.owner(block) {
+                    match self.inst(inst).op {
+                        Op::For(..) if k > 0 => results.push((inst, k - 1)),
+                        Op::While(..) => results.push((inst, k)),
+                        _ => {}
+                    }
+                }
+            }
+            ValueDef::Result(..) => {}
+        }
+        for (i, d) in self.insts.iter().enumerate() {
+            let inst = Inst(i as u32);
+            match &d.op {
+                Op::For(_, init, body) | Op::While(init, _, body) => {
+                    for (k, (&a, &b)) in init.iter().zip(&self.block(*body).ret).enumerate() {
+                        if a == x || b == x {
+                            results.push((inst, k));
+                        }
+                    }
+                }
+                Op::If(_, t, e) => {
+                    for (k, (&a, &b)) in self
+                        .block(*t)
+                        .ret
+                        .iter()
+                        .zip(&self.block(*e).ret)
+                        .enumerate()
+                    {
+                        if a == x || b == x {
+                            results.push((inst, k));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for (inst, k) in results {
+            let d = self.inst(inst);
+            let Some(&r) = d.results.get(k) else { continue };
+            out.push(r);
+            match &d.op {
+                Op::For(_, init, body) => {
+                    let body = self.block(*body);
+                    out.extend(init.get(k).copied());
+                    out.extend(body.params.get(k + 1).copied());
+                    out.extend(body.ret.get(k).copied());
+                }
+                Op::While(init, cond, body) => {
+                    out.extend(init.get(k).copied());
+                    out.extend(self.block(*cond).params.get(k).copied());
+                    out.extend(self.block(*body).params.get(k).copied());
+                    out.extend(self.block(*body).ret.get(k).copied());
+                }
+                Op::If(_, t, e) => {
+                    out.extend(self.block(*t).ret.get(k).copied());
+                    out.extend(self.block(*e).ret.get(k).copied());
+                }
+                _ => {}
+            }
+        }
+        out
     }
 
     /// The array a mutable view (`&mut v`, `&mut v[a..b]`) lends.

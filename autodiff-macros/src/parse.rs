@@ -51,6 +51,9 @@ pub struct Param {
     /// back in the buffer it takes (`&mut [T]`). For `&mut` data, whether
     /// the function writes it.
     pub in_out: bool,
+    /// For an in-out parameter, whether the reverse sweep puts it back as
+    /// it was (it reads old values: `y[i]`, not only `y[i] += v`).
+    pub restores: bool,
 }
 
 /// What the function returns: a scalar or a tuple of scalars.
@@ -98,16 +101,20 @@ pub struct Signature {
 impl Signature {
     /// Marks the output parameters the body reads (`reads[k]` for the
     /// `k`-th parameter) as inputs too.
-    pub fn mark_in_out(&mut self, reads: &[bool]) {
-        for (p, &read) in self.params.iter_mut().zip(reads) {
+    /// `restores[k]`: whether the reverse sweep puts the parameter back
+    /// as it was, for it reads its old values.
+    pub fn mark_in_out(&mut self, reads: &[bool], restores: &[bool]) {
+        for ((p, &read), &restores) in self.params.iter_mut().zip(reads).zip(restores) {
             if p.class == Class::Array && read {
                 p.in_out = true;
+                p.restores = restores;
                 p.grad_ty = p.tangent_ty.clone();
             }
             // `&mut` data the function writes: the VJP leaves it as the
             // function does, after the reverse sweep put it back.
             if p.class == Class::Ref && read {
                 p.in_out = true;
+                p.restores = true;
             }
         }
     }
@@ -343,9 +350,12 @@ pub fn parse(args: TokenStream, item: &syn::ItemFn) -> syn::Result<Parsed> {
     // Not repeated when a parameter or the generics were already rejected.
     if !rejected
         && !before
-        && !params
-            .iter()
-            .any(|p| matches!(p.class, Class::Float | Class::Slice | Class::Vector))
+        && !params.iter().any(|p| {
+            matches!(
+                p.class,
+                Class::Float | Class::Slice | Class::Vector | Class::Array
+            )
+        })
     {
         errors.at(
             &sig.inputs,
@@ -447,6 +457,7 @@ fn parse_param(pt: &syn::PatType, errors: &mut Errors) -> Option<Param> {
         array_len: None,
         sink_ty: None,
         in_out: false,
+        restores: false,
     };
     match float_sequence(ty) {
         Some(Sequence::Slice(elem)) => {

@@ -125,20 +125,21 @@ pub fn differentiate(
     })?;
     let mut parsed = parse::parse(args, &item)?;
     let primal = lower::lower(&parsed)?;
-    // Output parameters the body reads are inputs too.
-    let read = vjp::read_arrays(&primal);
-    let offset = usize::from(parsed.sig.receiver.is_some());
-    let reads: Vec<bool> = primal.block(primal.entry).params[offset..]
-        .iter()
-        .map(|p| read.contains(p))
-        .collect();
-    parsed.sig.mark_in_out(&reads);
     check(&primal, "lower")?;
     // One instruction per distinct computation before differentiating, so
     // that `x[i]` read three times gets one adjoint, accumulated once.
     let primal = optimized(primal, "lower")?;
     // Small loops of constant bounds as straight-line code: no tapes.
     let primal = optimized(crate::unroll::unroll_small(&primal)?, "unroll")?;
+    // Output parameters the body reads are inputs too (decided on the IR
+    // that is differentiated, so that the signature and the sweeps agree).
+    let in_out = activity::in_out_params(&primal);
+    let read_back = vjp::read_arrays(&primal);
+    let offset = usize::from(parsed.sig.receiver.is_some());
+    let params = &primal.block(primal.entry).params[offset..];
+    let reads: Vec<bool> = params.iter().map(|p| in_out.contains(p)).collect();
+    let restores: Vec<bool> = params.iter().map(|p| read_back.contains(p)).collect();
+    parsed.sig.mark_in_out(&reads, &restores);
 
     let active = active_params(&parsed.sig, &primal);
     let act = activity::activity(&primal, &active);

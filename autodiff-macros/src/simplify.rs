@@ -372,23 +372,24 @@ fn dce(f: &mut Function) {
         }
     }
     let regions = f.regions();
+    let reverse = f.pullback.map(|pb| f.nested_blocks(pb)).unwrap_or_default();
     loop {
         let before = live.clone();
         for &block in regions.iter().rev() {
-            dce_block(f, block, &mut live, false);
+            dce_block(f, block, &mut live, false, &reverse);
         }
         if live == before {
             break;
         }
     }
     for &block in regions.iter().rev() {
-        dce_block(f, block, &mut live, true);
+        dce_block(f, block, &mut live, true, &reverse);
     }
 }
 
 /// Marks what `block` needs live; with `sweep`, also removes what it does
 /// not need.
-fn dce_block(f: &mut Function, block: Block, live: &mut [bool], sweep: bool) {
+fn dce_block(f: &mut Function, block: Block, live: &mut [bool], sweep: bool, reverse: &[Block]) {
     for &v in &f.block(block).ret {
         live[v.index()] = true;
     }
@@ -396,7 +397,8 @@ fn dce_block(f: &mut Function, block: Block, live: &mut [bool], sweep: bool) {
     let mut kept = Vec::with_capacity(insts.len());
     for &inst in insts.iter().rev() {
         let d = f.inst(inst);
-        let needed = d.results.iter().any(|r| live[r.index()]) || has_live_effect(f, inst, live);
+        let needed =
+            d.results.iter().any(|r| live[r.index()]) || has_live_effect(f, inst, live, reverse);
         if !needed {
             continue;
         }
@@ -404,7 +406,7 @@ fn dce_block(f: &mut Function, block: Block, live: &mut [bool], sweep: bool) {
             live[v.index()] = true;
         }
         for child in d.op.blocks() {
-            dce_block(f, child, live, sweep);
+            dce_block(f, child, live, sweep, reverse);
         }
         kept.push(inst);
     }
@@ -416,9 +418,16 @@ fn dce_block(f: &mut Function, block: Block, live: &mut [bool], sweep: bool) {
 
 /// Whether `inst`, or an instruction in a block it owns, changes state that
 /// is read: a gradient buffer, or a tape something pops.
-fn has_live_effect(f: &Function, inst: Inst, live: &[bool]) -> bool {
+///
+/// A plain call outside the reverse sweep is always kept: the callee may
+/// have side effects (a check, a log line, a counter), which every sibling
+/// runs once, as the primal does. The reverse sweep's recomputed copies of
+/// calls are kept only for their values, so that the effects do not run
+/// twice.
+fn has_live_effect(f: &Function, inst: Inst, live: &[bool], reverse: &[Block]) -> bool {
     let effect = |i: Inst| match &f.inst(i).op {
         Op::Accum(..) | Op::ZeroAt(..) | Op::AccumAll(..) => true,
+        Op::Call(..) if !reverse.contains(&f.inst(i).block) => true,
         // A callee adds into the buffers it is lent.
         Op::ApplyPullback(_, _, _, sinks) => !sinks.is_empty(),
         Op::Store(a, ..) | Op::StoreAdd(a, ..) | Op::Push(a, ..) => live[a.index()],

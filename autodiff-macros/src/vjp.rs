@@ -82,20 +82,12 @@ fn read_back_arrays(primal: &Function) -> syn::Result<BTreeSet<Value>> {
 /// lent to a callee.
 pub fn read_arrays(primal: &Function) -> BTreeSet<Value> {
     let mut read = BTreeSet::new();
-    primal.walk(primal.entry, &mut |i| {
-        match &primal.inst(i).op {
-            Op::Index(a, _) | Op::Ref(a, _) if primal.class(*a) == Class::Array => {
-                read.insert(*a);
-            }
-            // Data the function writes (`r: &mut [usize]`), itself or
-            // through a callee: its old values are put back like an
-            // array's, for the reverse sweep reads it (as indices).
-            Op::Store(a, ..) if primal.class(*a) == Class::Ref => {
-                read.insert(*a);
-            }
-            Op::Call(c, args) => read.extend(c.written_data(primal, args)),
-            _ => {}
+    primal.walk(primal.entry, &mut |i| match &primal.inst(i).op {
+        Op::Index(a, _) | Op::Ref(a, _) if primal.class(*a) == Class::Array => {
+            read.insert(*a);
         }
+        Op::Call(c, args) => read.extend(c.written_data(primal, args)),
+        _ => {}
     });
     read
 }
@@ -284,6 +276,7 @@ pub fn vjp(
         range_marks: HashMap::new(),
         replaying: None,
     };
+    let in_out = crate::activity::in_out_params(primal);
     let saved_arrays = v.read_back.difference(&v.written_first).copied().collect();
     v.snapshots = snapshot_loops(primal, &saved_arrays, &v.scratch);
     let read_back = v.read_back.clone();
@@ -356,7 +349,7 @@ pub fn vjp(
     for &p in &primal.block(primal.entry).params {
         if primal.class(p) == Class::Array {
             let name = derived_name("d", primal.name(p));
-            if read_back.contains(&p) {
+            if in_out.contains(&p) {
                 let seed = v.b.f.add_param(block, Class::Buffer, primal.span(p), name);
                 v.array_buffers.insert(p, seed);
             } else {

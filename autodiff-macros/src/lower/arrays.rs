@@ -243,8 +243,14 @@ impl Lower {
     /// A value used as an array (indexed, destructured, annotated or
     /// returned as one): if a call made it, the call returns an array.
     pub(super) fn call_returns_array(&mut self, v: Value) {
-        if matches!(self.f.def_op(v), Some(Op::Call(..))) && self.f.class(v) == Class::Float {
-            self.f.values[v.index()].class = Class::Vector;
+        // The whole variable, across the loops and branches it goes
+        // through, is an array.
+        if self.f.maybe_array(v) {
+            for x in self.f.slot(v) {
+                if self.f.class(x) == Class::Float {
+                    self.f.values[x.index()].class = Class::Vector;
+                }
+            }
         }
     }
 

@@ -8,6 +8,7 @@
 //! loops carry them, and differentiation treats them like any other `bool`,
 //! so forward and reverse mode follow the path the program took.
 
+use proc_macro2::TokenStream;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 
@@ -108,11 +109,11 @@ impl Lower {
 
     /// A value of any type, for a variable assigned before it is read:
     /// `Default::default()`, whose type rustc infers from the assignments.
+    /// Once the classes are known, a float placeholder is the literal
+    /// `0.0` instead ([`typed_placeholders`]): a generic `T: Float` has no
+    /// `Default`.
     pub(super) fn placeholder(&mut self) -> Value {
-        self.constant(
-            quote::quote!(::core::default::Default::default()),
-            Class::Unknown,
-        )
+        self.constant(placeholder_tokens(), Class::Unknown)
     }
 
     /// The flags that make the rest of the current block skipped.
@@ -144,7 +145,7 @@ impl Lower {
 
     /// Sets up the variables of `return`, when the body returns before its
     /// end.
-    pub(super) fn prepare_returns(&mut self, body: &syn::Block, outputs: usize) {
+    pub(super) fn prepare_returns(&mut self, body: &syn::Block, outputs: &[&TokenStream]) {
         let mut scan = ExitScan::default();
         scan.visit_block(body);
         let trailing = matches!(
@@ -158,9 +159,20 @@ impl Lower {
         let f = self.constant(quote::quote!(false), Class::Bool);
         self.hidden(&flag, f);
         let mut values = Vec::new();
-        for k in 0..outputs {
+        for (k, ty) in outputs.iter().enumerate() {
             let name = format!("@return{k}");
-            let p = self.placeholder();
+            // An array output's placeholder is zeros of its type: rustc
+            // must know it where the derivatives take its shape.
+            let p = match syn::parse2::<syn::Type>((*ty).clone()) {
+                Ok(syn::Type::Array(a))
+                    if crate::parse::is_float_array(&syn::Type::Array(a.clone())) =>
+                {
+                    let (elem, len) = (&a.elem, &a.len);
+                    let rt = quote::quote!(::autodiff::__private);
+                    self.constant(quote::quote!([#rt::lit::<#elem>(0.0); #len]), Class::Vector)
+                }
+                _ => self.placeholder(),
+            };
             self.hidden(&name, p);
             values.push(name);
         }
@@ -397,6 +409,44 @@ impl Lower {
         match self.lookup(&format!("@value{depth}")).cloned() {
             Some(v) => v,
             None => Bound::Tuple(vec![]),
+        }
+    }
+}
+
+fn placeholder_tokens() -> proc_macro2::TokenStream {
+    quote::quote!(::core::default::Default::default())
+}
+
+/// Gives each placeholder the class of the variable it starts (a hidden
+/// `return` or `break` value: one slot with what the branches and loops
+/// give it, [`Function::slot`]), and makes a float one the literal `0.0`.
+/// Without it a float placeholder yielded next to an array or a float
+/// would have no derivative of the right shape, and a generic function
+/// would need `T: Default`.
+pub(super) fn typed_placeholders(f: &mut crate::ir::Function) {
+    let text = Tokens::new(placeholder_tokens()).text;
+    for i in 0..f.insts.len() {
+        let d = &f.insts[i];
+        let (Op::Extern(tokens), [p]) = (&d.op, d.results.as_slice()) else {
+            continue;
+        };
+        let p = *p;
+        if tokens.text != text || f.class(p) != Class::Unknown {
+            continue;
+        }
+        let class = f
+            .slot(p)
+            .into_iter()
+            .map(|v| f.class(v))
+            .find(|c| *c != Class::Unknown);
+        match class {
+            Some(Class::Float) => {
+                f.values[p.index()].class = Class::Float;
+                let zero = proc_macro2::Literal::f64_unsuffixed(0.0);
+                f.insts[i].op = Op::Lit(crate::ir::Lit::new(zero));
+            }
+            Some(Class::Vector) => f.values[p.index()].class = Class::Vector,
+            _ => {}
         }
     }
 }

@@ -227,7 +227,10 @@ impl Lower {
         // An array value may be what a branch gives (both arms give one);
         // a slice may not.
         let slices = |l: &Self, v: Value| matches!(l.f.class(v), Class::Slice | Class::SliceMut);
-        let fits = |l: &Self, v: Value| matches!(l.f.class(v), Class::Vector | Class::Unknown);
+        // (What a call returned may be an array: it goes with one.)
+        let fits = |l: &Self, v: Value| {
+            matches!(l.f.class(v), Class::Vector | Class::Unknown) || l.f.maybe_array(v)
+        };
         if shape.iter().any(|&(t, f)| {
             slices(self, t)
                 || slices(self, f)
@@ -610,7 +613,13 @@ impl Lower {
     fn elements(&mut self, slices: &[Value], index: Value, enumerate: bool, span: Span) -> Bound {
         let elements: Vec<Bound> = slices
             .iter()
-            .map(|&x| Bound::Value(self.push(Op::Index(x, index), Class::Float, span)))
+            .map(|&x| {
+                let class = match self.is_data_sequence(x) {
+                    true => Class::Unknown,
+                    false => Class::Float,
+                };
+                Bound::Value(self.push(Op::Index(x, index), class, span))
+            })
             .collect();
         let element = match elements.as_slice() {
             [one] => one.clone(),
@@ -807,11 +816,15 @@ impl Lower {
                 // `for v in x` over a slice.
                 let bound = self.expr(other)?;
                 match bound {
-                    Bound::Value(x) if self.f.class(x).is_sequence() => Some(Sequence::Elements {
-                        slices: vec![x],
-                        enumerate: false,
-                        rev: false,
-                    }),
+                    Bound::Value(x)
+                        if self.f.class(x).is_sequence() || self.is_data_sequence(x) =>
+                    {
+                        Some(Sequence::Elements {
+                            slices: vec![x],
+                            enumerate: false,
+                            rev: false,
+                        })
+                    }
                     _ => {
                         self.errors.at(
                             other,
@@ -824,18 +837,27 @@ impl Lower {
         }
     }
 
-    /// A slice-valued expression.
+    /// A slice-valued expression: floats, or data (`idx: &[usize]`, an
+    /// integer array the function writes), whose elements are read as they
+    /// are.
     fn slice(&mut self, e: &syn::Expr) -> Option<Value> {
         let x = self.value(e)?;
-        if self.f.class(x).is_sequence() {
+        if self.f.class(x).is_sequence() || self.is_data_sequence(x) {
             Some(x)
         } else {
             self.errors.at(
                 e,
-                "this is not an f32/f64 slice or array; #[differentiable] iterates over those only",
+                "this is not a slice or an array; #[differentiable] iterates over slices \
+                 (`x.iter()`), arrays and ranges (`0..n`) only",
             );
             None
         }
+    }
+
+    /// Data to iterate over: a reference or a constant (`&[usize]`), or an
+    /// array of integers the function writes.
+    fn is_data_sequence(&self, x: Value) -> bool {
+        Some(x) != self.poison && (self.f.class(x).is_data() || self.is_data_array(x))
     }
 
     pub(super) fn index(&mut self, e: &syn::ExprIndex) -> Option<Value> {

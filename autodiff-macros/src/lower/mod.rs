@@ -60,7 +60,7 @@ pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
         }
     }
     let outputs = parsed.sig.output.types().len();
-    l.prepare_returns(&parsed.body, outputs);
+    l.prepare_returns(&parsed.body, &parsed.sig.output.types());
     let tail = l.block_body(&parsed.body, true, outputs);
     let tail = l.returned_or(tail, &parsed.body);
     // An array output returned straight from a call: the call returns one.
@@ -116,6 +116,8 @@ pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
         return l.errors.finish(Function::new());
     }
     l.f.block_mut(entry).ret = ret;
+    infer_unknown_classes(&mut l.f);
+    exits::typed_placeholders(&mut l.f);
     infer_unknown_classes(&mut l.f);
     Ok(l.f)
 }
@@ -1037,6 +1039,11 @@ impl Lower {
     /// (`g(out)`) is lent for reading.
     fn push_call(&mut self, callee: Callee, mut args: Vec<Value>, span: Span) -> Bound {
         for a in args.iter_mut().skip(usize::from(callee.method)) {
+            // A local `[f64; N]` the function writes, passed by value: what
+            // it holds at the call, as an array value.
+            if let Some(value) = self.array_value_at(*a, span) {
+                *a = value;
+            }
             if self.f.class(*a) == Class::Array
                 && matches!(self.f.def(*a), crate::ir::ValueDef::Param(..))
             {
@@ -1060,6 +1067,31 @@ impl Lower {
             [v] => Bound::Value(*v),
             _ => Bound::Tuple(results.iter().map(|&v| Bound::Value(v)).collect()),
         }
+    }
+}
+
+impl Lower {
+    /// `[a[0], a[1], .., a[N - 1]]` for a local array `a` made as
+    /// `[c; N]` with a literal `N`: its value as it is now.
+    fn array_value_at(&mut self, a: Value, span: Span) -> Option<Value> {
+        if self.f.class(a) != Class::Array || self.is_data_array(a) {
+            return None;
+        }
+        let Some(Op::NewArray(_, crate::ir::ArrayShape::Fixed(n))) = self.f.def_op(a) else {
+            return None;
+        };
+        let n: usize = syn::parse2::<syn::LitInt>(n.tokens.clone())
+            .ok()?
+            .base10_parse()
+            .ok()?;
+        let items = (0..n)
+            .map(|k| {
+                let lit = Lit::new(proc_macro2::Literal::usize_unsuffixed(k));
+                let k = self.push(Op::Lit(lit), Class::Int, span);
+                self.push(Op::Index(a, k), Class::Float, span)
+            })
+            .collect();
+        Some(self.push(Op::ArrayLit(items), Class::Vector, span))
     }
 }
 
