@@ -6,11 +6,11 @@
 //! a stale cotangent in `f_vjp`. Each stepper is checked in forward mode
 //! against central differences, in reverse mode against forward mode
 //! (the dot-product test), through callers, and at `f32` against `f64`.
-#![allow(clippy::needless_range_loop, clippy::assign_op_pattern)]
+// The programs are kept as reported: some steppers ignore `k`.
+#![allow(clippy::needless_range_loop, clippy::assign_op_pattern, unused_variables)]
 
 mod common;
 
-use autodiff::prelude::*;
 use common::*;
 
 /// The same steppers at `f64` and at `f32`.
@@ -61,6 +61,15 @@ macro_rules! steppers {
         pub fn shifted(k: $t, y: &mut [$t]) {
             for i in 0..y.len() {
                 y[i] = y[i] * 0.5 + k;
+            }
+        }
+
+        /// Compound updates of elements: `y[i] = y[i] * k`.
+        #[differentiable]
+        pub fn scale(k: $t, y: &mut [$t]) {
+            for i in 0..y.len() {
+                y[i] *= k;
+                y[i] /= 1.0 + k * k;
             }
         }
 
@@ -174,6 +183,7 @@ fn steppers() -> Vec<Stepper> {
         stepper!(f64s::nudge, nudge_jvp, nudge_vjp, unit),
         stepper!(f64s::shifted, shifted_jvp, shifted_vjp, unit),
         stepper!(f64s::part, part_jvp, part_vjp, unit),
+        stepper!(f64s::scale, scale_jvp, scale_vjp, unit),
         stepper!(f64s::smooth, smooth_jvp, smooth_vjp, unit),
         Stepper {
             name: "normalize",

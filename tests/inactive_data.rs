@@ -63,3 +63,48 @@ fn integer_slices_masks_and_config() {
         assert_close("gather jvp", d, expected, EXACT);
     }
 }
+
+/// Iterating over index data (`for &k in idx.iter()`), its enumeration,
+/// a zip of floats with it, and an integer array the function fills.
+#[differentiable]
+fn by_index_data(x: &[f64], idx: &[usize], labels: &[usize]) -> f64 {
+    let mut s = 0.0;
+    for &k in idx.iter() {
+        s += x[k] * x[k];
+    }
+    for &k in idx {
+        s += x[k].sin();
+    }
+    for (j, &l) in labels.iter().enumerate() {
+        s += x[l] * (j as f64 + 1.0);
+    }
+    for (&v, &l) in x.iter().zip(labels.iter()) {
+        s += v * x[l];
+    }
+    let mut order = vec![0usize; x.len()];
+    for i in 0..x.len() {
+        order[i] = x.len() - 1 - i;
+    }
+    for &o in order.iter() {
+        s = s * 0.5 + x[o];
+    }
+    s
+}
+
+#[test]
+fn iterating_over_index_data() {
+    let idx = [2, 0, 2];
+    let labels = [1, 1, 0, 3];
+    let mut rng = Rng::new(4);
+    for _ in 0..20 {
+        let x: Vec<f64> = (0..4).map(|_| rng.uniform(-2.0, 2.0)).collect();
+        let (y, g) = by_index_data_value_and_grad(&x, &idx, &labels);
+        assert_eq!(y, by_index_data(&x, &idx, &labels));
+        check::gradient(|p: &[f64]| by_index_data(p, &idx, &labels), &g, &x, FD).unwrap();
+        let v: Vec<f64> = (0..4).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let (y2, d) = by_index_data_jvp(&x, &idx, &labels, &v);
+        assert_eq!(y2, y);
+        let expected: f64 = g.iter().zip(&v).map(|(a, b)| a * b).sum();
+        assert_close("by_index_data jvp", d, expected, EXACT);
+    }
+}

@@ -19,6 +19,8 @@ pub(super) enum Write {
     Set,
     Add,
     Sub,
+    /// `a[i] *= v`, `a[i] /= v`: `a[i] = a[i] op v`, a read and a write.
+    Update(BinOp),
 }
 
 impl Lower {
@@ -416,6 +418,7 @@ impl Lower {
                 Write::Set => None,
                 Write::Add => Some(BinOp::Add),
                 Write::Sub => Some(BinOp::Sub),
+                Write::Update(op) => Some(op),
             };
             return self.write_element(place, variable, op, value, span);
         }
@@ -429,6 +432,16 @@ impl Lower {
                 let class = self.f.class(value);
                 let neg = self.push(Op::Unary(UnOp::Neg, value), class, span);
                 Op::StoreAdd(a, i, neg)
+            }
+            Write::Update(op) => {
+                let class = match self.is_data_array(a) {
+                    true => Class::Unknown,
+                    false => Class::Float,
+                };
+                let old = self.push(Op::Index(a, i), class, span);
+                let class = super::join(class, self.f.class(value));
+                let new = self.push(Op::Binary(op, old, value), class, span);
+                Op::Store(a, i, new)
             }
         };
         self.f.push(self.block, op, &[], span);

@@ -686,11 +686,12 @@ impl Lower {
             let how = match op {
                 BinOp::Add => arrays::Write::Add,
                 BinOp::Sub => arrays::Write::Sub,
+                BinOp::Mul | BinOp::Div => arrays::Write::Update(op),
                 _ => {
                     self.errors.at(
                         b,
-                        "#[differentiable] writes elements with `=`, `+=` and `-=` only \
-                         (it does not read back the arrays it writes)",
+                        "#[differentiable] writes elements with `=`, `+=`, `-=`, `*=` and `/=` \
+                         only; write `a[i] = ..` with the operation spelled out",
                     );
                     return None;
                 }
