@@ -45,6 +45,17 @@ macro_rules! programs {
             w[0] + w[1]
         }
 
+        /// The same with the value dropped by the statement (found by the
+        /// fuzzer: the call was taken to return `()`).
+        #[differentiable]
+        pub fn value_dropped(a: $t, c: $t) -> $t {
+            let mut w = vec![0.0; 2];
+            w[0] = a;
+            w[1] = a * a;
+            scale_first(c, &mut w);
+            w[0] + w[1]
+        }
+
         #[differentiable]
         pub fn h(a: [$t; 3], c: $t) -> [$t; 3] {
             [a[0] * c, a[1] + c * a[2], a[2] * a[0].sin()]
@@ -58,6 +69,17 @@ macro_rules! programs {
                 v = h(v, c);
             }
             v[0] + v[1] * v[2]
+        }
+
+        /// Read by element inside the loop that reassigns it (found by
+        /// the fuzzer: the loop's carried value was taken for a float).
+        #[differentiable]
+        pub fn carried_read_inside(a: [$t; 3], c: $t) -> $t {
+            let mut v = h(a, c);
+            for _ in 0..3 {
+                v = [v[1] * c.tanh(), v[0] + 0.5, v[2] * v[0]];
+            }
+            v[0] + v[2]
         }
 
         /// The same, then an element updated in place.
@@ -243,11 +265,25 @@ fn results_partly_used() {
     );
     // d/da [c a + a²] = c + 2a, d/dc = a.
     assert_eq!(f64s::value_unused_grad(1.5, 0.3), (0.3 + 3.0, 1.5));
+    check(
+        "value_dropped",
+        |x: [f64; 2]| f64s::value_dropped(x[0], x[1]),
+        |x| f64s::value_dropped_grad(x[0], x[1]).into(),
+        |x, v| f64s::value_dropped_jvp(x[0], x[1], v[0], v[1]),
+        |x| f32s::value_dropped_grad(x[0], x[1]).into(),
+        -2.0,
+        2.0,
+    );
 }
 
 #[test]
 fn array_values_through_loops_and_branches() {
     array_and_scalar!(carried, carried_grad, carried_jvp);
+    array_and_scalar!(
+        carried_read_inside,
+        carried_read_inside_grad,
+        carried_read_inside_jvp
+    );
     array_and_scalar!(
         carried_then_divided,
         carried_then_divided_grad,

@@ -80,8 +80,22 @@ fn cases() -> Vec<Case> {
             (-2.0, 2.0),
         ),
         ("grow", grow, grow_grad, grow_grad, grow_grad, (1.1, 3.0)),
-        ("folded", folded, folded_grad, folded_grad, folded_grad, (-2.0, 2.0)),
-        ("twice", twice, twice_grad, twice_grad, twice_grad, (-2.0, 2.0)),
+        (
+            "folded",
+            folded,
+            folded_grad,
+            folded_grad,
+            folded_grad,
+            (-2.0, 2.0),
+        ),
+        (
+            "twice",
+            twice,
+            twice_grad,
+            twice_grad,
+            twice_grad,
+            (-2.0, 2.0),
+        ),
     ]
 }
 
@@ -109,7 +123,12 @@ fn forward_mode_agrees() {
     let mut rng = Rng::new(29);
     for _ in 0..30 {
         let x = rng.uniform(-2.0, 2.0);
-        assert_close("nested_sin", nested_sin_jvp(x, 3, 1.0).1, nested_sin_grad(x, 3), EXACT);
+        assert_close(
+            "nested_sin",
+            nested_sin_jvp(x, 3, 1.0).1,
+            nested_sin_grad(x, 3),
+            EXACT,
+        );
         assert_close("folded", folded_jvp(x, 1.0).1, folded_grad(x), EXACT);
         assert_close("twice", twice_jvp(x, 1.0).1, twice_grad(x), EXACT);
         let y = rng.uniform(1.1, 3.0);

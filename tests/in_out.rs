@@ -7,7 +7,11 @@
 //! against central differences, in reverse mode against forward mode
 //! (the dot-product test), through callers, and at `f32` against `f64`.
 // The programs are kept as reported: some steppers ignore `k`.
-#![allow(clippy::needless_range_loop, clippy::assign_op_pattern, unused_variables)]
+#![allow(
+    clippy::needless_range_loop,
+    clippy::assign_op_pattern,
+    unused_variables
+)]
 
 mod common;
 

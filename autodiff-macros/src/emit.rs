@@ -1840,12 +1840,23 @@ impl<'a> FnEmitter<'a> {
             }
             Op::CallPullback(c, args) => {
                 let (values, pb) = results.split_at(c.outputs);
-                let (v, pb) = (self.pattern(values), self.pattern(pb));
+                // (A value dropped by the caller: whatever the callee
+                // returns, `()` or not.)
+                let v = match values.is_empty() {
+                    true => quote!(_),
+                    false => self.pattern(values),
+                };
+                let pb = self.pattern(pb);
                 (quote!((#v, #pb)), self.call(c, Sibling::CallPullback, args))
             }
             Op::ApplyPullback(pb, cotangents, lent, sinks) => {
                 let pb = a(pb);
-                let ct = self.shaped(cotangents);
+                // A call whose value was dropped: the zero of whatever the
+                // callee returns (`()` for nothing).
+                let ct = match cotangents.is_empty() {
+                    true => quote!(#rt::zero_cotangent()),
+                    false => self.shaped(cotangents),
+                };
                 let lent = lent.iter().map(|&v| self.arg(v));
                 let sinks = sinks.iter().map(|&s| {
                     let s = self.place(s);

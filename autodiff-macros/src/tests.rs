@@ -913,3 +913,52 @@ fn zero_weights_skip_tangents() {
     let derivatives = &ir[ir.find("# jvp").unwrap()..];
     insta::assert_snapshot!("zero_weights", derivatives);
 }
+
+/// The rule for in-out parameters (`activity::in_out_params`): the initial
+/// contents of an output parameter the body reads vary, so a state updated
+/// only from itself is active; one only assigned (or assigned before it is
+/// added into) is not an input.
+#[test]
+fn in_out_parameters_are_inputs() {
+    let in_out = |item: TokenStream| {
+        let f: syn::ItemFn = syn::parse2(item).unwrap();
+        let parsed = parse::parse(quote!(), &f).unwrap();
+        let mut primal = lower::lower(&parsed).unwrap();
+        crate::simplify::simplify(&mut primal);
+        let params = activity::in_out_params(&primal);
+        let y = primal.block(primal.entry).params[1];
+        let active = pipeline::active_params(&parsed.sig, &primal);
+        let act = activity::activity(&primal, &active);
+        // Is the value read from `y` active?
+        let mut read_active = false;
+        primal.walk(primal.entry, &mut |i| {
+            if let crate::ir::Op::Index(a, _) = primal.inst(i).op {
+                read_active |= a == y && act.is_active(primal.inst(i).results[0]);
+            }
+        });
+        (params.contains(&y), read_active)
+    };
+    // Read: an input, and what is read from it is active although no
+    // other active argument reaches it.
+    let half = quote! {
+        fn half(k: f64, y: &mut [f64]) {
+            for i in 0..y.len() { y[i] = y[i] * 0.5; }
+        }
+    };
+    assert_eq!(in_out(half), (true, true));
+    // Added into: an input.
+    let part = quote! {
+        fn part(k: f64, y: &mut [f64]) { y[0] = k; y[1] += k; }
+    };
+    assert_eq!(in_out(part).0, true);
+    // Only assigned, or assigned before it is added into: not an input.
+    let residual = quote! {
+        fn residual(k: f64, out: &mut [f64]) {
+            for i in 0..out.len() {
+                out[i] = k * 2.0;
+                if i > 0 { out[i] -= k; }
+            }
+        }
+    };
+    assert_eq!(in_out(residual), (false, false));
+}

@@ -550,6 +550,70 @@ impl<T: Copy + core::ops::Add<Output = T>> AddCotangent for Vec<T> {
     }
 }
 
+/// The zero cotangent of what a call returned when the caller drops it
+/// (`g(x, &mut out);`, whatever `g` returns: the macro cannot see it);
+/// rustc infers the type from the callee's pullback.
+pub trait ZeroCotangent {
+    fn zero_cotangent() -> Self;
+}
+
+impl ZeroCotangent for () {
+    #[inline(always)]
+    fn zero_cotangent() -> Self {}
+}
+
+impl ZeroCotangent for f64 {
+    #[inline(always)]
+    fn zero_cotangent() -> Self {
+        0.0
+    }
+}
+
+impl ZeroCotangent for f32 {
+    #[inline(always)]
+    fn zero_cotangent() -> Self {
+        0.0
+    }
+}
+
+impl<T: Float, E: dual::Tangent<T>> ZeroCotangent for Dual<T, E> {
+    #[inline(always)]
+    fn zero_cotangent() -> Self {
+        Dual {
+            re: T::zero(),
+            eps: E::zero(),
+        }
+    }
+}
+
+impl<T: ZeroCotangent, const N: usize> ZeroCotangent for [T; N] {
+    #[inline(always)]
+    fn zero_cotangent() -> Self {
+        core::array::from_fn(|_| T::zero_cotangent())
+    }
+}
+
+macro_rules! zero_cotangent_tuples {
+    ($($t:ident),+) => {
+        impl<$($t: ZeroCotangent),+> ZeroCotangent for ($($t,)+) {
+            #[inline(always)]
+            fn zero_cotangent() -> Self {
+                ($($t::zero_cotangent(),)+)
+            }
+        }
+    };
+}
+zero_cotangent_tuples!(A);
+zero_cotangent_tuples!(A, B);
+zero_cotangent_tuples!(A, B, C);
+zero_cotangent_tuples!(A, B, C, D);
+
+/// See [`ZeroCotangent`].
+#[inline(always)]
+pub fn zero_cotangent<X: ZeroCotangent>() -> X {
+    X::zero_cotangent()
+}
+
 /// `a + b` for cotangents (see [`AddCotangent`]).
 #[inline(always)]
 pub fn add_cotangents<X: AddCotangent>(a: X, b: X) -> X {

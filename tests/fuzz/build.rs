@@ -3,7 +3,10 @@
 //! `continue`, local arrays written in place and read back, small array
 //! values (mutable ones reassigned whole, in loops too), struct variables
 //! (`FuzzInner`: literals, results of calls, reassigned, passed on), calls
-//! of helpers taking scalars, slices and parts of slices.
+//! of helpers taking scalars, slices and parts of slices, in-out helpers
+//! lent local arrays, calls whose results are partly used, array values
+//! from calls carried by loops or chosen by branches, sums over index
+//! data, a generic recursive helper, and calls made for their effects.
 //! Each program has the signature `fn(x: &[f64], a: f64, b: f64) -> f64`;
 //! `tests/fuzz.rs` checks its gradient against finite differences and its
 //! JVP against its gradient.
@@ -98,7 +101,7 @@ impl Gen {
             return self.leaf();
         }
         let d = depth - 1;
-        match self.rng.below(18) {
+        match self.rng.below(19) {
             0 => format!("({} + {})", self.expr(d), self.expr(d)),
             1 => format!("({} - {})", self.expr(d), self.expr(d)),
             2 | 3 => format!("({} * {})", self.expr(d), self.expr(d)),
@@ -138,6 +141,11 @@ impl Gen {
             14 => {
                 let k = self.rng.below(2);
                 format!("helper_pair({}, {})[{k}]", self.expr(d), self.expr(d))
+            }
+            // A generic helper with recursion, an early return and a
+            // `loop` value, at `f64`.
+            17 if self.rng.chance(40) => {
+                format!("helper_rec({}, {})", self.expr(d), self.rng.below(3))
             }
             // A weight from a constant table, half of them zeros: the
             // derivative of the term is skipped where it is zero.
@@ -236,7 +244,7 @@ impl Gen {
             // Before the loops and branches that reassign them.
             [16, 17][self.rng.below(2)]
         } else {
-            self.rng.below(18)
+            self.rng.below(24)
         };
         match pick {
             0 | 1 => {
@@ -432,6 +440,88 @@ impl Gen {
                 if !m.is_empty() {
                     self.bind(|g| &mut g.mut_structs, st);
                 }
+            }
+            // An in-out helper lent a local array or a part of it: updated
+            // only from itself, partly or wholly overwritten, its value
+            // dropped, unused or used.
+            18 if !self.in_loop || self.rng.chance(50) => {
+                let arrays = Self::all(&self.arrays);
+                if arrays.is_empty() {
+                    return;
+                }
+                let w = arrays[self.rng.below(arrays.len())].clone();
+                let target = match self.rng.below(2) {
+                    0 => format!("&mut {w}"),
+                    _ => format!("&mut {w}[{}..]", self.rng.below(N - 1)),
+                };
+                let e = self.expr(1);
+                match self.rng.below(6) {
+                    0 => self.line(&format!("helper_inplace({target});")),
+                    1 => self.line(&format!("helper_nudge({e}, {target});")),
+                    2 => self.line(&format!("helper_fill({e}, {target});")),
+                    3 => self.line(&format!("helper_step({e}, {target});")),
+                    4 => self.line(&format!(
+                        "let _u{} = helper_step({e}, {target});",
+                        self.counter
+                    )),
+                    _ => {
+                        let v = self.fresh("v");
+                        self.line(&format!("let {v} = helper_step({e}, {target});"));
+                        self.bind(|g| &mut g.floats, v);
+                    }
+                }
+            }
+            // One result of two.
+            19 => {
+                let v = self.fresh("v");
+                let (e, f) = (self.expr(1), self.expr(1));
+                match self.rng.below(2) {
+                    0 => self.line(&format!("let (_, {v}) = helper_polar({e}, {f});")),
+                    _ => self.line(&format!("let ({v}, _) = helper_polar({e}, {f});")),
+                }
+                self.bind(|g| &mut g.floats, v);
+            }
+            // An array value from a call, untyped: carried by the loops
+            // that reassign it, or chosen by a branch.
+            20 => {
+                let q = self.fresh("q");
+                let (e, f) = (self.expr(1), self.expr(1));
+                if self.rng.chance(50) {
+                    self.line(&format!("let mut {q} = helper_pair({e}, {f});"));
+                    self.bind(|g| &mut g.mut_vectors, q.clone());
+                } else {
+                    let c = self.condition();
+                    let other = match self.rng.below(2) {
+                        0 => format!("[{f}, {e}]"),
+                        _ => format!("helper_pair({f}, {e})"),
+                    };
+                    self.line(&format!(
+                        "let {q} = if {c} {{ helper_pair({e}, {f}) }} else {{ {other} }};"
+                    ));
+                }
+                self.bind(|g| &mut g.vectors, (q, 2));
+            }
+            // A sum over index data.
+            21 => {
+                let data = Self::all(&self.data);
+                if data.is_empty() {
+                    return;
+                }
+                let d = data[self.rng.below(data.len())].clone();
+                let (s, k) = (self.fresh("s"), self.fresh("k"));
+                let e = self.expr(1);
+                self.line(&format!("let mut {s} = 0.0;"));
+                self.line(&format!("for &{k} in {d}.iter() {{"));
+                self.indent += 1;
+                self.line(&format!("{s} += x[{k}] * ({e});"));
+                self.indent -= 1;
+                self.line("}");
+                self.bind(|g| &mut g.muts, s);
+            }
+            // A call for its effect only.
+            22 | 23 => {
+                let e = self.expr(1);
+                self.line(&format!("helper_check({e});"));
             }
             12 if self.in_loop => {
                 let c = self.condition();

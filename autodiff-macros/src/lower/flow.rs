@@ -391,6 +391,12 @@ impl Lower {
                 _ => None,
             })
             .collect();
+        // (What a call returned, indexed in the loop, is an array.)
+        for name in scan.read_indexed.intersection(&scan.names) {
+            if let Some(&Bound::Value(v)) = self.lookup(name) {
+                self.call_returns_array(v);
+            }
+        }
         // (What a call returned, written by element, is an array.)
         let mut values = Vec::new();
         for name in &scan.indexed {
@@ -1032,6 +1038,8 @@ struct Assigned {
     /// Variables whose elements are written (`q[i] = e`): assigned when
     /// they hold array values.
     indexed: BTreeSet<String>,
+    /// Variables indexed anywhere (`q[1]`): what they hold is an array.
+    read_indexed: BTreeSet<String>,
 }
 
 impl Assigned {
@@ -1055,6 +1063,15 @@ impl Assigned {
 }
 
 impl<'ast> Visit<'ast> for Assigned {
+    fn visit_expr_index(&mut self, e: &'ast syn::ExprIndex) {
+        if let syn::Expr::Path(p) = strip(&e.expr)
+            && let Some(i) = p.path.get_ident()
+        {
+            self.read_indexed.insert(i.to_string());
+        }
+        syn::visit::visit_expr_index(self, e);
+    }
+
     fn visit_expr_method_call(&mut self, e: &'ast syn::ExprMethodCall) {
         if e.method == "push"
             && let syn::Expr::Path(p) = strip(&e.receiver)

@@ -94,6 +94,77 @@ fn helper_write(src: &[f64], c: f64, out: &mut [f64]) {
     }
 }
 
+/// In-out helpers, lent a local array or a part of it: updated only from
+/// itself, partly overwritten, wholly overwritten, and one returning a
+/// value the caller may drop.
+#[differentiable]
+fn helper_inplace(w: &mut [f64]) {
+    for i in 0..w.len() {
+        w[i] = w[i] * 0.5 + 0.25 * w[i].sin();
+    }
+}
+
+#[differentiable]
+fn helper_nudge(k: f64, w: &mut [f64]) {
+    for i in 0..w.len() {
+        w[i] += 0.1 * w[i].sin();
+    }
+    w[0] = k * 0.5;
+}
+
+#[differentiable]
+fn helper_fill(k: f64, w: &mut [f64]) {
+    for i in 0..w.len() {
+        w[i] = k * (i as f64 + 1.0);
+    }
+}
+
+#[differentiable]
+fn helper_step(k: f64, w: &mut [f64]) -> f64 {
+    w[0] *= k.tanh();
+    w[0] + k
+}
+
+/// Two results, of which callers use one.
+#[differentiable]
+fn helper_polar(r: f64, t: f64) -> (f64, f64) {
+    (r * t.cos(), r * t.sin())
+}
+
+/// Generic: recursion, an early return and the value of a `loop`.
+#[differentiable]
+fn helper_rec<T: Float>(x: T, n: usize) -> T {
+    if n == 0 {
+        return x.tanh();
+    }
+    let half = T::from(0.5).unwrap();
+    let mut v = x;
+    let r = loop {
+        v = v * half + T::one();
+        if v > T::one() {
+            break v;
+        }
+    };
+    r * helper_rec(x * half, n - 1).sin()
+}
+
+thread_local! {
+    static EFFECTS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// A call for its effect only (a check, a log line): every sibling runs it
+/// as often as the function does.
+fn helper_check(_t: f64) {
+    EFFECTS.with(|e| e.set(e.get() + 1));
+}
+
+/// `run`'s value, and how many effects it made.
+fn effects<R>(run: impl FnOnce() -> R) -> (R, usize) {
+    EFFECTS.with(|e| e.set(0));
+    let r = run();
+    (r, EFFECTS.with(|e| e.get()))
+}
+
 include!(concat!(env!("OUT_DIR"), "/programs.rs"));
 
 /// SplitMix64, for the points.
@@ -113,21 +184,34 @@ impl Rng {
 /// What is wrong with `case` at a point, if anything.
 fn check(case: &Case, p: &[f64], v: &[f64]) -> Option<String> {
     let f = |q: &[f64]| (case.f)(&q[..4], q[4], q[5]);
-    let y = f(p);
+    let (y, made) = effects(|| f(p));
     if !y.is_finite() {
         return None;
     }
-    let (y1, (gx, ga, gb)) = (case.value_and_grad)(&p[..4], p[4], p[5]);
+    // Each sibling makes the function's effects, once.
+    let same_effects = |what: &str, n: usize| {
+        (n != made).then(|| format!("{what} made {n} effects, the function {made}"))
+    };
+    let ((y1, (gx, ga, gb)), n) = effects(|| (case.value_and_grad)(&p[..4], p[4], p[5]));
+    if let Some(why) = same_effects("value_and_grad", n) {
+        return Some(why);
+    }
     let g: Vec<f64> = gx.iter().copied().chain([ga, gb]).collect();
     if y1 != y {
         return Some(format!("value_and_grad gives {y1}, the function {y}"));
     }
-    let (y2, d) = (case.jvp)(&p[..4], p[4], p[5], &v[..4], v[4], v[5]);
+    let ((y2, d), n) = effects(|| (case.jvp)(&p[..4], p[4], p[5], &v[..4], v[4], v[5]));
+    if let Some(why) = same_effects("the JVP", n) {
+        return Some(why);
+    }
     if y2 != y {
         return Some(format!("the JVP gives the value {y2}, the function {y}"));
     }
     // Over a struct of parameters: the same value and gradient.
-    let (y4, (sx, sa, sb)) = (case.struct_value_and_grad)(&p[..4], p[4], p[5]);
+    let ((y4, (sx, sa, sb)), n) = effects(|| (case.struct_value_and_grad)(&p[..4], p[4], p[5]));
+    if let Some(why) = same_effects("over a struct, value_and_grad", n) {
+        return Some(why);
+    }
     if y4 != y {
         return Some(format!("over a struct the value is {y4}, the function {y}"));
     }
@@ -150,7 +234,11 @@ fn check(case: &Case, p: &[f64], v: &[f64]) -> Option<String> {
     let lanes: Vec<Lanes<f64, 3>> = (0..6)
         .map(|i| Lanes([dirs[0][i], dirs[1][i], dirs[2][i]]))
         .collect();
-    let (y3, dl) = (case.jvp_lanes)(&p[..4], p[4], p[5], &lanes[..4], lanes[4], lanes[5]);
+    let ((y3, dl), n) =
+        effects(|| (case.jvp_lanes)(&p[..4], p[4], p[5], &lanes[..4], lanes[4], lanes[5]));
+    if let Some(why) = same_effects("the lanes JVP", n) {
+        return Some(why);
+    }
     if y3 != y {
         return Some(format!(
             "the lanes JVP gives the value {y3}, the function {y}"
