@@ -113,6 +113,27 @@ macro_rules! steppers {
             w[0]
         }
 
+        /// A stepper's value depends on the state it is lent: the
+        /// caller's gradient through it (found by the fuzzer: the value
+        /// of a call whose only active input is an array lent mutably
+        /// had no derivative in reverse mode).
+        #[differentiable]
+        pub fn tally(w: &mut [$t]) -> $t {
+            w[0] *= 0.5;
+            w[0] + w[1]
+        }
+
+        #[differentiable]
+        pub fn stepped_values(a: $t, k: $t) -> $t {
+            let mut w = vec![0.0; 2];
+            w[0] = a * a;
+            w[1] = a;
+            damp(k, &mut w);
+            let v = damp(0.5, &mut w);
+            let t = tally(&mut w);
+            v * t + w[1]
+        }
+
         /// Steppers called in a loop on a local state, then read.
         #[differentiable]
         pub fn integrate(a: $t, k: $t) -> $t {
@@ -288,7 +309,14 @@ fn callers() {
     type Grad = fn(f64, f64) -> (f64, f64);
     type Jvp = fn(f64, f64, f64, f64) -> (f64, f64);
     type Grad32 = fn(f32, f32) -> (f32, f32);
-    let cases: [(&str, fn(f64, f64) -> f64, Grad, Jvp, Grad32); 2] = [
+    let cases: [(&str, fn(f64, f64) -> f64, Grad, Jvp, Grad32); 3] = [
+        (
+            "stepped_values",
+            f64s::stepped_values,
+            f64s::stepped_values_grad,
+            f64s::stepped_values_jvp,
+            f32s::stepped_values_grad,
+        ),
         (
             "half_caller",
             f64s::half_caller,

@@ -166,7 +166,11 @@ impl Activity {
                 // An array varies by what is written into it (see `activity`).
                 Op::NewArray(..) => {}
                 op => {
-                    let any = op.operands().iter().any(|v| self.varied[v.index()]);
+                    // (A call's results depend on the arrays it is lent
+                    // mutably too: an in-out callee reads them.)
+                    let any = op.operands().iter().any(|v| self.varied[v.index()])
+                        || matches!(op, Op::Call(c, args)
+                            if c.written_arrays(f, args).iter().any(|a| self.varied[a.index()]));
                     for &r in &d.results {
                         self.varied[r.index()] = any && f.class(r).has_derivative_in_calls();
                     }

@@ -234,8 +234,13 @@ impl Gen {
         let nested = self.floats.len() > 1;
         let mut_vectors = Self::all(&self.mut_vectors);
         let mut_structs = Self::all(&self.mut_structs);
+        let arrays = Self::all(&self.arrays);
         let pick = if nested && !muts.is_empty() && self.rng.chance(40) {
             3
+        } else if !arrays.is_empty() && self.rng.chance(12) {
+            // In-out helpers on the local arrays: often, for their
+            // derivatives come only through the arrays' contents.
+            18
         } else if nested && !mut_vectors.is_empty() && self.rng.chance(20) {
             14
         } else if nested && !mut_structs.is_empty() && self.rng.chance(20) {
