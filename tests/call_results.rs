@@ -6,7 +6,7 @@
 //! passed by value (bundle adjustment's `rodrigues_rotate_point` as
 //! published). Each at `f64` and `f32`, against central differences, and
 //! forward mode against reverse mode.
-#![allow(clippy::needless_range_loop)]
+#![allow(clippy::needless_range_loop, clippy::assign_op_pattern)]
 
 mod common;
 

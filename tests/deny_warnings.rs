@@ -415,8 +415,10 @@ fn generic_square<T: num_traits::Float>(x: T) -> T {
 
 #[differentiable]
 fn scale_in_place(k: f64, y: &mut [f64]) {
-    for i in 0..y.len() {
-        y[i] *= k;
+    let mut i = 0;
+    while i < y.len() {
+        y[i] *= k + i as f64;
+        i += 1;
     }
 }
 
@@ -425,6 +427,7 @@ fn functions_used_only_through_siblings_do_not_warn() {
     assert!((newton_sqrt_grad(4.0) - 0.25).abs() < 1e-9);
     assert_eq!(generic_square_jvp(3.0f32, 1.0), (9.0, 6.0));
     let (mut y, mut wy) = ([1.0, 2.0], [1.0, 1.0]);
+    // y' = [2 y0, 3 y1]: d/dk = y0 + y1, the initial cotangent [2, 3].
     assert_eq!(scale_in_place_vjp(2.0, &mut y, &mut wy), 3.0);
-    assert_eq!(wy, [2.0, 2.0]);
+    assert_eq!((y, wy), ([2.0, 6.0], [2.0, 3.0]));
 }

@@ -8,6 +8,9 @@
 //! `f64`, and at `Dual<f64>` (second order) against differences of the
 //! gradient.
 
+// The programs are written as users write them.
+#![allow(clippy::let_and_return)]
+
 mod common;
 
 use autodiff::Dual;

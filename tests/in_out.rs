@@ -309,7 +309,8 @@ fn callers() {
     type Grad = fn(f64, f64) -> (f64, f64);
     type Jvp = fn(f64, f64, f64, f64) -> (f64, f64);
     type Grad32 = fn(f32, f32) -> (f32, f32);
-    let cases: [(&str, fn(f64, f64) -> f64, Grad, Jvp, Grad32); 3] = [
+    type Caller = (&'static str, fn(f64, f64) -> f64, Grad, Jvp, Grad32);
+    let cases: [Caller; 3] = [
         (
             "stepped_values",
             f64s::stepped_values,

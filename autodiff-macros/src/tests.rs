@@ -950,7 +950,7 @@ fn in_out_parameters_are_inputs() {
     let part = quote! {
         fn part(k: f64, y: &mut [f64]) { y[0] = k; y[1] += k; }
     };
-    assert_eq!(in_out(part).0, true);
+    assert!(in_out(part).0);
     // Only assigned, or assigned before it is added into: not an input.
     let residual = quote! {
         fn residual(k: f64, out: &mut [f64]) {
