@@ -82,6 +82,24 @@ macro_rules! programs {
             v[0] + v[2]
         }
 
+        /// Given an array literal in nested loops with a `break` (found by
+        /// the fuzzer: the loop's carried value was taken for a float).
+        #[differentiable]
+        pub fn carried_through_nested_loops(a: [$t; 3], c: $t) -> $t {
+            let mut v = h(a, c);
+            let mut k = 0;
+            while k < 2 {
+                k += 1;
+                for _ in 0..3 {
+                    v = [a[0] * c, a[1] * a[2], a[2] + c];
+                    if c > 1.0 {
+                        break;
+                    }
+                }
+            }
+            v[0] + v[1] * v[2]
+        }
+
         /// The same, then an element updated in place.
         #[differentiable]
         pub fn carried_then_divided(a: [$t; 3], c: $t) -> $t {
@@ -283,6 +301,11 @@ fn array_values_through_loops_and_branches() {
         carried_read_inside,
         carried_read_inside_grad,
         carried_read_inside_jvp
+    );
+    array_and_scalar!(
+        carried_through_nested_loops,
+        carried_through_nested_loops_grad,
+        carried_through_nested_loops_jvp
     );
     array_and_scalar!(
         carried_then_divided,

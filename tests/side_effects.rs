@@ -111,3 +111,40 @@ fn the_gradient_panics_where_the_primal_does() {
 fn the_jvp_panics_where_the_primal_does() {
     let _ = checked_sqrt_jvp(0.5, 1.0);
 }
+
+fn tick() {
+    CALLS.with(|c| c.set(c.get() + 1));
+}
+
+/// A differentiable callee with an effect inside.
+#[differentiable]
+fn ticking_square(t: f64) -> f64 {
+    tick();
+    t * t
+}
+
+#[differentiable]
+fn ticking_sum(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += ticking_square(x[i]) * x[i];
+    }
+    s
+}
+
+/// A call whose value the function reads is a computation, not an
+/// effect: a sibling that does not need the value does not make it
+/// again. The gradient's reverse sweep calls the callee's pullback once
+/// per element (its forward loop, which only summed the value, is gone);
+/// the value and gradient also run that loop.
+#[test]
+fn calls_for_values_are_computations() {
+    let x = [0.5, -1.0, 2.0];
+    assert_eq!(calls(|| _ = ticking_sum(&x)), 3);
+    assert_eq!(calls(|| _ = ticking_sum_grad(&x)), 3);
+    assert_eq!(calls(|| _ = ticking_sum_value_and_grad(&x)), 6);
+    let g = ticking_sum_grad(&x);
+    for i in 0..3 {
+        assert!((g[i] - 3.0 * x[i] * x[i]).abs() < 1e-14);
+    }
+}

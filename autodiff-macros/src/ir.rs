@@ -302,6 +302,12 @@ pub struct Callee {
     /// How many outputs the callee returns: 1 for a scalar, `n` for an
     /// `n`-tuple destructured by the caller.
     pub outputs: usize,
+    /// Whether the primal makes the call for its effect only: its value
+    /// is dropped or never read (`check(d);`, `let _t = g(x);`). Every
+    /// sibling makes it too ([`crate::simplify`]); a call whose value the
+    /// primal reads is a computation, which a sibling that does not need
+    /// the value leaves out.
+    pub effect: bool,
 }
 
 impl Callee {

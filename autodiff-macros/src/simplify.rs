@@ -419,15 +419,15 @@ fn dce_block(f: &mut Function, block: Block, live: &mut [bool], sweep: bool, rev
 /// Whether `inst`, or an instruction in a block it owns, changes state that
 /// is read: a gradient buffer, or a tape something pops.
 ///
-/// A plain call outside the reverse sweep is always kept: the callee may
-/// have side effects (a check, a log line, a counter), which every sibling
-/// runs once, as the primal does. The reverse sweep's recomputed copies of
-/// calls are kept only for their values, so that the effects do not run
-/// twice.
+/// A call the primal makes for its effect (a check, a log line, a
+/// counter: its value is dropped, [`crate::ir::Callee::effect`]) is kept
+/// outside the reverse sweep, so that every sibling makes it once, as the
+/// primal does; its copies in the reverse sweep's recomputations are not,
+/// so that it does not run twice.
 fn has_live_effect(f: &Function, inst: Inst, live: &[bool], reverse: &[Block]) -> bool {
     let effect = |i: Inst| match &f.inst(i).op {
         Op::Accum(..) | Op::ZeroAt(..) | Op::AccumAll(..) => true,
-        Op::Call(..) if !reverse.contains(&f.inst(i).block) => true,
+        Op::Call(c, _) if c.effect && !reverse.contains(&f.inst(i).block) => true,
         // A callee adds into the buffers it is lent.
         Op::ApplyPullback(_, _, _, sinks) => !sinks.is_empty(),
         Op::Store(a, ..) | Op::StoreAdd(a, ..) | Op::Push(a, ..) => live[a.index()],

@@ -391,7 +391,8 @@ impl Lower {
                 _ => None,
             })
             .collect();
-        // (What a call returned, indexed in the loop, is an array.)
+        // (What a call returned, indexed or given an array literal in the
+        // loop, is an array.)
         for name in scan.read_indexed.intersection(&scan.names) {
             if let Some(&Bound::Value(v)) = self.lookup(name) {
                 self.call_returns_array(v);
@@ -1038,7 +1039,8 @@ struct Assigned {
     /// Variables whose elements are written (`q[i] = e`): assigned when
     /// they hold array values.
     indexed: BTreeSet<String>,
-    /// Variables indexed anywhere (`q[1]`): what they hold is an array.
+    /// Variables indexed anywhere (`q[1]`) or assigned an array literal
+    /// (`q = [a, b]`): what they hold is an array.
     read_indexed: BTreeSet<String>,
 }
 
@@ -1084,6 +1086,11 @@ impl<'ast> Visit<'ast> for Assigned {
 
     fn visit_expr_assign(&mut self, e: &'ast syn::ExprAssign) {
         self.target(&e.left);
+        if let (syn::Expr::Path(p), syn::Expr::Array(_)) = (strip(&e.left), strip(&e.right))
+            && let Some(i) = p.path.get_ident()
+        {
+            self.read_indexed.insert(i.to_string());
+        }
         syn::visit::visit_expr_assign(self, e);
     }
 

@@ -119,7 +119,29 @@ pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
     infer_unknown_classes(&mut l.f);
     exits::typed_placeholders(&mut l.f);
     infer_unknown_classes(&mut l.f);
+    mark_effects(&mut l.f);
     Ok(l.f)
+}
+
+/// Marks the calls whose values the function never reads: made for their
+/// effects ([`Callee::effect`]).
+fn mark_effects(f: &mut Function) {
+    let mut read = vec![false; f.values.len()];
+    for d in &f.insts {
+        for v in d.op.operands() {
+            read[v.index()] = true;
+        }
+    }
+    for b in &f.blocks {
+        for &v in &b.ret {
+            read[v.index()] = true;
+        }
+    }
+    for d in &mut f.insts {
+        if let Op::Call(c, _) = &mut d.op {
+            c.effect = !d.results.iter().any(|r| read[r.index()]);
+        }
+    }
 }
 
 /// Gives a class to the values that start as a placeholder of unknown type
@@ -867,6 +889,7 @@ impl Lower {
                 name: m.method.clone(),
                 method: true,
                 outputs,
+                effect: false,
             };
             return Some(self.push_call(callee, args, span));
         }
@@ -1010,6 +1033,7 @@ impl Lower {
             name: last.ident.clone(),
             method: false,
             outputs,
+            effect: false,
         };
         Some(self.push_call(callee, args, span))
     }
