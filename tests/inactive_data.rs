@@ -108,3 +108,30 @@ fn iterating_over_index_data() {
         assert_close("by_index_data jvp", d, expected, EXACT);
     }
 }
+
+/// The same iteration at `f32`.
+#[differentiable]
+fn by_index_data_f32(x: &[f32], idx: &[usize]) -> f32 {
+    let mut s = 0.0;
+    for &k in idx.iter() {
+        s += x[k] * x[k];
+    }
+    for (j, &k) in idx.iter().enumerate() {
+        s += x[k].sin() * (j as f32 + 1.0);
+    }
+    s
+}
+
+#[test]
+fn iterating_over_index_data_at_f32() {
+    let idx = [2, 0, 2];
+    let x = [0.5f32, -1.0, 2.0];
+    let g = by_index_data_f32_grad(&x, &idx);
+    // x0: 2 x0 + 2 cos x0; x1: 0; x2: 4 x2 + (1 + 3) cos x2.
+    let want = [1.0 + 2.0 * 0.5f32.cos(), 0.0, 8.0 + 4.0 * 2.0f32.cos()];
+    for i in 0..3 {
+        assert!((g[i] - want[i]).abs() < 1e-5, "{i}: {} against {}", g[i], want[i]);
+    }
+    let (_, d) = by_index_data_f32_jvp(&x, &idx, &[1.0, 1.0, 1.0]);
+    assert!((d - want.iter().sum::<f32>()).abs() < 1e-5);
+}
