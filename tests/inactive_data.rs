@@ -130,7 +130,12 @@ fn iterating_over_index_data_at_f32() {
     // x0: 2 x0 + 2 cos x0; x1: 0; x2: 4 x2 + (1 + 3) cos x2.
     let want = [1.0 + 2.0 * 0.5f32.cos(), 0.0, 8.0 + 4.0 * 2.0f32.cos()];
     for i in 0..3 {
-        assert!((g[i] - want[i]).abs() < 1e-5, "{i}: {} against {}", g[i], want[i]);
+        assert!(
+            (g[i] - want[i]).abs() < 1e-5,
+            "{i}: {} against {}",
+            g[i],
+            want[i]
+        );
     }
     let (_, d) = by_index_data_f32_jvp(&x, &idx, &[1.0, 1.0, 1.0]);
     assert!((d - want.iter().sum::<f32>()).abs() < 1e-5);

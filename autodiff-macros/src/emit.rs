@@ -209,9 +209,11 @@ impl SigEmitter<'_> {
 
     /// `let _ = f;`: each sibling names the function it derives from, so
     /// that a function used only through its derivatives (`f_grad(x)`,
-    /// never `f(x)`) is not reported unused, while one whose siblings are
-    /// all unused still is. Nothing where rustc could not name it: a
-    /// function with `impl Trait` parameters takes no turbofish.
+    /// never `f(x)`) is not reported unused. (rustc takes an item that
+    /// allows `dead_code`, as each sibling does, for used, so a function
+    /// whose siblings are all unused is not reported either: docs/api.md.)
+    /// Nothing where rustc could not name it: a function with `impl Trait`
+    /// parameters takes no turbofish.
     fn primal_path(&self) -> TokenStream {
         let name = &self.sig.ident;
         let generics = &self.sig.generics;

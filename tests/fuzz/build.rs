@@ -218,6 +218,21 @@ impl Gen {
         }
     }
 
+    /// A local array in scope, lent mutably whole or from an element on:
+    /// `(w, "&mut w")` or `(w, "&mut w[k..]")`.
+    fn lent_array(&mut self) -> Option<(String, String)> {
+        let arrays = Self::all(&self.arrays);
+        if arrays.is_empty() {
+            return None;
+        }
+        let w = arrays[self.rng.below(arrays.len())].clone();
+        let target = match self.rng.below(2) {
+            0 => format!("&mut {w}"),
+            _ => format!("&mut {w}[{}..]", self.rng.below(N - 1)),
+        };
+        Some((w, target))
+    }
+
     fn condition(&mut self) -> String {
         format!("{} > {}", self.expr(1), self.expr(1))
     }
@@ -351,17 +366,8 @@ impl Gen {
             }
             // A helper writing a local array, or a part of one.
             11 if !self.in_loop || self.rng.chance(50) => {
-                let arrays = Self::all(&self.arrays);
-                if arrays.is_empty() {
+                let Some((w, target)) = self.lent_array() else {
                     return;
-                }
-                let w = arrays[self.rng.below(arrays.len())].clone();
-                let target = match self.rng.below(2) {
-                    0 => format!("&mut {w}"),
-                    _ => {
-                        let lo = self.rng.below(N - 1);
-                        format!("&mut {w}[{lo}..]")
-                    }
                 };
                 // Not reading the array it writes: Rust lends it once.
                 let src = loop {
@@ -450,14 +456,8 @@ impl Gen {
             // only from itself, partly or wholly overwritten, its value
             // dropped, unused or used.
             18 if !self.in_loop || self.rng.chance(50) => {
-                let arrays = Self::all(&self.arrays);
-                if arrays.is_empty() {
+                let Some((_, target)) = self.lent_array() else {
                     return;
-                }
-                let w = arrays[self.rng.below(arrays.len())].clone();
-                let target = match self.rng.below(2) {
-                    0 => format!("&mut {w}"),
-                    _ => format!("&mut {w}[{}..]", self.rng.below(N - 1)),
                 };
                 let e = self.expr(1);
                 match self.rng.below(6) {
