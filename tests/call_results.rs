@@ -100,6 +100,34 @@ macro_rules! programs {
             v[0] + v[1] * v[2]
         }
 
+        /// Given an array parameter, or a call in one arm, inside loops
+        /// (neighbours of the above, which no syntactic scan of the body
+        /// sees: the loop's carried value and its initial value are one
+        /// variable while the body is lowered).
+        #[differentiable]
+        pub fn carried_from_parameter(a: [$t; 3], c: $t) -> $t {
+            let mut v = h(a, c);
+            for _ in 0..3 {
+                if c > 0.0 {
+                    v = h(v, c);
+                } else {
+                    v = a;
+                }
+                if c > 1.0 {
+                    break;
+                }
+            }
+            let mut k = 0;
+            while k < 2 {
+                k += 1;
+                v = a;
+                if c < -1.0 {
+                    break;
+                }
+            }
+            v[0] * v[2] + v[1]
+        }
+
         /// The same, then an element updated in place.
         #[differentiable]
         pub fn carried_then_divided(a: [$t; 3], c: $t) -> $t {
@@ -306,6 +334,11 @@ fn array_values_through_loops_and_branches() {
         carried_through_nested_loops,
         carried_through_nested_loops_grad,
         carried_through_nested_loops_jvp
+    );
+    array_and_scalar!(
+        carried_from_parameter,
+        carried_from_parameter_grad,
+        carried_from_parameter_jvp
     );
     array_and_scalar!(
         carried_then_divided,

@@ -12,6 +12,8 @@ use crate::ir::{Block, Class, Function, Inst, Op, Value};
 pub struct Activity {
     varied: Vec<bool>,
     useful: Vec<bool>,
+    /// The in-out parameters ([`in_out_params`]).
+    pub in_out: Vec<Value>,
 }
 
 impl Activity {
@@ -42,7 +44,7 @@ impl Activity {
 /// writes). Whether the reverse sweep also needs the old values (and a
 /// caller may count on the callee to put them back) is the narrower
 /// [`crate::vjp::read_arrays`]: adding into an element needs none.
-pub fn in_out_params(f: &Function) -> Vec<Value> {
+fn in_out_params(f: &Function) -> Vec<Value> {
     let mut read = crate::vjp::read_arrays(f);
     f.walk(f.entry, &mut |inst| {
         if let Op::StoreAdd(a, i, _) = f.inst(inst).op
@@ -87,11 +89,12 @@ pub fn activity(f: &Function, active: &[Value]) -> Activity {
     let mut a = Activity {
         varied: vec![false; n],
         useful: vec![false; n],
+        in_out: in_out_params(f),
     };
     for &p in active {
         a.varied[p.index()] = true;
     }
-    for p in in_out_params(f) {
+    for &p in &a.in_out {
         if f.class(p) == Class::Array {
             a.varied[p.index()] = true;
         }

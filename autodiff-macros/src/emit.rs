@@ -328,6 +328,7 @@ impl SigEmitter<'_> {
                 quote!(#(#params),*),
                 ret,
                 quote!(#body #tail),
+                None,
             );
         }
         let doc = self.fix_doc(doc);
@@ -385,7 +386,7 @@ impl SigEmitter<'_> {
         ));
         let emit = |params: Vec<TokenStream>, body: TokenStream| {
             if for_calls {
-                self.hidden_item(name.clone(), quote!(#(#params),*), ret.clone(), body)
+                self.hidden_item(name.clone(), quote!(#(#params),*), ret.clone(), body, None)
             } else {
                 let item = self.item(
                     doc.clone(),
@@ -586,18 +587,9 @@ impl SigEmitter<'_> {
         Some((params, body))
     }
 
-    /// A sibling only generated code calls: hidden from the docs.
+    /// A sibling only generated code calls: hidden from the docs; with a
+    /// lifetime the scalar outlives, as [`Self::item_outliving`].
     fn hidden_item(
-        &self,
-        name: Ident,
-        params: TokenStream,
-        ret: TokenStream,
-        body: TokenStream,
-    ) -> TokenStream {
-        self.hidden_item_outliving(name, params, ret, body, None)
-    }
-
-    fn hidden_item_outliving(
         &self,
         name: Ident,
         params: TokenStream,
@@ -680,8 +672,7 @@ impl SigEmitter<'_> {
             .params
             .iter()
             .map(|p| {
-                let restores = p.restores && matches!(p.class, Class::Array | Class::Ref);
-                if restores {
+                if p.restores {
                     quote!(true)
                 } else {
                     quote!(false)
@@ -933,7 +924,7 @@ impl SigEmitter<'_> {
             .iter()
             .zip(&f.block(f.entry).params[offset..])
         {
-            if p.in_out && p.restores {
+            if p.restores {
                 let name = fe.atom(v);
                 let kept = format_ident!("{}_after", p.name.to_string().trim_start_matches("r#"));
                 keep.extend(quote!(let #kept = #name.to_vec();));
@@ -1092,7 +1083,7 @@ impl SigEmitter<'_> {
             (quote!((#out_ty, impl #closure_ty #captures)), closure)
         };
         let body = quote!(#forward (#value, #closure));
-        self.hidden_item_outliving(
+        self.hidden_item(
             sibling_ident(&self.sig.ident, Sibling::CallPullback),
             quote!(#(#params),*),
             ret,
@@ -1854,9 +1845,10 @@ impl<'a> FnEmitter<'a> {
             Op::ApplyPullback(pb, cotangents, lent, sinks) => {
                 let pb = a(pb);
                 // A call whose value was dropped: the zero of whatever the
-                // callee returns (`()` for nothing).
+                // callee returns (`()` for nothing; rustc infers the type
+                // from the pullback).
                 let ct = match cotangents.is_empty() {
-                    true => quote!(#rt::zero_cotangent()),
+                    true => quote!(::core::default::Default::default()),
                     false => self.shaped(cotangents),
                 };
                 let lent = lent.iter().map(|&v| self.arg(v));

@@ -783,6 +783,11 @@ pub struct Function {
     pub entry: Block,
     /// The reverse sweep of a VJP, nested in the entry block.
     pub pullback: Option<Block>,
+    /// While lowering: each carried parameter of a loop with its initial
+    /// value, so that [`Function::slot`] joins them while the loop's
+    /// body is lowered, before the loop instruction exists. Empty after
+    /// lowering.
+    pub open_loops: Vec<(Value, Value)>,
 }
 
 impl Default for Function {
@@ -801,6 +806,7 @@ impl Function {
             names: Vec::new(),
             entry: Block(0),
             pullback: None,
+            open_loops: Vec::new(),
         }
     }
 
@@ -977,9 +983,12 @@ impl Function {
             ValueDef::Result(inst, _) => {
                 matches!(self.inst(inst).op, Op::For(..) | Op::While(..) | Op::If(..))
             }
-            ValueDef::Param(block, k) => self
-                .owner(block)
-                .is_some_and(|inst| !(matches!(self.inst(inst).op, Op::For(..)) && k == 0)),
+            ValueDef::Param(block, k) => {
+                self.open_loops.iter().any(|&(p, _)| p == v)
+                    || self
+                        .owner(block)
+                        .is_some_and(|inst| !(matches!(self.inst(inst).op, Op::For(..)) && k == 0))
+            }
         }
     }
 
@@ -1058,6 +1067,13 @@ impl Function {
             }
         }
         let mut out = Vec::new();
+        for &(p, init) in &self.open_loops {
+            if x == p {
+                out.push(init);
+            } else if x == init {
+                out.push(p);
+            }
+        }
         for (inst, k) in results {
             let d = self.inst(inst);
             let Some(&r) = d.results.get(k) else { continue };

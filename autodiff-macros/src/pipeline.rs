@@ -131,18 +131,16 @@ pub fn differentiate(
     let primal = optimized(primal, "lower")?;
     // Small loops of constant bounds as straight-line code: no tapes.
     let primal = optimized(crate::unroll::unroll_small(&primal)?, "unroll")?;
+    let active = active_params(&parsed.sig, &primal);
+    let act = activity::activity(&primal, &active);
     // Output parameters the body reads are inputs too (decided on the IR
     // that is differentiated, so that the signature and the sweeps agree).
-    let in_out = activity::in_out_params(&primal);
     let read_back = vjp::read_arrays(&primal);
     let offset = usize::from(parsed.sig.receiver.is_some());
     let params = &primal.block(primal.entry).params[offset..];
-    let reads: Vec<bool> = params.iter().map(|p| in_out.contains(p)).collect();
+    let reads: Vec<bool> = params.iter().map(|p| act.in_out.contains(p)).collect();
     let restores: Vec<bool> = params.iter().map(|p| read_back.contains(p)).collect();
     parsed.sig.mark_in_out(&reads, &restores);
-
-    let active = active_params(&parsed.sig, &primal);
-    let act = activity::activity(&primal, &active);
     if parsed.sig.strict {
         strict(&parsed.sig, &primal, &act)?;
     }

@@ -914,7 +914,7 @@ fn zero_weights_skip_tangents() {
     insta::assert_snapshot!("zero_weights", derivatives);
 }
 
-/// The rule for in-out parameters (`activity::in_out_params`): the initial
+/// The rule for in-out parameters (`Activity::in_out`): the initial
 /// contents of an output parameter the body reads vary, so a state updated
 /// only from itself is active; one only assigned (or assigned before it is
 /// added into) is not an input.
@@ -925,10 +925,10 @@ fn in_out_parameters_are_inputs() {
         let parsed = parse::parse(quote!(), &f).unwrap();
         let mut primal = lower::lower(&parsed).unwrap();
         crate::simplify::simplify(&mut primal);
-        let params = activity::in_out_params(&primal);
         let y = primal.block(primal.entry).params[1];
         let active = pipeline::active_params(&parsed.sig, &primal);
         let act = activity::activity(&primal, &active);
+        let params = &act.in_out;
         // Is the value read from `y` active?
         let mut read_active = false;
         primal.walk(primal.entry, &mut |i| {

@@ -276,7 +276,6 @@ pub fn vjp(
         range_marks: HashMap::new(),
         replaying: None,
     };
-    let in_out = crate::activity::in_out_params(primal);
     let saved_arrays = v.read_back.difference(&v.written_first).copied().collect();
     v.snapshots = snapshot_loops(primal, &saved_arrays, &v.scratch);
     let read_back = v.read_back.clone();
@@ -349,7 +348,7 @@ pub fn vjp(
     for &p in &primal.block(primal.entry).params {
         if primal.class(p) == Class::Array {
             let name = derived_name("d", primal.name(p));
-            if in_out.contains(&p) {
+            if act.in_out.contains(&p) {
                 let seed = v.b.f.add_param(block, Class::Buffer, primal.span(p), name);
                 v.array_buffers.insert(p, seed);
             } else {

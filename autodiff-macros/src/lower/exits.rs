@@ -113,7 +113,12 @@ impl Lower {
     /// `0.0` instead ([`typed_placeholders`]): a generic `T: Float` has no
     /// `Default`.
     pub(super) fn placeholder(&mut self) -> Value {
-        self.constant(placeholder_tokens(), Class::Unknown)
+        let p = self.constant(
+            quote::quote!(::core::default::Default::default()),
+            Class::Unknown,
+        );
+        self.placeholders.push(p);
+        p
     }
 
     /// The flags that make the rest of the current block skipped.
@@ -413,25 +418,18 @@ impl Lower {
     }
 }
 
-fn placeholder_tokens() -> proc_macro2::TokenStream {
-    quote::quote!(::core::default::Default::default())
-}
-
 /// Gives each placeholder the class of the variable it starts (a hidden
 /// `return` or `break` value: one slot with what the branches and loops
 /// give it, [`Function::slot`]), and makes a float one the literal `0.0`.
 /// Without it a float placeholder yielded next to an array or a float
 /// would have no derivative of the right shape, and a generic function
 /// would need `T: Default`.
-pub(super) fn typed_placeholders(f: &mut crate::ir::Function) {
-    let text = Tokens::new(placeholder_tokens()).text;
-    for i in 0..f.insts.len() {
-        let d = &f.insts[i];
-        let (Op::Extern(tokens), [p]) = (&d.op, d.results.as_slice()) else {
+pub(super) fn typed_placeholders(f: &mut crate::ir::Function, placeholders: &[Value]) {
+    for &p in placeholders {
+        let crate::ir::ValueDef::Result(inst, _) = f.def(p) else {
             continue;
         };
-        let p = *p;
-        if tokens.text != text || f.class(p) != Class::Unknown {
+        if f.class(p) != Class::Unknown {
             continue;
         }
         let class = f
@@ -443,7 +441,7 @@ pub(super) fn typed_placeholders(f: &mut crate::ir::Function) {
             Some(Class::Float) => {
                 f.values[p.index()].class = Class::Float;
                 let zero = proc_macro2::Literal::f64_unsuffixed(0.0);
-                f.insts[i].op = Op::Lit(crate::ir::Lit::new(zero));
+                f.insts[inst.index()].op = Op::Lit(crate::ir::Lit::new(zero));
             }
             Some(Class::Vector) => f.values[p.index()].class = Class::Vector,
             _ => {}

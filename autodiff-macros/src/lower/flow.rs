@@ -391,13 +391,6 @@ impl Lower {
                 _ => None,
             })
             .collect();
-        // (What a call returned, indexed or given an array literal in the
-        // loop, is an array.)
-        for name in scan.read_indexed.intersection(&scan.names) {
-            if let Some(&Bound::Value(v)) = self.lookup(name) {
-                self.call_returns_array(v);
-            }
-        }
         // (What a call returned, written by element, is an array.)
         let mut values = Vec::new();
         for name in &scan.indexed {
@@ -503,6 +496,7 @@ impl Lower {
             let p = self
                 .f
                 .add_param(block, class, self.f.span(*init), Some(name.clone()));
+            self.f.open_loops.push((p, *init));
             scope.insert(name.clone(), Bound::Value(p));
         }
         let outer = std::mem::replace(&mut self.block, block);
@@ -1039,9 +1033,6 @@ struct Assigned {
     /// Variables whose elements are written (`q[i] = e`): assigned when
     /// they hold array values.
     indexed: BTreeSet<String>,
-    /// Variables indexed anywhere (`q[1]`) or assigned an array literal
-    /// (`q = [a, b]`): what they hold is an array.
-    read_indexed: BTreeSet<String>,
 }
 
 impl Assigned {
@@ -1065,15 +1056,6 @@ impl Assigned {
 }
 
 impl<'ast> Visit<'ast> for Assigned {
-    fn visit_expr_index(&mut self, e: &'ast syn::ExprIndex) {
-        if let syn::Expr::Path(p) = strip(&e.expr)
-            && let Some(i) = p.path.get_ident()
-        {
-            self.read_indexed.insert(i.to_string());
-        }
-        syn::visit::visit_expr_index(self, e);
-    }
-
     fn visit_expr_method_call(&mut self, e: &'ast syn::ExprMethodCall) {
         if e.method == "push"
             && let syn::Expr::Path(p) = strip(&e.receiver)
@@ -1086,11 +1068,6 @@ impl<'ast> Visit<'ast> for Assigned {
 
     fn visit_expr_assign(&mut self, e: &'ast syn::ExprAssign) {
         self.target(&e.left);
-        if let (syn::Expr::Path(p), syn::Expr::Array(_)) = (strip(&e.left), strip(&e.right))
-            && let Some(i) = p.path.get_ident()
-        {
-            self.read_indexed.insert(i.to_string());
-        }
         syn::visit::visit_expr_assign(self, e);
     }
 

@@ -44,6 +44,7 @@ pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
         block: crate::ir::Block::default_entry(),
         exits: exits::Exits::default(),
         mut_data: std::collections::HashSet::new(),
+        placeholders: Vec::new(),
     };
     let entry = l.f.entry;
     if parsed.sig.receiver.is_some() {
@@ -116,8 +117,10 @@ pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
         return l.errors.finish(Function::new());
     }
     l.f.block_mut(entry).ret = ret;
+    // The loops are closed: their instructions join what they carry.
+    l.f.open_loops.clear();
     infer_unknown_classes(&mut l.f);
-    exits::typed_placeholders(&mut l.f);
+    exits::typed_placeholders(&mut l.f, &l.placeholders);
     infer_unknown_classes(&mut l.f);
     mark_effects(&mut l.f);
     Ok(l.f)
@@ -126,20 +129,10 @@ pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
 /// Marks the calls whose values the function never reads: made for their
 /// effects ([`Callee::effect`]).
 fn mark_effects(f: &mut Function) {
-    let mut read = vec![false; f.values.len()];
-    for d in &f.insts {
-        for v in d.op.operands() {
-            read[v.index()] = true;
-        }
-    }
-    for b in &f.blocks {
-        for &v in &b.ret {
-            read[v.index()] = true;
-        }
-    }
+    let uses = f.use_counts();
     for d in &mut f.insts {
         if let Op::Call(c, _) = &mut d.op {
-            c.effect = !d.results.iter().any(|r| read[r.index()]);
+            c.effect = d.results.iter().all(|r| uses[r.index()] == 0);
         }
     }
 }
@@ -218,6 +211,9 @@ struct Lower {
     /// The `&mut` parameters of data without floats (`r: &mut [usize]`),
     /// which the function may write and lend mutably.
     mut_data: std::collections::HashSet<Value>,
+    /// The values `return` and `break v` start from, typed once the
+    /// classes are known ([`exits::typed_placeholders`]).
+    placeholders: Vec<Value>,
 }
 
 const MISSING_TAIL: &str = "a #[differentiable] function must end with the expression it returns \
@@ -1093,9 +1089,7 @@ impl Lower {
             _ => Bound::Tuple(results.iter().map(|&v| Bound::Value(v)).collect()),
         }
     }
-}
 
-impl Lower {
     /// `[a[0], a[1], .., a[N - 1]]` for a local array `a` made as
     /// `[c; N]` with a literal `N`: its value as it is now.
     fn array_value_at(&mut self, a: Value, span: Span) -> Option<Value> {
