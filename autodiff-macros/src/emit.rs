@@ -1507,6 +1507,11 @@ impl<'a> FnEmitter<'a> {
                     let (b, i, v) = (a(b), a(i), self.atom_as(*v, *b));
                     quote_spanned!(span=> #b[#i] = #v;)
                 }
+                Op::Effect(t, args) => {
+                    let operands: Vec<TokenStream> = args.iter().map(a).collect();
+                    let call = with_operands(&t.tokens, &operands);
+                    quote_spanned!(span=> #call;)
+                }
                 Op::Push(b, v, _) => {
                     let (b, v) = (a(b), self.atom_as(*v, *b));
                     quote_spanned!(span=> #b.push(#v);)
@@ -1990,6 +1995,7 @@ impl<'a> FnEmitter<'a> {
             | Op::TapePush(..)
             | Op::Accum(..)
             | Op::Store(..)
+            | Op::Effect(..)
             | Op::StoreAdd(..)
             | Op::Push(..)
             | Op::ZeroAt(..)
@@ -2212,6 +2218,34 @@ fn sanitize(name: &str) -> String {
 /// Names a local must not take: what the body refers to outside the
 /// function (constants, called functions and their siblings, modules), the
 /// siblings of this function, and keywords.
+/// The tokens of an [`Op::Effect`] with its operands in place of
+/// `__operand0`, `__operand1`, ...
+fn with_operands(tokens: &TokenStream, operands: &[TokenStream]) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|t| match t {
+            proc_macro2::TokenTree::Group(g) => {
+                let mut inner =
+                    proc_macro2::Group::new(g.delimiter(), with_operands(&g.stream(), operands));
+                inner.set_span(g.span());
+                quote!(#inner)
+            }
+            proc_macro2::TokenTree::Ident(i) => {
+                let k = i.to_string();
+                match k.strip_prefix("__operand").and_then(|k| k.parse::<usize>().ok()) {
+                    Some(k) if k < operands.len() => {
+                        let o = &operands[k];
+                        quote!((#o))
+                    }
+                    _ => quote!(#i),
+                }
+            }
+            other => quote!(#other),
+        })
+        .collect()
+}
+
 fn reserved(f: &Function, sig: &Signature) -> HashSet<String> {
     let mut taken: HashSet<String> = KEYWORDS.iter().map(|k| k.to_string()).collect();
     let add_idents = |tokens: &TokenStream, taken: &mut HashSet<String>| {
@@ -2221,7 +2255,9 @@ fn reserved(f: &Function, sig: &Signature) -> HashSet<String> {
     };
     for d in &f.insts {
         match &d.op {
-            Op::Extern(t) | Op::Matches(_, t) => add_idents(&t.tokens, &mut taken),
+            Op::Extern(t) | Op::Matches(_, t) | Op::Effect(t, _) => {
+                add_idents(&t.tokens, &mut taken)
+            }
             Op::Call(c, _) | Op::CallJvp(c, ..) | Op::CallPullback(c, _) => {
                 add_idents(&c.prefix.tokens, &mut taken);
                 for suffix in ["", "_jvp", "_pullback", "_vjp"] {

@@ -560,6 +560,10 @@ pub enum Op {
     /// `&x[lo..hi]` (either bound may be absent): a part of a slice. Of a
     /// gradient buffer, the part of the buffer.
     SubSlice(Value, Option<Value>, Option<Value>),
+    /// A macro run for its effect (`assert!`, `println!`, `panic!`): its
+    /// tokens, with operand `k` where the identifier `__operand{k}` is; no
+    /// result. Every sibling runs it where the primal does, once.
+    Effect(Tokens, Vec<Value>),
 }
 
 /// A call's pullback puts back the array lent to parameter `param` itself
@@ -603,6 +607,7 @@ impl Op {
             | Op::Partials(_, args)
             | Op::Call(_, args)
             | Op::CallPullback(_, args)
+            | Op::Effect(_, args)
             | Op::ArrayLit(args) => args.clone(),
             Op::CallJvp(_, args, tangents) => args.iter().chain(tangents).copied().collect(),
             Op::ApplyPullback(pb, args, lent, sinks) => std::iter::once(*pb)
@@ -668,6 +673,7 @@ impl Op {
             | Op::Partials(_, args)
             | Op::Call(_, args)
             | Op::CallPullback(_, args)
+            | Op::Effect(_, args)
             | Op::ArrayLit(args) => args.iter_mut().for_each(|a| *a = f(*a)),
             Op::CallJvp(_, args, tangents) => {
                 args.iter_mut().chain(tangents).for_each(|a| *a = f(*a))
@@ -1246,6 +1252,7 @@ impl Function {
                 Op::Zeros(x, _) => format!("zeros_like {x}"),
                 Op::Accum(b, i, v) => format!("accumulate {b}[{i}] += {v}"),
                 Op::Matches(v, pat) => format!("matches {v}, `{}`", pat.text),
+                Op::Effect(t, args) => format!("effect `{}` {}", t.text, list(args)),
                 Op::NewArray(init, ArrayShape::Vec(n)) => format!("array [{init}; {n}]"),
                 Op::NewArray(init, ArrayShape::Fixed(n)) => format!("array [{init}; {}]", n.text),
                 Op::NewArray(_, ArrayShape::Empty(n)) => format!("array with capacity {n}"),

@@ -226,7 +226,7 @@ pub fn order_free(f: &Function, body: Block) -> bool {
             Op::TapePop(t) | Op::TapePush(t, _) => inside.contains(t),
             Op::Store(a, ..) | Op::StoreAdd(a, ..) | Op::Push(a, ..) => inside.contains(a),
             // (A call may have effects whose order shows.)
-            Op::Call(..) => false,
+            Op::Call(..) | Op::Effect(..) => false,
             Op::UndoTo(..)
             | Op::Save(..)
             | Op::Restore(..)
@@ -321,6 +321,7 @@ fn is_pure(f: &Function, op: &Op) -> bool {
     !matches!(
         op,
         Op::Call(..)
+            | Op::Effect(..)
             | Op::CallJvp(..)
             | Op::CallPullback(..)
             | Op::ApplyPullback(..)
@@ -428,6 +429,7 @@ fn has_live_effect(f: &Function, inst: Inst, live: &[bool], reverse: &[Block]) -
     let effect = |i: Inst| match &f.inst(i).op {
         Op::Accum(..) | Op::ZeroAt(..) | Op::AccumAll(..) => true,
         Op::Call(c, _) if c.effect && !reverse.contains(&f.inst(i).block) => true,
+        Op::Effect(..) => !reverse.contains(&f.inst(i).block),
         // A callee adds into the buffers it is lent.
         Op::ApplyPullback(_, _, _, sinks) => !sinks.is_empty(),
         Op::Store(a, ..) | Op::StoreAdd(a, ..) | Op::Push(a, ..) => live[a.index()],

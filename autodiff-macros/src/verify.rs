@@ -144,6 +144,7 @@ fn expected_results(f: &Function, op: &Op) -> Result<usize, String> {
         | Op::SaveAll(..)
         | Op::RestoreAll(..)
         | Op::SkipSavesIf(..)
+        | Op::Effect(..)
         | Op::SaveRange(..) => 0,
         Op::Store(a, i, _) | Op::StoreAdd(a, i, _) | Op::Push(a, _, i) => {
             if !matches!(f.class(*a), Class::Array | Class::Ref) {

@@ -121,6 +121,17 @@ impl Lower {
         p
     }
 
+    /// Where an accumulator starts: zero (or one, with `one`) of the class
+    /// its loop gives it, `0.0` for a float ([`typed_placeholders`]).
+    pub(super) fn typed_start(&mut self, one: bool) -> Value {
+        if !one {
+            return self.placeholder();
+        }
+        let p = self.constant(quote::quote!(1), Class::Unknown);
+        self.placeholders.push(p);
+        p
+    }
+
     /// The flags that make the rest of the current block skipped.
     fn exit_flags(&self, with_continue: bool) -> Vec<String> {
         let mut flags: Vec<String> = self.exits.ret.iter().map(|r| r.flag.clone()).collect();
@@ -440,7 +451,8 @@ pub(super) fn typed_placeholders(f: &mut crate::ir::Function, placeholders: &[Va
         match class {
             Some(Class::Float) => {
                 f.values[p.index()].class = Class::Float;
-                let zero = proc_macro2::Literal::f64_unsuffixed(0.0);
+                let one = matches!(&f.insts[inst.index()].op, Op::Extern(t) if t.text == "1");
+                let zero = proc_macro2::Literal::f64_unsuffixed(if one { 1.0 } else { 0.0 });
                 f.insts[inst.index()].op = Op::Lit(crate::ir::Lit::new(zero));
             }
             Some(Class::Vector) => f.values[p.index()].class = Class::Vector,

@@ -113,7 +113,7 @@ impl Lower {
             Bound::Tuple(items) => {
                 Bound::Tuple(items.iter().map(|i| self.placeholder_like(i)).collect())
             }
-            Bound::Diverged => Bound::Diverged,
+            Bound::Diverged | Bound::Closure(_) => b.clone(),
         }
     }
 
@@ -274,6 +274,9 @@ impl Lower {
     }
 
     pub(super) fn for_loop(&mut self, l: &syn::ExprForLoop) {
+        if l.label.is_none() && self.chain_for(l) {
+            return;
+        }
         if let Some(label) = &l.label {
             self.errors.at(
                 label,
@@ -857,7 +860,7 @@ impl Lower {
 
     /// Data to iterate over: a reference or a constant (`&[usize]`), or an
     /// array of integers the function writes.
-    fn is_data_sequence(&self, x: Value) -> bool {
+    pub(super) fn is_data_sequence(&self, x: Value) -> bool {
         Some(x) != self.poison && (self.f.class(x).is_data() || self.is_data_array(x))
     }
 
@@ -922,81 +925,6 @@ impl Lower {
             }
         }
     }
-
-    /// `x.iter().sum()`, `x.iter().map(|v| ..).sum()`,
-    /// `x.iter().zip(y.iter()).map(|(a, b)| ..).sum()`: a loop accumulating
-    /// a sum.
-    pub(super) fn sum(&mut self, m: &syn::ExprMethodCall) -> Option<Value> {
-        let span = m.span();
-        let (seq_expr, closure) = match strip(&m.receiver) {
-            syn::Expr::MethodCall(map) if map.method == "map" && map.args.len() == 1 => {
-                match &map.args[0] {
-                    syn::Expr::Closure(c) if c.inputs.len() == 1 => (&*map.receiver, Some(c)),
-                    other => {
-                        self.errors.at(
-                            other,
-                            "`map` needs a closure of one argument here: `.map(|v| v * v)`",
-                        );
-                        return None;
-                    }
-                }
-            }
-            _ => (&*m.receiver, None),
-        };
-        let Some(Sequence::Elements {
-            slices,
-            enumerate,
-            rev,
-        }) = self.sequence(seq_expr)
-        else {
-            self.errors.at(
-                &m.receiver,
-                "#[differentiable] supports `.sum()` of `x.iter()`, optionally with `.zip(..)` and `.map(|v| ..)`; \
-                 write other sums as a `for` loop",
-            );
-            return None;
-        };
-        let zero = self.push(Op::Lit(Lit::float(0.0)), Class::Float, span);
-        let body = self.f.new_block();
-        let index = self
-            .f
-            .add_param(body, Class::Int, span, Some("i".to_string()));
-        let acc = self
-            .f
-            .add_param(body, Class::Float, span, Some("sum".to_string()));
-        let outer = std::mem::replace(&mut self.block, body);
-        self.scopes.push(HashMap::new());
-        let element = self.elements(&slices, index, enumerate, span);
-        let term = match closure {
-            None => match element {
-                Bound::Value(v) => Some(v),
-                Bound::Tuple(_) | Bound::Diverged => {
-                    self.errors.at(
-                        &m.receiver,
-                        "`.sum()` of pairs needs a `.map(|(a, b)| ..)` first",
-                    );
-                    None
-                }
-            },
-            Some(c) => {
-                self.bind_element(&c.inputs[0], element);
-                self.value(&c.body)
-            }
-        };
-        self.scopes.pop();
-        let next = term.map(|t| self.push(Op::Binary(BinOp::Add, acc, t), Class::Float, span));
-        self.block = outer;
-        let next = next?;
-        self.f.block_mut(body).ret = vec![next];
-        let range = self.element_range(&slices, rev, span, self.block)?;
-        let inst = self.f.push(
-            self.block,
-            Op::For(range, vec![zero], body),
-            &[Class::Float],
-            span,
-        );
-        Some(self.f.inst(inst).results[0])
-    }
 }
 
 /// A variable bound by a pattern, if any: `k` in `Some(k)`; a path (`None`,
@@ -1022,6 +950,16 @@ pub(super) fn strip(e: &syn::Expr) -> &syn::Expr {
         syn::Expr::Group(g) => strip(&g.expr),
         other => other,
     }
+}
+
+/// The names `e` assigns, writes the elements of, or pushes to.
+pub(super) fn assigned_names(e: &syn::Expr) -> Vec<String> {
+    let mut scan = Assigned::default();
+    scan.visit_expr(e);
+    let mut names: Vec<String> = scan.names.into_iter().collect();
+    names.extend(scan.indexed);
+    names.extend(scan.pushed);
+    names
 }
 
 /// The names a loop body assigns: `x = ..`, `x += ..`, anywhere in it;
@@ -1057,11 +995,21 @@ impl Assigned {
 
 impl<'ast> Visit<'ast> for Assigned {
     fn visit_expr_method_call(&mut self, e: &'ast syn::ExprMethodCall) {
-        if e.method == "push"
-            && let syn::Expr::Path(p) = strip(&e.receiver)
+        let receiver = match strip(&e.receiver) {
+            syn::Expr::Index(x) => strip(&x.expr),
+            other => other,
+        };
+        if let syn::Expr::Path(p) = receiver
             && let Some(i) = p.path.get_ident()
         {
-            self.pushed.insert(i.to_string());
+            let method = e.method.to_string();
+            if method == "push" || method == "extend_from_slice" {
+                self.pushed.insert(i.to_string());
+            }
+            // The methods that write elements (rewritten as loops that do).
+            if super::WRITING_METHODS.contains(&method.as_str()) {
+                self.indexed.insert(i.to_string());
+            }
         }
         syn::visit::visit_expr_method_call(self, e);
     }

@@ -21,8 +21,11 @@ use crate::parse::{Output, Parsed, class_of_type};
 use crate::primitives::{Arg, Prim};
 
 mod arrays;
+mod effects;
 mod exits;
 mod flow;
+mod iter;
+mod methods;
 
 /// What an expression evaluates to.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,6 +36,8 @@ enum Bound {
     /// Nothing: the expression left the loop or the function (`break`,
     /// `continue`, `return`); a branch yields a placeholder for it.
     Diverged,
+    /// A closure bound by `let`, inlined where it is called.
+    Closure(std::rc::Rc<iter::ClosureDef>),
 }
 
 pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
@@ -45,6 +50,7 @@ pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
         exits: exits::Exits::default(),
         mut_data: std::collections::HashSet::new(),
         placeholders: Vec::new(),
+        fresh: 0,
     };
     let entry = l.f.entry;
     if parsed.sig.receiver.is_some() {
@@ -91,7 +97,7 @@ pub fn lower(parsed: &Parsed) -> syn::Result<Function> {
             .iter()
             .filter_map(|b| match b {
                 Bound::Value(v) => Some(*v),
-                Bound::Tuple(_) | Bound::Diverged => None,
+                Bound::Tuple(_) | Bound::Diverged | Bound::Closure(_) => None,
             })
             .collect(),
         (Some(Bound::Tuple(items)), _) if items.is_empty() => {
@@ -214,7 +220,21 @@ struct Lower {
     /// The values `return` and `break v` start from, typed once the
     /// classes are known ([`exits::typed_placeholders`]).
     placeholders: Vec<Value>,
+    /// How many hidden names the rewriting of chains has made.
+    fresh: usize,
 }
+
+/// The slice methods that write elements, which the lowering rewrites as
+/// loops that do: a loop that calls one writes the slice.
+const WRITING_METHODS: &[&str] = &[
+    "iter_mut",
+    "fill",
+    "copy_from_slice",
+    "clone_from_slice",
+    "swap",
+    "sort_by",
+    "sort_unstable_by",
+];
 
 const MISSING_TAIL: &str = "a #[differentiable] function must end with the expression it returns \
      (a tail expression or a final `return`)";
@@ -286,7 +306,13 @@ impl Lower {
                     "items (`fn`, `const`, `static`, `struct`, `use`, ...) inside a #[differentiable] \
                      function are not supported; move the item out of the function",
                 ),
-                syn::Stmt::Macro(m) => self.macro_call(&m.mac),
+                syn::Stmt::Macro(m) => {
+                    if let Some(Bound::Diverged) = self.macro_call(&m.mac)
+                        && last
+                    {
+                        tail = Some(Bound::Diverged);
+                    }
+                }
                 syn::Stmt::Expr(syn::Expr::Return(r), _) if last && fn_body && self.exits.ret.is_none() => {
                     tail = match &r.expr {
                         Some(e) => self.expr_shaped(e, outputs),
@@ -313,22 +339,6 @@ impl Lower {
         tail
     }
 
-    fn macro_call(&mut self, mac: &syn::Macro) {
-        let name = mac
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default();
-        self.errors.at(
-            mac,
-            format_args!(
-                "macro calls (`{name}!`) are not supported inside a #[differentiable] function; \
-                 write the computation without the macro, or move it to a function outside"
-            ),
-        );
-    }
-
     fn local(&mut self, local: &syn::Local) {
         let Some(init) = &local.init else {
             self.errors.at(
@@ -344,6 +354,20 @@ impl Lower {
                 diverge,
                 "`let ... else` is not supported by #[differentiable]; bind with a plain `let`",
             );
+        }
+        if let syn::Expr::Closure(c) = flow::strip(&init.expr) {
+            let name = match &local.pat {
+                syn::Pat::Ident(p) => Some(p.ident.to_string()),
+                syn::Pat::Type(t) => match &*t.pat {
+                    syn::Pat::Ident(p) => Some(p.ident.to_string()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(name) = name {
+                self.bind_closure(&name, c);
+                return;
+            }
         }
         let outputs = pattern_arity(&local.pat);
         let value = self
@@ -444,6 +468,15 @@ impl Lower {
                 );
                 None
             }
+            Bound::Closure(_) => {
+                self.errors.at(
+                    e,
+                    "#[differentiable] inlines closures where they are called or passed to an \
+                     iterator adapter; it does not store, pass or return them: call it here, \
+                     or write it as a #[differentiable] function",
+                );
+                None
+            }
         }
     }
 
@@ -499,6 +532,7 @@ impl Lower {
             }
             syn::Expr::Index(i) => self.index(i).map(Bound::Value),
             syn::Expr::Macro(m) if m.mac.path.is_ident("vec") => self.vec_macro(m),
+            syn::Expr::Macro(m) => self.macro_call(&m.mac),
             syn::Expr::Repeat(r) => self.repeat(r),
             syn::Expr::Array(a) => self.array_literal(a).map(Bound::Value),
             syn::Expr::Reference(r) => self.reference(r).map(Bound::Value),
@@ -625,25 +659,27 @@ impl Lower {
         }
     }
 
-    /// Whether `e` names a local holding a float.
-    fn is_float_name(&self, e: &syn::Expr) -> bool {
-        match e {
-            syn::Expr::Path(p) if p.qself.is_none() => {
-                match p.path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
-                    Some(Bound::Value(v)) => self.f.class(*v) == Class::Float,
-                    _ => false,
-                }
-            }
-            _ => false,
-        }
-    }
-
     fn unary(&mut self, u: &syn::ExprUnary, span: Span) -> Option<Value> {
         let op = match u.op {
             syn::UnOp::Neg(_) => UnOp::Neg,
             syn::UnOp::Not(_) => UnOp::Not,
-            // `*v` for a loop variable bound by reference (`for v in x.iter()`).
-            syn::UnOp::Deref(_) if self.is_float_name(&u.expr) => return self.value(&u.expr),
+            // `*v` for an element bound by reference (`for v in x.iter()`,
+            // `|&a, b| a + *b`): elements are values here.
+            syn::UnOp::Deref(_) => {
+                let v = self.value(&u.expr)?;
+                if matches!(
+                    self.f.class(v),
+                    Class::Float | Class::Int | Class::Unknown | Class::Bool
+                ) {
+                    return Some(v);
+                }
+                self.errors.at(
+                    u,
+                    "dereferencing is not supported by #[differentiable] here (references to \
+                     slices and arrays are read through their elements)",
+                );
+                return None;
+            }
             _ => {
                 self.errors.at(
                     u,
@@ -813,8 +849,25 @@ impl Lower {
         span: Span,
         outputs: usize,
     ) -> Option<Bound> {
-        if m.method == "sum" {
-            return self.sum(m).map(Bound::Value);
+        if let Some(value) = self.chain_consumer(m, None, outputs) {
+            return value;
+        }
+        if matches!(m.method.to_string().as_str(), "unwrap" | "expect" | "unwrap_or")
+            && let syn::Expr::MethodCall(inner) = flow::strip(&m.receiver)
+        {
+            let unwrap = match m.args.first() {
+                Some(d) if m.method == "unwrap_or" => iter::Unwrap::Or(d.clone()),
+                _ => iter::Unwrap::Panic,
+            };
+            if let Some(value) = self.chain_consumer(inner, Some(unwrap), outputs) {
+                return value;
+            }
+            if let Some(value) = self.first_or_last(inner) {
+                return value;
+            }
+        }
+        if let Some(value) = self.slice_method(m) {
+            return value;
         }
         // `T::from(x).unwrap()` in a function generic over the scalar `T`:
         // a cast, or a literal.
@@ -951,6 +1004,12 @@ impl Lower {
     }
 
     fn call(&mut self, c: &syn::ExprCall, span: Span, outputs: usize) -> Option<Bound> {
+        if let syn::Expr::Path(p) = &*c.func
+            && let Some(ident) = p.path.get_ident()
+            && let Some(Bound::Closure(def)) = self.lookup(&ident.to_string()).cloned()
+        {
+            return self.call_closure(&def, c, outputs);
+        }
         let syn::Expr::Path(func) = &*c.func else {
             self.errors.at(
                 &c.func,
