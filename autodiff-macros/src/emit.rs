@@ -1755,10 +1755,6 @@ impl<'a> FnEmitter<'a> {
                 let x = a(x);
                 quote!(!#x)
             }),
-            Op::Binary(crate::ir::BinOp::Min, x, y) => {
-                let (x, y) = (a(x), a(y));
-                (single(), quote!(::core::cmp::min(#x, #y)))
-            }
             // Lanes are scaled from the right: `Lanes * T`, which is
             // defined for a generic `T` too.
             Op::Binary(crate::ir::BinOp::Mul, x, y) if self.is_lane(*y) => {
@@ -2192,7 +2188,6 @@ fn binop_tokens(op: crate::ir::BinOp) -> TokenStream {
         BitXor => quote!(^),
         Shl => quote!(<<),
         Shr => quote!(>>),
-        Min => quote!(min),
     }
 }
 

@@ -172,8 +172,6 @@ pub enum BinOp {
     BitXor,
     Shl,
     Shr,
-    /// The smaller of two integers (the trip count of a `zip`).
-    Min,
 }
 
 impl BinOp {
@@ -211,7 +209,6 @@ impl BinOp {
             BinOp::BitXor => "bitxor",
             BinOp::Shl => "shl",
             BinOp::Shr => "shr",
-            BinOp::Min => "min",
         }
     }
 }

@@ -159,7 +159,6 @@ impl Emitter {
                 }
                 Op::Binary(op, a, b) => {
                     let expr = match op {
-                        BinOp::Min => format!("min({}, {})", v(a), v(b)),
                         BinOp::Shl | BinOp::Shr => {
                             return Err(err(span, "a shift"));
                         }
@@ -394,7 +393,6 @@ fn binary_symbol(op: BinOp) -> &'static str {
         BinOp::BitXor => "^",
         BinOp::Shl => "<<",
         BinOp::Shr => ">>",
-        BinOp::Min => "min",
     }
 }
 

@@ -123,11 +123,12 @@ impl Lower {
 
     /// Where an accumulator starts: zero (or one, with `one`) of the class
     /// its loop gives it, `0.0` for a float ([`typed_placeholders`]).
+    /// (An integer one stays the literal `0` or `1`, of any integer type.)
     pub(super) fn typed_start(&mut self, one: bool) -> Value {
-        if !one {
-            return self.placeholder();
-        }
-        let p = self.constant(quote::quote!(1), Class::Unknown);
+        let p = match one {
+            true => self.constant(quote::quote!(1), Class::Unknown),
+            false => self.constant(quote::quote!(0), Class::Unknown),
+        };
         self.placeholders.push(p);
         p
     }

@@ -13,20 +13,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 use super::{Bound, Lower};
-use crate::ir::{Adapter, BinOp, Class, Lit, Op, Range, Value};
-
-/// What a `for` loop iterates over.
-enum Sequence {
-    /// Integers: the pattern binds the index.
-    Range(Range),
-    /// Elements of slices of the same length: `x.iter()`, with `enumerate`
-    /// binding the index too, `zip` binding elements of several slices.
-    Elements {
-        slices: Vec<Value>,
-        enumerate: bool,
-        rev: bool,
-    },
-}
+use crate::ir::{Adapter, BinOp, Class, Op, Range, Value};
 
 impl Lower {
     pub(super) fn if_expr(&mut self, e: &syn::ExprIf, outputs: usize) -> Option<Bound> {
@@ -284,7 +271,7 @@ impl Lower {
             );
             return;
         }
-        let Some(sequence) = self.sequence(&l.expr) else {
+        let Some(range) = self.range_sequence(&l.expr) else {
             return;
         };
         let span = l.span();
@@ -298,39 +285,21 @@ impl Lower {
             return;
         }
 
-        let index_name = match (&sequence, &*l.pat) {
-            (Sequence::Range(_), syn::Pat::Ident(p)) => p.ident.to_string(),
+        let index_name = match &*l.pat {
+            syn::Pat::Ident(p) => p.ident.to_string(),
             _ => "i".to_string(),
         };
-        let outer = self.block;
-        let mut sequence = Some(sequence);
-        let mut range = None;
         let index = Some((index_name, l.pat.span()));
         let (body, scope) = self.carried_block(index, &carried, &mut |lw, index| {
             let Some(index) = index else { return };
             lw.scopes.push(HashMap::new());
-            range = match sequence.take() {
-                Some(Sequence::Range(range)) => {
-                    lw.bind_pattern(&l.pat, Bound::Value(index), None);
-                    Some(range)
-                }
-                Some(Sequence::Elements {
-                    slices,
-                    enumerate,
-                    rev,
-                }) => {
-                    let bound = lw.elements(&slices, index, enumerate, l.pat.span());
-                    lw.bind_element(&l.pat, bound);
-                    lw.element_range(&slices, rev, span, outer)
-                }
-                None => None,
-            };
+            lw.bind_pattern(&l.pat, Bound::Value(index), None);
             let value = lw.loop_body(&l.body);
             lw.check_unit_body(value, &l.body);
             lw.scopes.pop();
         });
         self.close_loop();
-        let (Some(range), Some(yields)) = (range, self.yields(&carried, &scope, &l.body)) else {
+        let Some(yields) = self.yields(&carried, &scope, &l.body) else {
             return;
         };
         self.f.block_mut(body).ret = yields;
@@ -612,82 +581,10 @@ impl Lower {
         })
     }
 
-    /// What a loop over the elements of `slices` binds at `index`: the
-    /// element, a tuple of them for a `zip`, with the index for `enumerate`.
-    fn elements(&mut self, slices: &[Value], index: Value, enumerate: bool, span: Span) -> Bound {
-        let elements: Vec<Bound> = slices
-            .iter()
-            .map(|&x| {
-                let class = match self.is_data_sequence(x) {
-                    true => Class::Unknown,
-                    false => Class::Float,
-                };
-                Bound::Value(self.push(Op::Index(x, index), class, span))
-            })
-            .collect();
-        let element = match elements.as_slice() {
-            [one] => one.clone(),
-            _ => Bound::Tuple(elements),
-        };
-        if enumerate {
-            Bound::Tuple(vec![Bound::Value(index), element])
-        } else {
-            element
-        }
-    }
-
-    /// Binds the pattern of a loop over elements: `v`, `&v`, `(i, v)`,
-    /// `(a, b)`, `(i, (&a, &b))`.
-    fn bind_element(&mut self, pat: &syn::Pat, bound: Bound) {
-        match (pat, &bound) {
-            (syn::Pat::Reference(r), Bound::Value(_)) => self.bind_pattern(&r.pat, bound, None),
-            (syn::Pat::Tuple(t), Bound::Tuple(items)) if t.elems.len() == items.len() => {
-                for (p, item) in t.elems.iter().zip(items.clone()) {
-                    self.bind_element(p, item);
-                }
-            }
-            (syn::Pat::Paren(p), _) => self.bind_element(&p.pat, bound),
-            _ => self.bind_pattern(pat, bound, None),
-        }
-    }
-
-    /// The indices of a loop over the elements of `slices`: `0..len`, the
-    /// shortest length for a `zip`, computed in `outer`, the block enclosing
-    /// the loop.
-    fn element_range(
-        &mut self,
-        slices: &[Value],
-        rev: bool,
-        span: Span,
-        outer: crate::ir::Block,
-    ) -> Option<Range> {
-        let mut hi: Option<Value> = None;
-        for &x in slices {
-            let len = self.f.push1(outer, Op::Len(x), Class::Int, span);
-            hi = Some(match hi {
-                None => len,
-                Some(h) => self
-                    .f
-                    .push1(outer, Op::Binary(BinOp::Min, h, len), Class::Int, span),
-            });
-        }
-        let lo = self.f.push1(
-            outer,
-            Op::Lit(Lit::new(proc_macro2::Literal::usize_unsuffixed(0))),
-            Class::Int,
-            span,
-        );
-        Some(Range {
-            lo,
-            hi: hi?,
-            inclusive: false,
-            adapters: if rev { vec![Adapter::Rev] } else { vec![] },
-        })
-    }
-
-    /// What a `for` loop iterates over: a range with adapters, or the
-    /// elements of slices.
-    fn sequence(&mut self, e: &syn::Expr) -> Option<Sequence> {
+    /// The indices a `for` loop over a range runs through: `a..b`,
+    /// `a..=b`, with `.rev()` and `.step_by(k)`. Other sequences are
+    /// chains ([`super::iter`]).
+    fn range_sequence(&mut self, e: &syn::Expr) -> Option<Range> {
         match strip(e) {
             syn::Expr::Range(r) => {
                 let (Some(start), Some(end)) = (&r.start, &r.end) else {
@@ -707,154 +604,28 @@ impl Lower {
                         return None;
                     }
                 }
-                Some(Sequence::Range(Range {
+                Some(Range {
                     lo,
                     hi,
                     inclusive: matches!(r.limits, syn::RangeLimits::Closed(_)),
                     adapters: vec![],
-                }))
+                })
             }
-            syn::Expr::MethodCall(m) => {
-                let method = m.method.to_string();
-                match (method.as_str(), m.args.len()) {
-                    ("iter", 0) => {
-                        let x = self.slice(&m.receiver)?;
-                        Some(Sequence::Elements {
-                            slices: vec![x],
-                            enumerate: false,
-                            rev: false,
-                        })
-                    }
-                    ("rev", 0) => match self.sequence(&m.receiver)? {
-                        Sequence::Range(mut r) => {
-                            r.adapters.push(Adapter::Rev);
-                            Some(Sequence::Range(r))
-                        }
-                        Sequence::Elements {
-                            slices,
-                            enumerate: false,
-                            rev,
-                        } => Some(Sequence::Elements {
-                            slices,
-                            enumerate: false,
-                            rev: !rev,
-                        }),
-                        Sequence::Elements { .. } => {
-                            self.errors.at(m, "`.enumerate().rev()` is not supported; loop over `(0..x.len()).rev()`");
-                            None
-                        }
-                    },
-                    ("step_by", 1) => {
-                        let seq = self.sequence(&m.receiver)?;
-                        let step = self.value(&m.args[0])?;
-                        match seq {
-                            Sequence::Range(mut r) => {
-                                r.adapters.push(Adapter::StepBy(step));
-                                Some(Sequence::Range(r))
-                            }
-                            Sequence::Elements { .. } => {
-                                self.errors.at(m, "`step_by` is supported on ranges; loop over `(0..x.len()).step_by(k)`");
-                                None
-                            }
-                        }
-                    }
-                    ("enumerate", 0) => match self.sequence(&m.receiver)? {
-                        Sequence::Elements {
-                            slices,
-                            enumerate: false,
-                            rev: false,
-                        } => Some(Sequence::Elements {
-                            slices,
-                            enumerate: true,
-                            rev: false,
-                        }),
-                        _ => {
-                            self.errors.at(m, "`enumerate` is supported directly on `x.iter()` and `x.iter().zip(..)`");
-                            None
-                        }
-                    },
-                    ("zip", 1) => {
-                        let a = self.sequence(&m.receiver)?;
-                        let b = self.sequence(&m.args[0])?;
-                        match (a, b) {
-                            (
-                                Sequence::Elements {
-                                    slices: mut xs,
-                                    enumerate: false,
-                                    rev: false,
-                                },
-                                Sequence::Elements {
-                                    slices: ys,
-                                    enumerate: false,
-                                    rev: false,
-                                },
-                            ) => {
-                                xs.extend(ys);
-                                Some(Sequence::Elements {
-                                    slices: xs,
-                                    enumerate: false,
-                                    rev: false,
-                                })
-                            }
-                            _ => {
-                                self.errors
-                                    .at(m, "`zip` is supported between `x.iter()` sequences");
-                                None
-                            }
-                        }
-                    }
-                    _ => {
-                        self.errors.at(
-                            m,
-                            format_args!(
-                                "`.{method}()` is not supported in a `for` loop by #[differentiable]; \
-                                 loop over a range (`a..b`, `.rev()`, `.step_by(k)`) or `x.iter()` \
-                                 (`.enumerate()`, `.zip(y.iter())`, `.rev()`)"
-                            ),
-                        );
-                        None
-                    }
-                }
+            syn::Expr::MethodCall(m) if m.method == "rev" && m.args.is_empty() => {
+                let mut r = self.range_sequence(&m.receiver)?;
+                r.adapters.push(Adapter::Rev);
+                Some(r)
+            }
+            syn::Expr::MethodCall(m) if m.method == "step_by" && m.args.len() == 1 => {
+                let mut r = self.range_sequence(&m.receiver)?;
+                let step = self.value(&m.args[0])?;
+                r.adapters.push(Adapter::StepBy(step));
+                Some(r)
             }
             other => {
-                // `for v in x` over a slice.
-                let bound = self.expr(other)?;
-                match bound {
-                    Bound::Value(x)
-                        if self.f.class(x).is_sequence() || self.is_data_sequence(x) =>
-                    {
-                        Some(Sequence::Elements {
-                            slices: vec![x],
-                            enumerate: false,
-                            rev: false,
-                        })
-                    }
-                    _ => {
-                        self.errors.at(
-                            other,
-                            "#[differentiable] loops over ranges (`a..b`) and slices (`x.iter()`) only",
-                        );
-                        None
-                    }
-                }
+                self.errors.at(other, "#[differentiable] loops over ranges and iterator chains");
+                None
             }
-        }
-    }
-
-    /// A slice-valued expression: floats, or data (`idx: &[usize]`, an
-    /// integer array the function writes), whose elements are read as they
-    /// are.
-    fn slice(&mut self, e: &syn::Expr) -> Option<Value> {
-        let x = self.value(e)?;
-        if self.f.class(x).is_sequence() || self.is_data_sequence(x) {
-            Some(x)
-        } else {
-            self.errors.at(
-                e,
-                "this is not a slice or an array; #[differentiable] iterates over slices \
-                 (`x.iter()`), arrays and ranges (`0..n`) only",
-            );
-            None
         }
     }
 

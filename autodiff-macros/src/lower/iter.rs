@@ -55,6 +55,10 @@ pub(super) struct Chain {
     source: Source,
     stages: Vec<Stage>,
     span: Span,
+    /// The chain as written, where errors point.
+    syntax: proc_macro2::TokenStream,
+    /// Where each stage is written (its method's name).
+    at: Vec<Span>,
 }
 
 enum Source {
@@ -88,7 +92,7 @@ enum Stage {
     TakeWhile(Callable),
     SkipWhile(Callable),
     Enumerate,
-    Rev,
+    Rev(Span),
     Take(syn::Expr),
     Skip(syn::Expr),
     StepBy(syn::Expr),
@@ -102,7 +106,7 @@ impl Stage {
             self,
             Stage::Map(_)
                 | Stage::Enumerate
-                | Stage::Rev
+                | Stage::Rev(_)
                 | Stage::Take(_)
                 | Stage::Skip(_)
                 | Stage::StepBy(_)
@@ -207,12 +211,22 @@ pub(super) fn parse_chain(e: &syn::Expr) -> syn::Result<Option<Chain>> {
                 },
                 stages: vec![],
                 span,
+                syntax: e.to_token_stream(),
+                at: vec![],
             }))
         }
         syn::Expr::MethodCall(m) => {
             let method = m.method.to_string();
             let arg = m.args.first();
-            let source = |source| Ok(Some(Chain { source, stages: vec![], span }));
+            let source = |source| {
+                Ok(Some(Chain {
+                    source,
+                    stages: vec![],
+                    span,
+                    syntax: e.to_token_stream(),
+                    at: vec![],
+                }))
+            };
             match (method.as_str(), m.args.len()) {
                 ("iter" | "into_iter" | "iter_mut", 0) => {
                     if let Some(chain) = parse_chain(&m.receiver)? {
@@ -238,7 +252,7 @@ pub(super) fn parse_chain(e: &syn::Expr) -> syn::Result<Option<Chain>> {
                         ("take_while", Some(a)) => Some(Stage::TakeWhile(callable(a)?)),
                         ("skip_while", Some(a)) => Some(Stage::SkipWhile(callable(a)?)),
                         ("enumerate", None) => Some(Stage::Enumerate),
-                        ("rev", None) => Some(Stage::Rev),
+                        ("rev", None) => Some(Stage::Rev(m.method.span())),
                         ("take", Some(a)) => Some(Stage::Take(a.clone())),
                         ("skip", Some(a)) => Some(Stage::Skip(a.clone())),
                         ("step_by", Some(a)) => Some(Stage::StepBy(a.clone())),
@@ -263,8 +277,12 @@ pub(super) fn parse_chain(e: &syn::Expr) -> syn::Result<Option<Chain>> {
                     let Some(mut chain) = parse_chain(&m.receiver)? else {
                         return Ok(None);
                     };
-                    chain.stages.extend(stage);
+                    if let Some(stage) = stage {
+                        chain.stages.push(stage);
+                        chain.at.push(m.method.span());
+                    }
                     chain.span = span;
+                    chain.syntax = e.to_token_stream();
                     Ok(Some(chain))
                 }
             }
@@ -287,6 +305,8 @@ fn into_chain(e: &syn::Expr) -> syn::Result<Chain> {
         source: elements(of, mutable),
         stages: vec![],
         span: e.span(),
+        syntax: e.to_token_stream(),
+        at: vec![],
     })
 }
 
@@ -808,12 +828,12 @@ impl Lower {
         Ok((syn::parse2(block)?, bindings))
     }
 
-    /// A `for` loop over a chain that the loop lowering does not take as
-    /// it is: the chain's loop, with the loop's body as its consumer.
-    /// `false` when the sequence is one the loop lowering takes.
+    /// A `for` loop over a chain (or a slice, which `IntoIterator` makes
+    /// one): the chain's loop, with the loop's body as its consumer.
+    /// `false` for a range, which the loop lowering takes as it is.
     pub(super) fn chain_for(&mut self, l: &syn::ExprForLoop) -> bool {
-        let chain = match parse_chain(&l.expr) {
-            Ok(Some(chain)) if !chain.native() => chain,
+        let chain = match into_chain(&l.expr) {
+            Ok(chain) if !chain.native() => chain,
             Ok(_) => return false,
             Err(e) => {
                 self.errors.push(e);
@@ -859,9 +879,9 @@ impl Lower {
                 unreachable!("found a chain stage")
             };
             let rest = &chain.stages[c + 1..];
-            if rest.iter().any(Stage::stateful) {
+            if let Some(k) = rest.iter().position(Stage::stateful) {
                 return Err(syn::Error::new(
-                    chain.span,
+                    chain.at[c + 1 + k],
                     "#[differentiable] takes `map`, `filter` and `inspect` after `.chain(..)`; \
                      apply the other adapters to each part before chaining them",
                 ));
@@ -921,7 +941,7 @@ impl Lower {
                     len: n,
                     item: Box::new(move |k| Item::Tuple(vec![Item::Value(k.clone()), inner(k)])),
                 },
-                Stage::Rev => {
+                Stage::Rev(_) => {
                     let n2 = n.clone();
                     Indexed {
                         len: n,
@@ -956,8 +976,8 @@ impl Lower {
                 }
                 Stage::Zip(other) => {
                     if other.stages.iter().any(|s| !s.indexed()) {
-                        return Err(syn::Error::new(
-                            other.span,
+                        return Err(syn::Error::new_spanned(
+                            &other.syntax,
                             "#[differentiable] zips with chains whose elements are addressable \
                              (`y.iter()`, `map`, `enumerate`, `rev`, `take`, `skip`, `step_by`); \
                              filter after the `zip`",
@@ -1166,8 +1186,8 @@ impl Lower {
                     }
                     Stage::Zip(other) => {
                         if other.stages.iter().any(|s| !s.indexed()) {
-                            return Err(syn::Error::new(
-                                other.span,
+                            return Err(syn::Error::new_spanned(
+                                &other.syntax,
                                 "#[differentiable] zips with chains whose elements are \
                                  addressable; filter after the `zip`",
                             ));
@@ -1181,9 +1201,9 @@ impl Lower {
                     _ => unreachable!("a counted stage"),
                 }
             }
-            Stage::Rev => {
+            Stage::Rev(at) => {
                 return Err(syn::Error::new(
-                    Span::call_site(),
+                    *at,
                     "#[differentiable] reverses chains before `filter`, `take_while` and \
                      `skip_while`; move `.rev()` before them",
                 ));
@@ -1288,27 +1308,13 @@ impl<'ast> Visit<'ast> for Locals {
 }
 
 impl Chain {
-    /// Whether the loop lowering takes this sequence as it is: a range
-    /// with `rev` and `step_by`, or `x.iter()` with `rev`, or with `zip`s
-    /// of other slices and `enumerate`.
+    /// Whether the loop lowering takes this sequence as it is: a range,
+    /// with `rev` and `step_by`.
     fn native(&self) -> bool {
-        let plain = |s: &Source| matches!(s, Source::Elements { range: None, mutable: false, .. });
-        match &self.source {
-            Source::Range { .. } => self
+        matches!(self.source, Source::Range { .. })
+            && self
                 .stages
                 .iter()
-                .all(|s| matches!(s, Stage::Rev | Stage::StepBy(_))),
-            s if plain(s) => match self.stages.as_slice() {
-                [Stage::Rev] => true,
-                stages => {
-                    let (zips, rest) = stages.split_at(
-                        stages.iter().position(|s| !matches!(s, Stage::Zip(_))).unwrap_or(stages.len()),
-                    );
-                    zips.iter().all(|z| matches!(z, Stage::Zip(c) if plain(&c.source) && c.stages.is_empty()))
-                        && matches!(rest, [] | [Stage::Enumerate])
-                }
-            },
-            _ => false,
-        }
+                .all(|s| matches!(s, Stage::Rev(_) | Stage::StepBy(_)))
     }
 }

@@ -11,6 +11,28 @@ use super::flow::strip;
 use super::{Bound, Lower};
 use crate::ir::Class;
 
+/// The length of a slice expression, without taking a part of it:
+/// `hi - lo` for `x[lo..hi]`.
+fn slice_len(x: &syn::Expr) -> syn::Expr {
+    let x = match strip(x) {
+        syn::Expr::Reference(r) => &*r.expr,
+        other => other,
+    };
+    if let syn::Expr::Index(ix) = strip(x)
+        && let syn::Expr::Range(r) = strip(&ix.index)
+    {
+        let base = &ix.expr;
+        let lo: syn::Expr = r.start.as_deref().cloned().unwrap_or_else(|| syn::parse_quote!(0));
+        let hi: syn::Expr = match (&r.end, &r.limits) {
+            (None, _) => syn::parse_quote!(#base.len()),
+            (Some(h), syn::RangeLimits::HalfOpen(_)) => (**h).clone(),
+            (Some(h), syn::RangeLimits::Closed(_)) => syn::parse_quote!(#h + 1),
+        };
+        return syn::parse_quote!(((#hi) - (#lo)));
+    }
+    syn::parse_quote!(#x.len())
+}
+
 impl Lower {
     /// A slice or `Vec` method, lowered; `None` when `m` is not one.
     pub(super) fn slice_method(&mut self, m: &syn::ExprMethodCall) -> Option<Option<Bound>> {
@@ -33,13 +55,13 @@ impl Lower {
             }
             ("copy_from_slice" | "clone_from_slice", 1) if by_name => {
                 let src = arg(0)?;
+                let (n, m) = (slice_len(x), slice_len(src));
                 parse_quote_spanned!(span=> {
-                    let __src = #src;
                     ::core::assert!(
-                        #x.len() == __src.len(),
+                        #n == #m,
                         "source slice length does not match destination slice length"
                     );
-                    for (__d, __s) in #x.iter_mut().zip(__src.iter()) { *__d = *__s; }
+                    for (__d, __s) in #x.iter_mut().zip(#src) { *__d = *__s; }
                 })
             }
             ("extend_from_slice", 1) if by_path => {
@@ -137,8 +159,10 @@ impl Lower {
                 self.errors.at(
                     m,
                     format_args!(
-                        "`.{method}()` gives an `Option`: write `{}.unwrap()`, or index the slice",
-                        quote::ToTokens::to_token_stream(m)
+                        "`.{method}()` gives an `Option`, which #[differentiable] takes apart where \
+                         it is made: write `{m}.unwrap()` or `{m}.copied().unwrap_or(v)`, or index \
+                         the slice",
+                        m = quote::ToTokens::to_token_stream(m)
                     ),
                 );
                 return Some(None);
@@ -148,18 +172,37 @@ impl Lower {
         Some(self.lower_with(vec![], &rewritten, 1))
     }
 
-    /// `x.first().unwrap()`, `x.last().unwrap()`: the element.
-    pub(super) fn first_or_last(&mut self, m: &syn::ExprMethodCall) -> Option<Option<Bound>> {
+    /// `x.first().unwrap()`, `x.last().copied().unwrap_or(v)`: the element.
+    pub(super) fn first_or_last(
+        &mut self,
+        m: &syn::ExprMethodCall,
+        unwrap: &super::iter::Unwrap,
+    ) -> Option<Option<Bound>> {
+        let m = match strip(&m.receiver) {
+            syn::Expr::MethodCall(inner)
+                if (m.method == "copied" || m.method == "cloned") && m.args.is_empty() =>
+            {
+                inner
+            }
+            _ => m,
+        };
         let method = m.method.to_string();
         if !matches!(method.as_str(), "first" | "last") || !m.args.is_empty() {
             return None;
         }
         let x = &*m.receiver;
         let span = m.span();
-        let e: syn::Expr = if method == "first" {
-            parse_quote_spanned!(span=> #x[0])
+        let at: syn::Expr = if method == "first" {
+            parse_quote_spanned!(span=> 0)
         } else {
-            parse_quote_spanned!(span=> { let __s = &#x; __s[__s.len() - 1] })
+            parse_quote_spanned!(span=> __s.len() - 1)
+        };
+        let e: syn::Expr = match unwrap {
+            super::iter::Unwrap::Panic => parse_quote_spanned!(span=> { let __s = &#x; __s[#at] }),
+            super::iter::Unwrap::Or(d) => parse_quote_spanned!(span=> {
+                let __s = &#x;
+                if __s.len() > 0 { __s[#at] } else { #d }
+            }),
         };
         Some(self.lower_with(vec![], &e, 1))
     }

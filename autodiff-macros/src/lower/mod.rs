@@ -667,16 +667,13 @@ impl Lower {
             // `|&a, b| a + *b`): elements are values here.
             syn::UnOp::Deref(_) => {
                 let v = self.value(&u.expr)?;
-                if matches!(
-                    self.f.class(v),
-                    Class::Float | Class::Int | Class::Unknown | Class::Bool
-                ) {
+                if !matches!(self.f.class(v), Class::Ref | Class::Other) {
                     return Some(v);
                 }
                 self.errors.at(
                     u,
-                    "dereferencing is not supported by #[differentiable] here (references to \
-                     slices and arrays are read through their elements)",
+                    "#[differentiable] does not dereference a reference to data; pass the \
+                     value itself (`n: usize` rather than `n: &usize`)",
                 );
                 return None;
             }
@@ -859,10 +856,10 @@ impl Lower {
                 Some(d) if m.method == "unwrap_or" => iter::Unwrap::Or(d.clone()),
                 _ => iter::Unwrap::Panic,
             };
-            if let Some(value) = self.chain_consumer(inner, Some(unwrap), outputs) {
+            if let Some(value) = self.first_or_last(inner, &unwrap) {
                 return value;
             }
-            if let Some(value) = self.first_or_last(inner) {
+            if let Some(value) = self.chain_consumer(inner, Some(unwrap), outputs) {
                 return value;
             }
         }
@@ -928,6 +925,10 @@ impl Lower {
         let receiver = self.value(&m.receiver);
         let args: Option<Vec<Value>> = m.args.iter().map(|a| self.value(a)).collect();
         let (receiver, mut args) = (receiver?, args?);
+        // (A value that failed to lower was reported where it failed.)
+        if Some(receiver) == self.poison {
+            return Some(Bound::Value(receiver));
+        }
         args.insert(0, receiver);
         let spans: Vec<Span> = std::iter::once(m.receiver.span())
             .chain(m.args.iter().map(|a| a.span()))

@@ -1,12 +1,8 @@
 use autodiff::prelude::*;
 
-fn sq(v: &f64) -> f64 {
-    v * v
-}
-
 #[differentiable]
 fn f(x: &[f64]) -> f64 {
-    x.iter().map(sq).sum()
+    x.iter().filter(|v| **v > 0.0).rev().map(|v| v * v).sum()
 }
 
 fn main() {}
