@@ -15,7 +15,6 @@ mod idiomatic {
     pub mod conv1d;
     pub mod gp;
     pub mod huber_tv;
-    pub mod lennard_jones;
     pub mod logistic;
     pub mod logsumexp;
     pub mod rk4;

@@ -95,10 +95,7 @@ fn collected(x: &[f64]) -> f64 {
 fn sorted_weights(x: &[f64]) -> f64 {
     let mut v = x.to_vec();
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v.iter()
-        .enumerate()
-        .map(|(i, s)| (i + 1) as f64 * s)
-        .sum()
+    v.iter().enumerate().map(|(i, s)| (i + 1) as f64 * s).sum()
 }
 
 #[differentiable]
@@ -251,6 +248,23 @@ fn with_checks(x: &[f64]) -> f64 {
     s.sqrt()
 }
 
+#[differentiable]
+fn scaled(x: &[f64], s: f64) -> Vec<f64> {
+    x.iter().map(|v| v * s).collect()
+}
+
+#[differentiable]
+fn total_sines(x: &[f64]) -> f64 {
+    x.iter().map(|v| v.sin()).sum()
+}
+
+/// A vector a call returned, lent as it is and bound without its type.
+#[differentiable]
+fn lent_results(x: &[f64]) -> f64 {
+    let y = scaled(x, 2.0);
+    total_sines(&scaled(&y, 0.5)) + total_sines(&y)
+}
+
 fn points(n: usize, seed: u64) -> Vec<Vec<f64>> {
     let mut rng = Rng::new(seed);
     (0..5)
@@ -270,7 +284,12 @@ fn check(
     for (k, x) in points(n, 17 + n as u64).iter().enumerate() {
         let g = grad(x);
         for i in 0..n {
-            assert_close(&format!("{name}: df/dx{i} at point {k}"), g[i], partial(f, x, i), FD);
+            assert_close(
+                &format!("{name}: df/dx{i} at point {k}"),
+                g[i],
+                partial(f, x, i),
+                FD,
+            );
         }
         let v: Vec<f64> = (0..n).map(|i| (i as f64 * 0.7).cos()).collect();
         let dot: f64 = g.iter().zip(&v).map(|(a, b)| a * b).sum();
@@ -320,6 +339,7 @@ fn chains_of_one_slice() {
         reduced, reduced_grad, reduced_jvp, 4;
         ends, ends_grad, ends_jvp, 3;
         with_checks, with_checks_grad, with_checks_jvp, 4;
+        lent_results, lent_results_grad, lent_results_jvp, 4;
     }
 }
 
@@ -380,8 +400,18 @@ fn closures_inline_with_their_captures() {
         let (_, d) = closures_jvp(x[0], x[1], 0.3, -0.8);
         assert_close("closures jvp", d, 0.3 * gx - 0.8 * gy, EXACT);
         // f(x) = 3x^2 + 100x: the closure reads the first `a`.
-        assert_close("lexical", closure_capture_is_lexical_grad(x[0]), 6.0 * x[0] + 100.0, EXACT);
-        assert_close("lexical fd", closure_capture_is_lexical_grad(x[0]), partial(g, &x, 0), FD);
+        assert_close(
+            "lexical",
+            closure_capture_is_lexical_grad(x[0]),
+            6.0 * x[0] + 100.0,
+            EXACT,
+        );
+        assert_close(
+            "lexical fd",
+            closure_capture_is_lexical_grad(x[0]),
+            partial(g, &x, 0),
+            FD,
+        );
     }
 }
 

@@ -2228,7 +2228,10 @@ fn with_operands(tokens: &TokenStream, operands: &[TokenStream]) -> TokenStream 
             }
             proc_macro2::TokenTree::Ident(i) => {
                 let k = i.to_string();
-                match k.strip_prefix("__operand").and_then(|k| k.parse::<usize>().ok()) {
+                match k
+                    .strip_prefix("__operand")
+                    .and_then(|k| k.parse::<usize>().ok())
+                {
                     Some(k) if k < operands.len() => {
                         let o = &operands[k];
                         quote!((#o))

@@ -142,6 +142,20 @@ thread_local! {
     /// The type parameter that stands for the scalar while a generic
     /// function (`fn f<T: Float>`) is expanded: `T` is a float like `f64`.
     static SCALAR: std::cell::RefCell<Option<Ident>> = const { std::cell::RefCell::new(None) };
+    /// Set while a function with struct parameters or variables is
+    /// expanded (by [`crate::structs`]): what a call returns may be a
+    /// struct there.
+    static STRUCTS: std::cell::RefCell<Option<()>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with structs in scope ([`structs_in_scope`]).
+pub fn with_structs<R>(f: impl FnOnce() -> R) -> R {
+    scoped(&STRUCTS, Some(()), f)
+}
+
+/// Whether the function being expanded has struct parameters or variables.
+pub fn structs_in_scope() -> bool {
+    STRUCTS.with(|s| s.borrow().is_some())
 }
 
 /// Takes `__self_type(T)` out of the attribute's arguments: what

@@ -84,7 +84,12 @@ fn norm_cdf_derivative_is_the_approximations() {
     for _ in 0..50 {
         let x = rng.uniform(-4.0, 4.0);
         let g = norm_cdf_grad(x);
-        assert_close(&format!("N'({x})"), g, partial(|p: &[f64]| norm_cdf(p[0]), &[x], 0), FD);
+        assert_close(
+            &format!("N'({x})"),
+            g,
+            partial(|p: &[f64]| norm_cdf(p[0]), &[x], 0),
+            FD,
+        );
         // The derivative of the approximation is close to, not equal to, φ.
         assert!((g - phi(x)).abs() < 5e-6, "N'({x}) = {g}, φ = {}", phi(x));
         let (value, dv) = norm_cdf_jvp(x, 0.75);
@@ -132,7 +137,8 @@ fn greeks_against_closed_forms() {
         let m = Market::random(&mut rng);
         let (d1, d2) = m.d1_d2();
         let disc = (-m.r * m.t).exp();
-        let (price, (delta, dk, rho, vega, theta)) = bs_call_value_and_grad(m.s, m.k, m.r, m.sigma, m.t);
+        let (price, (delta, dk, rho, vega, theta)) =
+            bs_call_value_and_grad(m.s, m.k, m.r, m.sigma, m.t);
         let exact_price = m.s * norm_cdf(d1) - m.k * disc * norm_cdf(d2);
         assert_close("price", price, exact_price, EXACT);
         worst_delta = worst_delta.max((delta - norm_cdf(d1)).abs());

@@ -112,7 +112,12 @@ fn gradient_against_central_differences() {
             let at: Vec<f64> = l.kernel.iter().copied().chain([l.bias]).collect();
             let f = |p: &[f64]| conv_loss(&l.signal, &p[..k], p[k], l.pool, &l.target);
             for j in 0..k {
-                assert_close(&format!("n={n} k={k}: dL/dk[{j}]"), gk[j], partial(f, &at, j), FD);
+                assert_close(
+                    &format!("n={n} k={k}: dL/dk[{j}]"),
+                    gk[j],
+                    partial(f, &at, j),
+                    FD,
+                );
             }
             assert_close(&format!("n={n} k={k}: dL/db"), gb, partial(f, &at, k), FD);
         }
@@ -148,8 +153,12 @@ fn forward_mode_against_reverse_mode() {
             let l = Layer::random(&mut rng, n, k, pool);
             let dk = uniform_vec(&mut rng, k, -1.0, 1.0);
             let db = rng.uniform(-1.0, 1.0);
-            let (value, dv) = conv_loss_jvp(&l.signal, &l.kernel, l.bias, l.pool, &l.target, &dk, db);
-            assert_eq!(value, conv_loss(&l.signal, &l.kernel, l.bias, l.pool, &l.target));
+            let (value, dv) =
+                conv_loss_jvp(&l.signal, &l.kernel, l.bias, l.pool, &l.target, &dk, db);
+            assert_eq!(
+                value,
+                conv_loss(&l.signal, &l.kernel, l.bias, l.pool, &l.target)
+            );
             let (gk, gb) = conv_loss_grad(&l.signal, &l.kernel, l.bias, l.pool, &l.target);
             let g: Vec<f64> = gk.iter().copied().chain([gb]).collect();
             let v: Vec<f64> = dk.iter().copied().chain([db]).collect();
@@ -173,7 +182,15 @@ fn layer_dot_product_test() {
             let (_, (wk, wb)) = conv_relu_pool_vjp(&l.signal, &l.kernel, l.bias, l.pool, w.clone());
             let lhs: f64 = w.iter().zip(&jv).map(|(a, b)| a * b).sum();
             let rhs: f64 = wk.iter().zip(&dk).map(|(a, b)| a * b).sum::<f64>() + wb * db;
-            assert_close("<w, J v> = <Jᵀ w, v>", lhs, rhs, Tolerance { rel: 1e-12, abs: 1e-14 });
+            assert_close(
+                "<w, J v> = <Jᵀ w, v>",
+                lhs,
+                rhs,
+                Tolerance {
+                    rel: 1e-12,
+                    abs: 1e-14,
+                },
+            );
         }
     }
 }

@@ -124,7 +124,10 @@ struct Data {
 fn data(rng: &mut Rng, n: usize) -> Data {
     let mut x = uniform_vec(rng, n, -3.0, 3.0);
     x.sort_by(f64::total_cmp);
-    let y = x.iter().map(|&xi| xi.sin() + 0.3 * rng.uniform(-1.0, 1.0)).collect();
+    let y = x
+        .iter()
+        .map(|&xi| xi.sin() + 0.3 * rng.uniform(-1.0, 1.0))
+        .collect();
     Data { x, y }
 }
 

@@ -16,7 +16,11 @@ use autodiff::prelude::*;
 #[differentiable(wrt(w))]
 pub fn logistic_nll(w: &[f64], x: &[f64], t: &[f64], lambda: f64) -> f64 {
     let d = w.len();
-    assert_eq!(x.len(), t.len() * d, "x must hold t.len() rows of w.len() features");
+    assert_eq!(
+        x.len(),
+        t.len() * d,
+        "x must hold t.len() rows of w.len() features"
+    );
     let data: f64 = x
         .chunks(d)
         .zip(t)
@@ -43,7 +47,13 @@ fn problem(rng: &mut Rng, n: usize, d: usize) -> Problem {
         w: uniform_vec(rng, d, -1.5, 1.5),
         x: uniform_vec(rng, n * d, -2.0, 2.0),
         t: (0..n)
-            .map(|_| if rng.uniform(0.0, 1.0) < 0.5 { 0.0 } else { 1.0 })
+            .map(|_| {
+                if rng.uniform(0.0, 1.0) < 0.5 {
+                    0.0
+                } else {
+                    1.0
+                }
+            })
             .collect(),
         lambda: rng.uniform(0.0, 0.5),
     }

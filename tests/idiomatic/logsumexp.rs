@@ -133,7 +133,9 @@ fn batch_cross_entropy_is_the_mean_of_rows() {
     let (batch, k) = (5, 4);
     for _ in 0..10 {
         let logits = uniform_vec(&mut rng, batch * k, -3.0, 3.0);
-        let labels: Vec<usize> = (0..batch).map(|_| (rng.next_u64() % k as u64) as usize).collect();
+        let labels: Vec<usize> = (0..batch)
+            .map(|_| (rng.next_u64() % k as u64) as usize)
+            .collect();
         let g = batch_cross_entropy_grad(&logits, &labels);
         for i in 0..batch * k {
             let fd = partial(|z: &[f64]| batch_cross_entropy(z, &labels), &logits, i);
@@ -144,7 +146,12 @@ fn batch_cross_entropy_is_the_mean_of_rows() {
             for c in 0..k {
                 let onehot = if c == y { 1.0 } else { 0.0 };
                 let expected = (p[c] - onehot) / batch as f64;
-                assert_close(&format!("row {r} class {c}"), g[r * k + c], expected, CLOSED);
+                assert_close(
+                    &format!("row {r} class {c}"),
+                    g[r * k + c],
+                    expected,
+                    CLOSED,
+                );
             }
         }
         let v = uniform_vec(&mut rng, batch * k, -1.0, 1.0);
@@ -166,7 +173,12 @@ fn forward_mode_against_reverse_mode() {
             assert_directional("logsumexp", dv, &logsumexp_grad(&x), &v);
             let label = n - 1;
             let (_, dv) = softmax_cross_entropy_jvp(&x, label, &v);
-            assert_directional("cross-entropy", dv, &softmax_cross_entropy_grad(&x, label), &v);
+            assert_directional(
+                "cross-entropy",
+                dv,
+                &softmax_cross_entropy_grad(&x, label),
+                &v,
+            );
         }
     }
 }

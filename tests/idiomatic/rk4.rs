@@ -82,14 +82,23 @@ fn undamped_energy_gradient_closed_form() {
     };
     let mut rng = Rng::new(0x4b5);
     for _ in 0..10 {
-        let (x0, v0, omega) = (rng.uniform(-2.0, 2.0), rng.uniform(-2.0, 2.0), rng.uniform(0.5, 3.0));
+        let (x0, v0, omega) = (
+            rng.uniform(-2.0, 2.0),
+            rng.uniform(-2.0, 2.0),
+            rng.uniform(0.5, 3.0),
+        );
         let (h, steps) = (0.1, 50);
         let theta: f64 = omega * h;
         let r2 = (1.0 - theta.powi(2) / 2.0 + theta.powi(4) / 24.0).powi(2)
             + (theta - theta.powi(3) / 6.0).powi(2);
         let scale = r2.powi(steps as i32);
         let (value, (gx, gv, _, _)) = final_energy_value_and_grad(x0, v0, omega, 0.0, h, steps);
-        assert_close("E", value, scale * 0.5 * (v0 * v0 + omega * omega * x0 * x0), tol);
+        assert_close(
+            "E",
+            value,
+            scale * 0.5 * (v0 * v0 + omega * omega * x0 * x0),
+            tol,
+        );
         assert_close("dE/dx0", gx, scale * omega * omega * x0, tol);
         assert_close("dE/dv0", gv, scale * v0, tol);
     }

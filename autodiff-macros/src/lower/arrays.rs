@@ -202,6 +202,10 @@ impl Lower {
         if Some(v) == self.poison {
             return Some(v);
         }
+        // What a call returned, lent: an array (unless it may be a struct).
+        if self.f.maybe_array(v) && !crate::parse::structs_in_scope() {
+            self.call_returns_array(v);
+        }
         let mutable = r.mutability.is_some();
         if self.is_data_array(v) {
             return Some(self.push(Op::Ref(v, mutable), Class::Ref, span));
@@ -222,12 +226,20 @@ impl Lower {
                 );
                 None
             }
+            _ if self.f.maybe_array(v) => {
+                self.errors.at(
+                    r,
+                    "#[differentiable] cannot see the type of what a call returned, which this \
+                     lends: bind it with its type first, `let v: Vec<f64> = f(..);` for an \
+                     array, `let s: State = f(..);` for a struct, and lend that",
+                );
+                None
+            }
             _ => {
                 self.errors.at(
                     r,
                     "#[differentiable] takes references to arrays, slices and data only; \
-                     pass a float by value, and write the type of a struct a call returned \
-                     (`let s: State = f(..);`)",
+                     pass a float by value",
                 );
                 None
             }
@@ -465,6 +477,15 @@ impl Lower {
             return None;
         };
         let v = self.value(arg)?;
+        if matches!(self.f.class(v), Class::Slice | Class::SliceMut) {
+            self.errors.at(
+                m,
+                "#[differentiable] does not make vectors of slices (`Vec<&[f64]>`, `collect()` \
+                 of `chunks`); iterate over the chunks where they are used \
+                 (`for c in x.chunks(3)`), or index the flat slice (`x[3 * i + k]`)",
+            );
+            return None;
+        }
         let name = length_var(a);
         let Some(Bound::Value(pos)) = self.lookup(&name).cloned() else {
             return None;

@@ -54,7 +54,10 @@ impl Lower {
         if name == "dbg" && std_path {
             return self.dbg(mac);
         }
-        let Some(&(_, values)) = EFFECTS.iter().find(|(n, _)| *n == name).filter(|_| std_path)
+        let Some(&(_, values)) = EFFECTS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .filter(|_| std_path)
         else {
             self.errors.at(
                 mac,
@@ -67,15 +70,20 @@ impl Lower {
             );
             return None;
         };
-        let args = match mac.parse_body_with(Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
-        {
-            Ok(args) => args,
-            Err(e) => {
-                self.errors.push(e);
-                return None;
-            }
-        };
-        let span = mac.path.segments.last().map(|s| s.ident.span()).unwrap_or_else(Span::call_site);
+        let args =
+            match mac.parse_body_with(Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated) {
+                Ok(args) => args,
+                Err(e) => {
+                    self.errors.push(e);
+                    return None;
+                }
+            };
+        let span = mac
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.span())
+            .unwrap_or_else(Span::call_site);
         let mut operands = Vec::new();
         let mut tokens = Vec::new();
         let mut named = Vec::new();
@@ -127,8 +135,12 @@ impl Lower {
         } else {
             call
         };
-        self.f
-            .push(self.block, Op::Effect(Tokens::new(call), operands), &[], span);
+        self.f.push(
+            self.block,
+            Op::Effect(Tokens::new(call), operands),
+            &[],
+            span,
+        );
         Some(if DIVERGING.contains(&name.as_str()) {
             Bound::Diverged
         } else {
@@ -154,7 +166,11 @@ impl Lower {
             self.block,
             Op::Effect(Tokens::new(call), operands),
             &[],
-            mac.path.segments.last().map(|s| s.ident.span()).unwrap_or_else(Span::call_site),
+            mac.path
+                .segments
+                .last()
+                .map(|s| s.ident.span())
+                .unwrap_or_else(Span::call_site),
         );
         Some(Bound::Value(v))
     }

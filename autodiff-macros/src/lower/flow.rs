@@ -623,7 +623,10 @@ impl Lower {
                 Some(r)
             }
             other => {
-                self.errors.at(other, "#[differentiable] loops over ranges and iterator chains");
+                self.errors.at(
+                    other,
+                    "#[differentiable] loops over ranges and iterator chains",
+                );
                 None
             }
         }

@@ -31,6 +31,7 @@ use syn::visit_mut::VisitMut;
 
 use super::flow::strip;
 use super::{Bound, Lower};
+use crate::ir::Class;
 
 /// A closure bound by `let`: inlined at each call, with the bindings in
 /// force where it was written.
@@ -516,7 +517,10 @@ impl Callable {
         fn operands(e: &syn::Expr) -> Option<(syn::Expr, syn::Expr, bool)> {
             match strip(e) {
                 syn::Expr::MethodCall(m)
-                    if matches!(m.method.to_string().as_str(), "unwrap" | "expect" | "unwrap_or") =>
+                    if matches!(
+                        m.method.to_string().as_str(),
+                        "unwrap" | "expect" | "unwrap_or"
+                    ) =>
                 {
                     operands(&m.receiver)
                 }
@@ -542,9 +546,10 @@ impl Callable {
         }
         match self {
             Callable::Path(p)
-                if p.path.segments.last().is_some_and(|s| {
-                    s.ident == "total_cmp" || s.ident == "partial_cmp"
-                }) =>
+                if p.path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "total_cmp" || s.ident == "partial_cmp") =>
             {
                 Ok(syn::parse_quote!(#a > #b))
             }
@@ -663,7 +668,10 @@ impl Lower {
             bindings.push((name.clone(), Bound::Value(value)));
             name
         };
-        let option = matches!(method, "max_by" | "min_by" | "max" | "min" | "reduce" | "last");
+        let option = matches!(
+            method,
+            "max_by" | "min_by" | "max" | "min" | "reduce" | "last"
+        );
         if option != unwrap.is_some() {
             return Err(syn::Error::new_spanned(
                 &m.method,
@@ -677,151 +685,154 @@ impl Lower {
                 },
             ));
         }
-        let (init, body, result): (Stmts, Box<dyn FnMut(&mut Lower, Item) -> syn::Result<Stmts>>, syn::Expr) =
-            match method {
-                "sum" | "product" => {
-                    let s = start(self, method == "product");
-                    let op: syn::BinOp = if method == "sum" {
-                        syn::parse_quote!(+=)
-                    } else {
-                        syn::parse_quote!(*=)
-                    };
-                    let acc2 = acc.clone();
-                    (
-                        vec![syn::parse_quote!(let mut #acc = #s;)],
-                        Box::new(move |_, item| {
-                            let e = item.expr();
-                            Ok(vec![syn::parse_quote!(#acc2 #op #e;)])
-                        }),
-                        syn::parse_quote!(#acc),
-                    )
-                }
-                "fold" => {
-                    let init = arg(0)?.clone();
-                    let f = callable(arg(1)?)?;
-                    f.check_arity(2, "fold")?;
-                    let acc2 = acc.clone();
-                    (
-                        vec![syn::parse_quote!(let mut #acc = #init;)],
-                        Box::new(move |_, item| {
-                            let e = f.apply(vec![Item::Value(syn::parse_quote!(#acc2)), item]);
-                            Ok(vec![syn::parse_quote!(#acc2 = #e;)])
-                        }),
-                        syn::parse_quote!(#acc),
-                    )
-                }
-                "count" => {
-                    let acc2 = acc.clone();
-                    (
-                        vec![syn::parse_quote!(let mut #acc = 0usize;)],
-                        Box::new(move |_, _| Ok(vec![syn::parse_quote!(#acc2 += 1;)])),
-                        syn::parse_quote!(#acc),
-                    )
-                }
-                "any" | "all" => {
-                    let f = callable(arg(0)?)?;
-                    f.check_arity(1, method)?;
-                    let all = method == "all";
-                    let acc2 = acc.clone();
-                    (
-                        vec![syn::parse_quote!(let mut #acc = #all;)],
-                        Box::new(move |_, item| {
-                            let e = f.apply(vec![item]);
-                            Ok(vec![if all {
-                                syn::parse_quote!(if !(#e) { #acc2 = false; })
-                            } else {
-                                syn::parse_quote!(if #e { #acc2 = true; })
-                            }])
-                        }),
-                        syn::parse_quote!(#acc),
-                    )
-                }
-                "collect" => {
-                    let acc2 = acc.clone();
-                    (
-                        vec![syn::parse_quote!(let mut #acc = ::std::vec::Vec::new();)],
-                        Box::new(move |_, item| {
-                            let e = item.expr();
-                            Ok(vec![syn::parse_quote!(#acc2.push(#e);)])
-                        }),
-                        syn::parse_quote!(#acc),
-                    )
-                }
-                "for_each" => {
-                    let f = callable(arg(0)?)?;
-                    f.check_arity(1, "for_each")?;
-                    (
-                        vec![],
-                        Box::new(move |_, item| {
-                            let e = f.apply(vec![item]);
-                            Ok(vec![syn::parse_quote!(#e;)])
-                        }),
-                        syn::parse_quote!(()),
-                    )
-                }
-                _ => {
-                    // The consumers that give an `Option`.
-                    let cmp = match method {
-                        "max_by" | "min_by" => Some(callable(arg(0)?)?),
-                        _ => None,
-                    };
-                    let reduce = match method {
-                        "reduce" => {
-                            let f = callable(arg(0)?)?;
-                            f.check_arity(2, "reduce")?;
-                            Some(f)
-                        }
-                        _ => None,
-                    };
-                    let z = start(self, false);
-                    let (acc2, some2) = (acc.clone(), some.clone());
-                    let method = method.to_string();
-                    let init = vec![
-                        syn::parse_quote!(let mut #acc = #z;),
-                        syn::parse_quote!(let mut #some = false;),
-                    ];
-                    let body = Box::new(move |l: &mut Lower, item: Item| -> syn::Result<Stmts> {
-                        let v = l.fresh("v", span);
+        let (init, body, result): (
+            Stmts,
+            Box<dyn FnMut(&mut Lower, Item) -> syn::Result<Stmts>>,
+            syn::Expr,
+        ) = match method {
+            "sum" | "product" => {
+                let s = start(self, method == "product");
+                let op: syn::BinOp = if method == "sum" {
+                    syn::parse_quote!(+=)
+                } else {
+                    syn::parse_quote!(*=)
+                };
+                let acc2 = acc.clone();
+                (
+                    vec![syn::parse_quote!(let mut #acc = #s;)],
+                    Box::new(move |_, item| {
                         let e = item.expr();
-                        let best: syn::Expr = syn::parse_quote!(#acc2);
-                        let value: syn::Expr = syn::parse_quote!(#v);
-                        let mut stmts: Stmts = vec![syn::parse_quote!(let #v = #e;)];
-                        // Ties: `max` gives the last greatest element and
-                        // `min` the first least, as `Iterator` does.
-                        let take: syn::Expr = match method.as_str() {
-                            "max_by" => {
-                                let g = cmp.as_ref().unwrap().greater(best.clone(), value.clone())?;
-                                syn::parse_quote!(!#some2 || !(#g))
-                            }
-                            "min_by" => {
-                                let g = cmp.as_ref().unwrap().greater(best.clone(), value.clone())?;
-                                syn::parse_quote!(!#some2 || #g)
-                            }
-                            "max" => syn::parse_quote!(!#some2 || !(#acc2 > #v)),
-                            "min" => syn::parse_quote!(!#some2 || #acc2 > #v),
-                            _ => syn::parse_quote!(true),
-                        };
-                        if let Some(f) = &reduce {
-                            let e = f.apply(vec![Item::Value(best), Item::Value(value)]);
-                            stmts.push(syn::parse_quote!(
-                                if #some2 { #acc2 = #e; } else { #acc2 = #v; }
-                            ));
+                        Ok(vec![syn::parse_quote!(#acc2 #op #e;)])
+                    }),
+                    syn::parse_quote!(#acc),
+                )
+            }
+            "fold" => {
+                let init = arg(0)?.clone();
+                let f = callable(arg(1)?)?;
+                f.check_arity(2, "fold")?;
+                let acc2 = acc.clone();
+                (
+                    vec![syn::parse_quote!(let mut #acc = #init;)],
+                    Box::new(move |_, item| {
+                        let e = f.apply(vec![Item::Value(syn::parse_quote!(#acc2)), item]);
+                        Ok(vec![syn::parse_quote!(#acc2 = #e;)])
+                    }),
+                    syn::parse_quote!(#acc),
+                )
+            }
+            "count" => {
+                let acc2 = acc.clone();
+                (
+                    vec![syn::parse_quote!(let mut #acc = 0usize;)],
+                    Box::new(move |_, _| Ok(vec![syn::parse_quote!(#acc2 += 1;)])),
+                    syn::parse_quote!(#acc),
+                )
+            }
+            "any" | "all" => {
+                let f = callable(arg(0)?)?;
+                f.check_arity(1, method)?;
+                let all = method == "all";
+                let acc2 = acc.clone();
+                (
+                    vec![syn::parse_quote!(let mut #acc = #all;)],
+                    Box::new(move |_, item| {
+                        let e = f.apply(vec![item]);
+                        Ok(vec![if all {
+                            syn::parse_quote!(if !(#e) { #acc2 = false; })
                         } else {
-                            stmts.push(syn::parse_quote!(if #take { #acc2 = #v; }));
+                            syn::parse_quote!(if #e { #acc2 = true; })
+                        }])
+                    }),
+                    syn::parse_quote!(#acc),
+                )
+            }
+            "collect" => {
+                let acc2 = acc.clone();
+                (
+                    vec![syn::parse_quote!(let mut #acc = ::std::vec::Vec::new();)],
+                    Box::new(move |_, item| {
+                        let e = item.expr();
+                        Ok(vec![parse_quote_spanned!(span=> #acc2.push(#e);)])
+                    }),
+                    syn::parse_quote!(#acc),
+                )
+            }
+            "for_each" => {
+                let f = callable(arg(0)?)?;
+                f.check_arity(1, "for_each")?;
+                (
+                    vec![],
+                    Box::new(move |_, item| {
+                        let e = f.apply(vec![item]);
+                        Ok(vec![syn::parse_quote!(#e;)])
+                    }),
+                    syn::parse_quote!(()),
+                )
+            }
+            _ => {
+                // The consumers that give an `Option`.
+                let cmp = match method {
+                    "max_by" | "min_by" => Some(callable(arg(0)?)?),
+                    _ => None,
+                };
+                let reduce = match method {
+                    "reduce" => {
+                        let f = callable(arg(0)?)?;
+                        f.check_arity(2, "reduce")?;
+                        Some(f)
+                    }
+                    _ => None,
+                };
+                let z = start(self, false);
+                let (acc2, some2) = (acc.clone(), some.clone());
+                let method = method.to_string();
+                let init = vec![
+                    syn::parse_quote!(let mut #acc = #z;),
+                    syn::parse_quote!(let mut #some = false;),
+                ];
+                let body = Box::new(move |l: &mut Lower, item: Item| -> syn::Result<Stmts> {
+                    let v = l.fresh("v", span);
+                    let e = item.expr();
+                    let best: syn::Expr = syn::parse_quote!(#acc2);
+                    let value: syn::Expr = syn::parse_quote!(#v);
+                    let mut stmts: Stmts = vec![syn::parse_quote!(let #v = #e;)];
+                    // Ties: `max` gives the last greatest element and
+                    // `min` the first least, as `Iterator` does.
+                    let take: syn::Expr = match method.as_str() {
+                        "max_by" => {
+                            let g = cmp.as_ref().unwrap().greater(best.clone(), value.clone())?;
+                            syn::parse_quote!(!#some2 || !(#g))
                         }
-                        stmts.push(syn::parse_quote!(#some2 = true;));
-                        Ok(stmts)
-                    });
-                    let result = match unwrap {
-                        Some(Unwrap::Or(d)) => syn::parse_quote!(if #some { #acc } else { #d }),
-                        _ => syn::parse_quote!({
-                            ::core::assert!(#some, "called `Option::unwrap()` on a `None` value");
-                            #acc
-                        }),
+                        "min_by" => {
+                            let g = cmp.as_ref().unwrap().greater(best.clone(), value.clone())?;
+                            syn::parse_quote!(!#some2 || #g)
+                        }
+                        "max" => syn::parse_quote!(!#some2 || !(#acc2 > #v)),
+                        "min" => syn::parse_quote!(!#some2 || #acc2 > #v),
+                        _ => syn::parse_quote!(true),
                     };
-                    (init, body, result)
-                }
-            };
+                    if let Some(f) = &reduce {
+                        let e = f.apply(vec![Item::Value(best), Item::Value(value)]);
+                        stmts.push(syn::parse_quote!(
+                            if #some2 { #acc2 = #e; } else { #acc2 = #v; }
+                        ));
+                    } else {
+                        stmts.push(syn::parse_quote!(if #take { #acc2 = #v; }));
+                    }
+                    stmts.push(syn::parse_quote!(#some2 = true;));
+                    Ok(stmts)
+                });
+                let result = match unwrap {
+                    Some(Unwrap::Or(d)) => syn::parse_quote!(if #some { #acc } else { #d }),
+                    _ => syn::parse_quote!({
+                        ::core::assert!(#some, "called `Option::unwrap()` on a `None` value");
+                        #acc
+                    }),
+                };
+                (init, body, result)
+            }
+        };
         let mut body = body;
         let loops = self.drive(&chain, &mut pre, &mut |l, item| body(l, item))?;
         let block = quote_spanned!(span=> { #(#pre)* #(#init)* #(#loops)* #result });
@@ -874,7 +885,11 @@ impl Lower {
         pre: &mut Stmts,
         body: &mut dyn FnMut(&mut Lower, Item) -> syn::Result<Stmts>,
     ) -> syn::Result<Stmts> {
-        if let Some(c) = chain.stages.iter().position(|s| matches!(s, Stage::Chain(_))) {
+        if let Some(c) = chain
+            .stages
+            .iter()
+            .position(|s| matches!(s, Stage::Chain(_)))
+        {
             let Stage::Chain(second) = &chain.stages[c] else {
                 unreachable!("found a chain stage")
             };
@@ -890,7 +905,13 @@ impl Lower {
                 // (Stateless stages need nothing before the loop.)
                 l.push_stages(rest, item, &mut Vec::new(), body)
             };
-            let mut out = self.drive_part(&chain.source, &chain.stages[..c], chain.span, pre, &mut then)?;
+            let mut out = self.drive_part(
+                &chain.source,
+                &chain.stages[..c],
+                chain.span,
+                pre,
+                &mut then,
+            )?;
             out.extend(self.drive(second, pre, &mut then)?);
             return Ok(out);
         }
@@ -906,14 +927,19 @@ impl Lower {
         pre: &mut Stmts,
         body: &mut dyn FnMut(&mut Lower, Item) -> syn::Result<Stmts>,
     ) -> syn::Result<Stmts> {
-        let split = stages.iter().position(|s| !s.indexed()).unwrap_or(stages.len());
+        let split = stages
+            .iter()
+            .position(|s| !s.indexed())
+            .unwrap_or(stages.len());
         let indexed = self.indexed(source, &stages[..split], span, pre)?;
         let k = self.fresh("k", span);
         // (The positions composed from it are written in parentheses.)
         let item = (indexed.item)(&syn::parse_quote!(#k));
         let inner = self.push_stages(&stages[split..], item, pre, body)?;
         let n = indexed.len;
-        Ok(vec![parse_quote_spanned!(span=> for #k in 0..#n { #(#inner)* })])
+        Ok(vec![
+            parse_quote_spanned!(span=> for #k in 0..#n { #(#inner)* }),
+        ])
     }
 
     /// The length and elements of `source` through `stages` (all indexed).
@@ -1002,6 +1028,7 @@ impl Lower {
     /// The length and elements of a source.
     fn source(&mut self, source: &Source, span: Span, pre: &mut Stmts) -> syn::Result<Indexed> {
         let len = self.fresh("n", span);
+        self.check_sequence(source)?;
         // The slice, by name: a path as it is, anything else bound first.
         let base = |l: &mut Lower, of: &syn::Expr, pre: &mut Stmts| -> syn::Expr {
             match strip(of) {
@@ -1072,7 +1099,11 @@ impl Lower {
                             Some(off) => syn::parse_quote!(#x[#off + #k]),
                             None => syn::parse_quote!(#x[#k]),
                         };
-                        if mutable { Item::Place(at) } else { Item::Value(at) }
+                        if mutable {
+                            Item::Place(at)
+                        } else {
+                            Item::Value(at)
+                        }
                     }),
                 }
             }
@@ -1104,13 +1135,54 @@ impl Lower {
                 let (w, total) = (self.fresh("size", span), self.fresh("total", span));
                 pre.push(syn::parse_quote!(let #w = #size;));
                 pre.push(syn::parse_quote!(let #total = #x.len();));
-                pre.push(syn::parse_quote!(let #len = if #total >= #w { #total - #w + 1 } else { 0 };));
+                pre.push(
+                    syn::parse_quote!(let #len = if #total >= #w { #total - #w + 1 } else { 0 };),
+                );
                 Indexed {
                     len,
                     item: Box::new(move |k| Item::Value(syn::parse_quote!(&#x[#k..#k + #w]))),
                 }
             }
         })
+    }
+
+    /// A source that is a number or an element, not a sequence, is an
+    /// error at its name.
+    fn check_sequence(&self, source: &Source) -> syn::Result<()> {
+        let (Source::Elements { of, .. } | Source::Chunks { of, .. } | Source::Windows { of, .. }) =
+            source
+        else {
+            return Ok(());
+        };
+        match strip(of) {
+            syn::Expr::Path(p) => {
+                let Some(ident) = p.path.get_ident() else {
+                    return Ok(());
+                };
+                if let Some(Bound::Value(v)) = self.lookup(&ident.to_string())
+                    && matches!(self.f.class(*v), Class::Float | Class::Int | Class::Bool)
+                    && !self.f.maybe_array(*v)
+                {
+                    return Err(syn::Error::new_spanned(
+                        of,
+                        format_args!(
+                            "`{ident}` is a number, not a sequence; #[differentiable] iterates \
+                             over slices, arrays and ranges (`0..n`)"
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+            syn::Expr::Index(ix) if !matches!(strip(&ix.index), syn::Expr::Range(_)) => {
+                Err(syn::Error::new_spanned(
+                    of,
+                    "#[differentiable] iterates over slices and arrays of numbers, not over an \
+                     element of a collection; index the flat slice (`x[3 * i + k]`), or iterate \
+                     over `x.chunks(3)` where the parts are used",
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The statements that take `item` through `stages` (from the first
@@ -1134,7 +1206,12 @@ impl Lower {
                 let v = self.fresh("v", span);
                 let e = f.apply(vec![item]);
                 stmts.push(syn::parse_quote!(let #v = #e;));
-                stmts.extend(self.push_stages(rest, Item::Value(syn::parse_quote!(#v)), pre, body)?);
+                stmts.extend(self.push_stages(
+                    rest,
+                    Item::Value(syn::parse_quote!(#v)),
+                    pre,
+                    body,
+                )?);
             }
             Stage::Filter(f) | Stage::TakeWhile(f) | Stage::SkipWhile(f) | Stage::Inspect(f) => {
                 f.check_arity(1, "the adapter")?;
@@ -1161,7 +1238,11 @@ impl Lower {
                     }
                 }
             }
-            Stage::Enumerate | Stage::Take(_) | Stage::Skip(_) | Stage::StepBy(_) | Stage::Zip(_) => {
+            Stage::Enumerate
+            | Stage::Take(_)
+            | Stage::Skip(_)
+            | Stage::StepBy(_)
+            | Stage::Zip(_) => {
                 let count = self.fresh("count", span);
                 let at = self.fresh("at", span);
                 pre.push(syn::parse_quote!(let mut #count = 0usize;));
@@ -1222,9 +1303,12 @@ impl Lower {
                 stmts.push(syn::parse_quote!(let #v = #e;));
                 Item::Value(syn::parse_quote!(#v))
             }
-            Item::Tuple(items) => {
-                Item::Tuple(items.into_iter().map(|i| self.bound_item(i, stmts)).collect())
-            }
+            Item::Tuple(items) => Item::Tuple(
+                items
+                    .into_iter()
+                    .map(|i| self.bound_item(i, stmts))
+                    .collect(),
+            ),
             other => other,
         }
     }

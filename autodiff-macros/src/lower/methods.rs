@@ -22,7 +22,11 @@ fn slice_len(x: &syn::Expr) -> syn::Expr {
         && let syn::Expr::Range(r) = strip(&ix.index)
     {
         let base = &ix.expr;
-        let lo: syn::Expr = r.start.as_deref().cloned().unwrap_or_else(|| syn::parse_quote!(0));
+        let lo: syn::Expr = r
+            .start
+            .as_deref()
+            .cloned()
+            .unwrap_or_else(|| syn::parse_quote!(0));
         let hi: syn::Expr = match (&r.end, &r.limits) {
             (None, _) => syn::parse_quote!(#base.len()),
             (Some(h), syn::RangeLimits::HalfOpen(_)) => (**h).clone(),
@@ -144,7 +148,10 @@ impl Lower {
                 );
                 return Some(None);
             }
-            ("truncate" | "clear" | "pop" | "insert" | "remove" | "retain" | "dedup" | "drain", _) => {
+            (
+                "truncate" | "clear" | "pop" | "insert" | "remove" | "retain" | "dedup" | "drain",
+                _,
+            ) => {
                 self.errors.at(
                     &m.method,
                     format_args!(
@@ -216,8 +223,10 @@ impl Lower {
             return Some(b);
         }
         self.call_returns_array(v);
-        let copy = matches!(self.f.class(v), Class::Slice | Class::SliceMut | Class::Array)
-            || self.is_data_sequence(v);
+        let copy = matches!(
+            self.f.class(v),
+            Class::Slice | Class::SliceMut | Class::Array
+        ) || self.is_data_sequence(v);
         if !copy {
             return Some(b);
         }

@@ -849,8 +849,10 @@ impl Lower {
         if let Some(value) = self.chain_consumer(m, None, outputs) {
             return value;
         }
-        if matches!(m.method.to_string().as_str(), "unwrap" | "expect" | "unwrap_or")
-            && let syn::Expr::MethodCall(inner) = flow::strip(&m.receiver)
+        if matches!(
+            m.method.to_string().as_str(),
+            "unwrap" | "expect" | "unwrap_or"
+        ) && let syn::Expr::MethodCall(inner) = flow::strip(&m.receiver)
         {
             let unwrap = match m.args.first() {
                 Some(d) if m.method == "unwrap_or" => iter::Unwrap::Or(d.clone()),
@@ -956,7 +958,10 @@ impl Lower {
             method,
             format_args!(
                 "`{method}` is not a float method #[differentiable] knows how to differentiate; \
-                 the supported methods are: {}. Methods of other types are supported on `self` only",
+                 the supported methods are: {}. Of other methods, #[differentiable] \
+                 differentiates those of `self` only; a method called on another value \
+                 (a trait method of a generic `a.apply(x)`) has no derivative it can find: \
+                 call a #[differentiable] function instead",
                 Prim::method_names().join(", ")
             ),
         );

@@ -915,7 +915,9 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
         same.sig.ident = item.sig.ident.clone();
         let args = w.args.clone();
         let siblings = crate::parse::with_self_type(self_type, || {
-            crate::pipeline::derivatives(args, same.to_token_stream())
+            crate::parse::with_structs(|| {
+                crate::pipeline::derivatives(args, same.to_token_stream())
+            })
         })?;
         return Ok(quote!(#checks #siblings));
     }
@@ -927,7 +929,9 @@ fn with_fields(mut w: WithFields) -> syn::Result<TokenStream> {
         #checks
     };
     let inner_siblings = crate::parse::with_self_type(self_type, || {
-        crate::pipeline::derivatives(inner_args, inner.to_token_stream())
+        crate::parse::with_structs(|| {
+            crate::pipeline::derivatives(inner_args, inner.to_token_stream())
+        })
     })?;
     let output = output.map(|o| (o, out_leaves));
     let outer = outer_siblings(&w, &params, &all, &inner_name, output.as_ref())?;

@@ -551,6 +551,27 @@ pub fn expand_impl(args: TokenStream, mut block: syn::ItemImpl) -> TokenStream {
         return quote!(#block #e);
     }
     let ty = block.self_ty.to_token_stream();
+    // On a trait impl none of whose methods has the attribute: all of them.
+    let marked = |f: &syn::ImplItemFn| {
+        f.attrs.iter().any(|a| {
+            a.path()
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "differentiable")
+        })
+    };
+    if block.trait_.is_some()
+        && !block
+            .items
+            .iter()
+            .any(|i| matches!(i, syn::ImplItem::Fn(f) if marked(f)))
+    {
+        for item in &mut block.items {
+            if let syn::ImplItem::Fn(f) = item {
+                f.attrs.push(syn::parse_quote!(#[differentiable]));
+            }
+        }
+    }
     // The methods differentiated with respect to `self`, which the others
     // call through their inner functions (`self.kinetic()`).
     let methods: Vec<Ident> = block
@@ -601,7 +622,121 @@ pub fn expand_impl(args: TokenStream, mut block: syn::ItemImpl) -> TokenStream {
             }
         }
     }
+    if block.trait_.is_some() {
+        return trait_impl(block);
+    }
     quote!(#block)
+}
+
+/// A trait impl whose methods are differentiable: the impl as written,
+/// and the methods' siblings (`apply_jvp`, `apply_grad`, ...) in an
+/// inherent impl of the same type, since a trait impl holds only the
+/// trait's items. Calls through the trait (`a.apply(x)` of a generic `A`)
+/// see no siblings; calls on the type do.
+///
+/// Generic parameters of the impl that its type does not name (`impl<T:
+/// Float> Model<T> for Quadratic`) would be unconstrained on the inherent
+/// impl: they move to each method's own generics there.
+fn trait_impl(mut block: syn::ItemImpl) -> TokenStream {
+    let mut siblings = Vec::new();
+    let mut errors = TokenStream::new();
+    let named: std::collections::HashSet<String> = block
+        .self_ty
+        .to_token_stream()
+        .into_iter()
+        .flat_map(flatten_tokens)
+        .collect();
+    let (kept, moved): (Vec<syn::GenericParam>, Vec<syn::GenericParam>) =
+        block.generics.params.iter().cloned().partition(|p| {
+            let name = match p {
+                syn::GenericParam::Type(t) => t.ident.to_string(),
+                syn::GenericParam::Lifetime(l) => l.lifetime.ident.to_string(),
+                syn::GenericParam::Const(c) => c.ident.to_string(),
+            };
+            named.contains(&name)
+        });
+    for item in &mut block.items {
+        let syn::ImplItem::Fn(f) = item else { continue };
+        let Some(k) = f.attrs.iter().position(|a| {
+            a.path()
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "differentiable")
+        }) else {
+            continue;
+        };
+        let attr = f.attrs.remove(k);
+        let args = match &attr.meta {
+            syn::Meta::List(l) => l.tokens.clone(),
+            _ => TokenStream::new(),
+        };
+        if wrt_names(&args).iter().any(|w| w == "self") {
+            errors.extend(
+                syn::Error::new_spanned(
+                    &attr,
+                    "#[differentiable] on a method of a trait impl differentiates with respect \
+                     to its other parameters; give the parameters of `self` to a method of an \
+                     inherent impl (`impl T { .. }`) to differentiate with respect to them",
+                )
+                .to_compile_error(),
+            );
+            continue;
+        }
+        let mut sig = f.sig.clone();
+        if !moved.is_empty() {
+            let own: Vec<syn::GenericParam> = sig.generics.params.iter().cloned().collect();
+            sig.generics.params = moved.iter().cloned().chain(own).collect();
+            if let Some(w) = &block.generics.where_clause {
+                let clause = sig.generics.make_where_clause();
+                clause.predicates.extend(w.predicates.iter().cloned());
+            }
+        }
+        let method = syn::ItemFn {
+            attrs: f.attrs.clone(),
+            vis: syn::parse_quote!(pub),
+            sig,
+            block: Box::new(f.block.clone()),
+        };
+        let expanded = crate::pipeline::expand(args, method.to_token_stream());
+        // The expansion is the method and its siblings; the method stays
+        // in the trait impl (and in the inherent one too where its generics
+        // moved, for the siblings that call it with them).
+        match syn::parse2::<syn::ItemImpl>(quote!(impl __Siblings { #expanded })) {
+            Ok(parsed) => siblings.extend(parsed.items.into_iter().filter_map(|i| match i {
+                syn::ImplItem::Fn(mut g) if g.sig.ident == f.sig.ident => {
+                    g.attrs.push(syn::parse_quote!(#[allow(dead_code)]));
+                    (!moved.is_empty()).then_some(syn::ImplItem::Fn(g))
+                }
+                other => Some(other),
+            })),
+            Err(_) => errors.extend(expanded),
+        }
+    }
+    let mut generics = block.generics.clone();
+    generics.params = kept.into_iter().collect();
+    if !moved.is_empty() {
+        generics.where_clause = None;
+    }
+    let (generics, _, where_clause) = generics.split_for_impl();
+    let ty = &block.self_ty;
+    quote! {
+        #block
+        impl #generics #ty #where_clause {
+            #(#siblings)*
+        }
+        #errors
+    }
+}
+
+/// The identifiers in a token tree, groups opened.
+fn flatten_tokens(t: proc_macro2::TokenTree) -> Vec<String> {
+    match t {
+        proc_macro2::TokenTree::Ident(i) => vec![i.to_string()],
+        proc_macro2::TokenTree::Group(g) => {
+            g.stream().into_iter().flat_map(flatten_tokens).collect()
+        }
+        _ => vec![],
+    }
 }
 
 /// What `#[differentiable]` emits for a function with struct parameters:
