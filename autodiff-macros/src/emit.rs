@@ -1755,6 +1755,14 @@ impl<'a> FnEmitter<'a> {
                 let x = a(x);
                 quote!(!#x)
             }),
+            Op::Binary(op @ (crate::ir::BinOp::Min | crate::ir::BinOp::Max), x, y) => {
+                let (x, y) = (a(x), a(y));
+                let f = match op {
+                    crate::ir::BinOp::Min => quote!(min),
+                    _ => quote!(max),
+                };
+                (single(), quote!(::core::cmp::#f(#x, #y)))
+            }
             // Lanes are scaled from the right: `Lanes * T`, which is
             // defined for a generic `T` too.
             Op::Binary(crate::ir::BinOp::Mul, x, y) if self.is_lane(*y) => {
@@ -2188,6 +2196,8 @@ fn binop_tokens(op: crate::ir::BinOp) -> TokenStream {
         BitXor => quote!(^),
         Shl => quote!(<<),
         Shr => quote!(>>),
+        Min => quote!(min),
+        Max => quote!(max),
     }
 }
 

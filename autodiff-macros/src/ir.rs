@@ -172,6 +172,9 @@ pub enum BinOp {
     BitXor,
     Shl,
     Shr,
+    /// `a.min(b)`, `a.max(b)` of integers.
+    Min,
+    Max,
 }
 
 impl BinOp {
@@ -209,6 +212,8 @@ impl BinOp {
             BinOp::BitXor => "bitxor",
             BinOp::Shl => "shl",
             BinOp::Shr => "shr",
+            BinOp::Min => "min",
+            BinOp::Max => "max",
         }
     }
 }

@@ -159,6 +159,8 @@ impl Emitter {
                 }
                 Op::Binary(op, a, b) => {
                     let expr = match op {
+                        BinOp::Min => format!("min({}, {})", v(a), v(b)),
+                        BinOp::Max => format!("max({}, {})", v(a), v(b)),
                         BinOp::Shl | BinOp::Shr => {
                             return Err(err(span, "a shift"));
                         }
@@ -393,6 +395,8 @@ fn binary_symbol(op: BinOp) -> &'static str {
         BinOp::BitXor => "^",
         BinOp::Shl => "<<",
         BinOp::Shr => ">>",
+        BinOp::Min => "min",
+        BinOp::Max => "max",
     }
 }
 

@@ -931,6 +931,15 @@ impl Lower {
         if Some(receiver) == self.poison {
             return Some(Bound::Value(receiver));
         }
+        // `a.min(b)`, `a.max(b)` of integers (a length, an index).
+        if let ([b], "min" | "max") = (args.as_slice(), m.method.to_string().as_str())
+            && self.f.class(receiver) == Class::Int
+            && matches!(self.f.class(*b), Class::Int | Class::Unknown)
+        {
+            let op = if m.method == "min" { BinOp::Min } else { BinOp::Max };
+            let v = self.push(Op::Binary(op, receiver, *b), Class::Int, span);
+            return Some(Bound::Value(v));
+        }
         args.insert(0, receiver);
         let spans: Vec<Span> = std::iter::once(m.receiver.span())
             .chain(m.args.iter().map(|a| a.span()))
