@@ -6,7 +6,9 @@
 //! of helpers taking scalars, slices and parts of slices, in-out helpers
 //! lent local arrays, calls whose results are partly used, array values
 //! from calls carried by loops or chosen by branches, sums over index
-//! data, a generic recursive helper, and calls made for their effects.
+//! data, a generic recursive helper, calls made for their effects,
+//! iterator chains (adapters, closures over the element, `sum`, `fold`,
+//! `max_by`) and closures bound by `let`.
 //! Each program has the signature `fn(x: &[f64], a: f64, b: f64) -> f64`;
 //! `tests/fuzz.rs` checks its gradient against finite differences and its
 //! JVP against its gradient.
@@ -41,6 +43,8 @@ struct Gen {
     literal_struct: bool,
     /// Local arrays of indices (`vec![0usize; n]`), written and read.
     data: Vec<Vec<String>>,
+    /// Closures bound by `let`, of one float.
+    closures: Vec<Vec<String>>,
     /// The loop index in scope, if any, and whether `break` may appear.
     index: Option<String>,
     in_loop: bool,
@@ -69,6 +73,7 @@ impl Gen {
     }
 
     fn push_scope(&mut self) {
+        self.closures.push(vec![]);
         self.data.push(vec![]);
         self.floats.push(vec![]);
         self.muts.push(vec![]);
@@ -80,6 +85,7 @@ impl Gen {
     }
 
     fn pop_scope(&mut self) {
+        self.closures.pop();
         self.data.pop();
         self.floats.pop();
         self.muts.pop();
@@ -101,7 +107,13 @@ impl Gen {
             return self.leaf();
         }
         let d = depth - 1;
-        match self.rng.below(19) {
+        match self.rng.below(22) {
+            19 | 20 => self.chain(d),
+            21 if !Self::all(&self.closures).is_empty() => {
+                let closures = Self::all(&self.closures);
+                let c = closures[self.rng.below(closures.len())].clone();
+                format!("{c}({})", self.expr(d))
+            }
             0 => format!("({} + {})", self.expr(d), self.expr(d)),
             1 => format!("({} - {})", self.expr(d), self.expr(d)),
             2 | 3 => format!("({} * {})", self.expr(d), self.expr(d)),
@@ -161,6 +173,60 @@ impl Gen {
                 let e = self.expr(d);
                 format!("({e} * 0.5).sin().powi(2).ln_1p()")
             }
+        }
+    }
+
+    /// An iterator chain over `x`, a part of it or a local array, with
+    /// adapters, a closure over the element, and a consumer.
+    fn chain(&mut self, depth: usize) -> String {
+        let arrays = Self::all(&self.arrays);
+        let mut chain = match self.rng.below(4) {
+            0 if !arrays.is_empty() => format!("{}.iter()", arrays[self.rng.below(arrays.len())]),
+            1 => format!("x[{}..].iter()", self.rng.below(N - 1)),
+            2 => "x.windows(2).map(|w| w[1] - w[0] * 0.5)".to_string(),
+            _ => "x.iter()".to_string(),
+        };
+        // Whether the elements are references (`&f64`) or values.
+        let mut by_ref = !chain.starts_with("x.windows");
+        for _ in 0..self.rng.below(3) {
+            let (step, values) = match self.rng.below(8) {
+                0 => (".rev()".to_string(), false),
+                1 => (format!(".skip({})", self.rng.below(2)), false),
+                2 => (format!(".take({})", 1 + self.rng.below(3)), false),
+                3 => (format!(".step_by({})", 1 + self.rng.below(2)), false),
+                4 => {
+                    let t = if by_ref { "**t" } else { "*t" };
+                    (format!(".filter(|t| {t} > 0.3)"), false)
+                }
+                5 => {
+                    let q = if by_ref { "&q" } else { "q" };
+                    (format!(".zip(x.iter().rev()).map(|({q}, &r)| q * r)"), true)
+                }
+                6 => {
+                    let q = if by_ref { "&q" } else { "q" };
+                    (format!(".enumerate().map(|(i, {q})| q * (i as f64 + 0.5))"), true)
+                }
+                _ if by_ref => (".copied()".to_string(), true),
+                _ => (".rev()".to_string(), false),
+            };
+            chain += &step;
+            if values {
+                by_ref = false;
+            }
+        }
+        let e = self.fresh("e");
+        self.push_scope();
+        self.bind(|g| &mut g.floats, e.clone());
+        let body = self.expr(depth);
+        self.pop_scope();
+        let pat = if by_ref { format!("&{e}") } else { e.clone() };
+        match self.rng.below(5) {
+            0 => format!("{chain}.fold(0.25, |acc, {pat}| acc * 0.5 + {body})"),
+            1 => format!(
+                "{chain}.map(|{pat}| {body}).fold(f64::NEG_INFINITY, f64::max).max(-10.0)"
+            ),
+            2 => format!("{chain}.map(|{pat}| {body}).max_by(|p: &f64, q: &f64| p.total_cmp(q)).unwrap_or(0.5)"),
+            _ => format!("{chain}.map(|{pat}| {body}).sum::<f64>()"),
         }
     }
 
@@ -267,6 +333,17 @@ impl Gen {
             self.rng.below(24)
         };
         match pick {
+            // A closure of one float, capturing what is in scope.
+            1 if self.rng.chance(30) => {
+                let name = self.fresh("c");
+                let p = self.fresh("p");
+                self.push_scope();
+                self.bind(|g| &mut g.floats, p.clone());
+                let body = self.expr(2);
+                self.pop_scope();
+                self.line(&format!("let {name} = |{p}: f64| {body};"));
+                self.bind(|g| &mut g.closures, name);
+            }
             0 | 1 => {
                 let name = self.fresh("v");
                 let e = self.expr(3);
@@ -557,6 +634,7 @@ impl Gen {
         self.mut_structs = vec![];
         self.literal_struct = false;
         self.data = vec![];
+        self.closures = vec![];
         self.push_scope();
         self.indent = 1;
         let count = 3 + self.rng.below(5);
@@ -643,6 +721,7 @@ fn main() {
         mut_structs: vec![],
         literal_struct: false,
         data: vec![],
+        closures: vec![],
         index: None,
         in_loop: false,
         counter: 0,
