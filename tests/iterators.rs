@@ -98,6 +98,16 @@ fn sorted_weights(x: &[f64]) -> f64 {
     v.iter().enumerate().map(|(i, s)| (i + 1) as f64 * s).sum()
 }
 
+/// `rev` after `filter` and `map`: a fold whose order shows.
+#[differentiable]
+fn kept_from_the_end(x: &[f64]) -> f64 {
+    x.iter()
+        .filter(|&&v| v > 0.8)
+        .map(|v| v.sin())
+        .rev()
+        .fold(0.0, |acc, v| acc * 0.5 + v)
+}
+
 #[differentiable]
 fn strided(x: &[f64]) -> f64 {
     x.iter().step_by(2).skip(1).map(|v| v * v).sum()
@@ -329,6 +339,7 @@ fn chains_of_one_slice() {
         collected, collected_grad, collected_jvp, 4;
         sorted_weights, sorted_weights_grad, sorted_weights_jvp, 6;
         strided, strided_grad, strided_jvp, 7;
+        kept_from_the_end, kept_from_the_end_grad, kept_from_the_end_jvp, 6;
         swapped, swapped_grad, swapped_jvp, 4;
         count_scaled, count_scaled_grad, count_scaled_jvp, 5;
         zipped_with_range, zipped_with_range_grad, zipped_with_range_jvp, 5;
@@ -384,6 +395,9 @@ fn ties_follow_iterator_order() {
     let y = [2.0, 1.0, 1.0, 3.0];
     assert_eq!(least_or_zero_grad(&y), vec![0.0, 1.0, 0.0, 0.0]);
     assert_eq!(least_or_zero(&[]), 0.0);
+    // `rev` after `filter` folds from the end: 0.5 * sin(2) + sin(1).
+    let k = kept_from_the_end(&[1.0, 0.1, 2.0]);
+    assert_close("rev after filter", k, 0.5 * 2.0f64.sin() + 1.0f64.sin(), EXACT);
     // Sorting follows the stable order of equal elements.
     let z = [2.0, 1.0, 2.0];
     assert_eq!(sorted_weights_grad(&z), vec![2.0, 1.0, 3.0]);

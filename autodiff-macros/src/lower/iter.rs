@@ -893,8 +893,8 @@ impl Lower {
             let Stage::Chain(second) = &chain.stages[c] else {
                 unreachable!("found a chain stage")
             };
-            let rest = &chain.stages[c + 1..];
-            if let Some(k) = rest.iter().position(Stage::stateful) {
+            let rest: Vec<&Stage> = chain.stages[c + 1..].iter().collect();
+            if let Some(k) = rest.iter().position(|s| s.stateful()) {
                 return Err(syn::Error::new(
                     chain.at[c + 1 + k],
                     "#[differentiable] takes `map`, `filter` and `inspect` after `.chain(..)`; \
@@ -903,7 +903,7 @@ impl Lower {
             }
             let mut then = |l: &mut Lower, item: Item| {
                 // (Stateless stages need nothing before the loop.)
-                l.push_stages(rest, item, &mut Vec::new(), body)
+                l.push_stages(&rest, item, &mut Vec::new(), body)
             };
             let mut out = self.drive_part(
                 &chain.source,
@@ -931,11 +931,24 @@ impl Lower {
             .iter()
             .position(|s| !s.indexed())
             .unwrap_or(stages.len());
-        let indexed = self.indexed(source, &stages[..split], span, pre)?;
+        // `rev` after `filter`, `map` and `inspect` (which Rust reverses
+        // too) commutes with them: it moves to the indexed part.
+        let mut front: Vec<&Stage> = stages[..split].iter().collect();
+        let mut back: Vec<&Stage> = Vec::new();
+        for stage in &stages[split..] {
+            let stateless = back
+                .iter()
+                .all(|s| matches!(s, Stage::Filter(_) | Stage::Map(_) | Stage::Inspect(_)));
+            match stage {
+                Stage::Rev(_) if stateless => front.push(stage),
+                _ => back.push(stage),
+            }
+        }
+        let indexed = self.indexed(source, &front, span, pre)?;
         let k = self.fresh("k", span);
         // (The positions composed from it are written in parentheses.)
         let item = (indexed.item)(&syn::parse_quote!(#k));
-        let inner = self.push_stages(&stages[split..], item, pre, body)?;
+        let inner = self.push_stages(&back, item, pre, body)?;
         let n = indexed.len;
         Ok(vec![
             parse_quote_spanned!(span=> for #k in 0..#n { #(#inner)* }),
@@ -946,7 +959,7 @@ impl Lower {
     fn indexed(
         &mut self,
         source: &Source,
-        stages: &[Stage],
+        stages: &[&Stage],
         span: Span,
         pre: &mut Stmts,
     ) -> syn::Result<Indexed> {
@@ -1009,7 +1022,7 @@ impl Lower {
                              filter after the `zip`",
                         ));
                     }
-                    let b = self.indexed(&other.source, &other.stages, other.span, pre)?;
+                    let b = self.indexed(&other.source, &other.stages.iter().collect::<Vec<_>>(), other.span, pre)?;
                     let len = self.fresh("n", span);
                     let m = b.len;
                     pre.push(syn::parse_quote!(let #len = if #n < #m { #n } else { #m };));
@@ -1189,7 +1202,7 @@ impl Lower {
     /// that drops elements on) into `body`.
     fn push_stages(
         &mut self,
-        stages: &[Stage],
+        stages: &[&Stage],
         item: Item,
         pre: &mut Stmts,
         body: &mut dyn FnMut(&mut Lower, Item) -> syn::Result<Stmts>,
@@ -1273,7 +1286,7 @@ impl Lower {
                                  addressable; filter after the `zip`",
                             ));
                         }
-                        let b = self.indexed(&other.source, &other.stages, other.span, pre)?;
+                        let b = self.indexed(&other.source, &other.stages.iter().collect::<Vec<_>>(), other.span, pre)?;
                         let n = b.len;
                         let item = Item::Tuple(vec![item, (b.item)(&at_e)]);
                         let inner = self.push_stages(rest, item, pre, body)?;
@@ -1285,8 +1298,8 @@ impl Lower {
             Stage::Rev(at) => {
                 return Err(syn::Error::new(
                     *at,
-                    "#[differentiable] reverses chains before `filter`, `take_while` and \
-                     `skip_while`; move `.rev()` before them",
+                    "#[differentiable] reverses chains before `take_while` and `skip_while` \
+                     and the counters after a `filter`; move `.rev()` before them",
                 ));
             }
             Stage::Chain(_) => unreachable!("chains are split in `drive`"),
