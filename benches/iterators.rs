@@ -151,8 +151,12 @@ fn benches(c: &mut Criterion) {
     assert!(close(&[lc_jvp(&x, &v).1], &[ll_jvp(&x, &v).1]));
 
     let mut g = c.benchmark_group("dot");
-    g.bench_function("chain/grad", |b| b.iter(|| dc_grad(black_box(&x), black_box(&w))));
-    g.bench_function("loop/grad", |b| b.iter(|| dl_grad(black_box(&x), black_box(&w))));
+    g.bench_function("chain/grad", |b| {
+        b.iter(|| dc_grad(black_box(&x), black_box(&w)))
+    });
+    g.bench_function("loop/grad", |b| {
+        b.iter(|| dl_grad(black_box(&x), black_box(&w)))
+    });
     g.bench_function("chain/jvp", |b| b.iter(|| dc_jvp(black_box(&x), &w, &v)));
     g.bench_function("loop/jvp", |b| b.iter(|| dl_jvp(black_box(&x), &w, &v)));
     g.finish();
@@ -177,8 +181,12 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("logistic");
     g.bench_function("chain/grad", |b| b.iter(|| gc_grad(black_box(wd), &x, &t)));
     g.bench_function("loop/grad", |b| b.iter(|| gl_grad(black_box(wd), &x, &t)));
-    g.bench_function("chain/jvp", |b| b.iter(|| gc_jvp(black_box(wd), &x, &t, &v[..d])));
-    g.bench_function("loop/jvp", |b| b.iter(|| gl_jvp(black_box(wd), &x, &t, &v[..d])));
+    g.bench_function("chain/jvp", |b| {
+        b.iter(|| gc_jvp(black_box(wd), &x, &t, &v[..d]))
+    });
+    g.bench_function("loop/jvp", |b| {
+        b.iter(|| gl_jvp(black_box(wd), &x, &t, &v[..d]))
+    });
     g.finish();
 }
 

@@ -397,7 +397,12 @@ fn ties_follow_iterator_order() {
     assert_eq!(least_or_zero(&[]), 0.0);
     // `rev` after `filter` folds from the end: 0.5 * sin(2) + sin(1).
     let k = kept_from_the_end(&[1.0, 0.1, 2.0]);
-    assert_close("rev after filter", k, 0.5 * 2.0f64.sin() + 1.0f64.sin(), EXACT);
+    assert_close(
+        "rev after filter",
+        k,
+        0.5 * 2.0f64.sin() + 1.0f64.sin(),
+        EXACT,
+    );
     // Sorting follows the stable order of equal elements.
     let z = [2.0, 1.0, 2.0];
     assert_eq!(sorted_weights_grad(&z), vec![2.0, 1.0, 3.0]);

@@ -17,6 +17,7 @@ mod lower;
 mod parse;
 mod pipeline;
 mod primitives;
+mod results;
 mod scratch;
 mod simplify;
 mod structs;

@@ -32,6 +32,14 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     }
     let (args_here, _) = crate::structs::take_self_methods(args.clone());
     let (plain_args, self_type) = parse::take_self_type(args_here);
+    // `-> Result<T, E>`: the siblings of its success path, wrapped.
+    if let Ok(f) = syn::parse2::<syn::ItemFn>(item.clone())
+        && let Some((t, e)) = crate::results::result_output(&f)
+    {
+        return guarded("#[differentiable]", item, || {
+            crate::results::derivatives(plain_args, &f, t, e)
+        });
+    }
     if let Ok(f) = syn::parse2::<syn::ItemFn>(item.clone()) {
         // A struct parameter, or `self`: its fields come back through its
         // macro.

@@ -204,7 +204,10 @@ impl Gen {
                 }
                 6 => {
                     let q = if by_ref { "&q" } else { "q" };
-                    (format!(".enumerate().map(|(i, {q})| q * (i as f64 + 0.5))"), true)
+                    (
+                        format!(".enumerate().map(|(i, {q})| q * (i as f64 + 0.5))"),
+                        true,
+                    )
                 }
                 _ if by_ref => (".copied()".to_string(), true),
                 _ => (".rev()".to_string(), false),
@@ -222,10 +225,12 @@ impl Gen {
         let pat = if by_ref { format!("&{e}") } else { e.clone() };
         match self.rng.below(5) {
             0 => format!("{chain}.fold(0.25, |acc, {pat}| acc * 0.5 + {body})"),
-            1 => format!(
-                "{chain}.map(|{pat}| {body}).fold(f64::NEG_INFINITY, f64::max).max(-10.0)"
+            1 => {
+                format!("{chain}.map(|{pat}| {body}).fold(f64::NEG_INFINITY, f64::max).max(-10.0)")
+            }
+            2 => format!(
+                "{chain}.map(|{pat}| {body}).max_by(|p: &f64, q: &f64| p.total_cmp(q)).unwrap_or(0.5)"
             ),
-            2 => format!("{chain}.map(|{pat}| {body}).max_by(|p: &f64, q: &f64| p.total_cmp(q)).unwrap_or(0.5)"),
             _ => format!("{chain}.map(|{pat}| {body}).sum::<f64>()"),
         }
     }

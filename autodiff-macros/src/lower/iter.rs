@@ -1022,7 +1022,12 @@ impl Lower {
                              filter after the `zip`",
                         ));
                     }
-                    let b = self.indexed(&other.source, &other.stages.iter().collect::<Vec<_>>(), other.span, pre)?;
+                    let b = self.indexed(
+                        &other.source,
+                        &other.stages.iter().collect::<Vec<_>>(),
+                        other.span,
+                        pre,
+                    )?;
                     let len = self.fresh("n", span);
                     let m = b.len;
                     pre.push(syn::parse_quote!(let #len = if #n < #m { #n } else { #m };));
@@ -1286,7 +1291,12 @@ impl Lower {
                                  addressable; filter after the `zip`",
                             ));
                         }
-                        let b = self.indexed(&other.source, &other.stages.iter().collect::<Vec<_>>(), other.span, pre)?;
+                        let b = self.indexed(
+                            &other.source,
+                            &other.stages.iter().collect::<Vec<_>>(),
+                            other.span,
+                            pre,
+                        )?;
                         let n = b.len;
                         let item = Item::Tuple(vec![item, (b.item)(&at_e)]);
                         let inner = self.push_stages(rest, item, pre, body)?;

@@ -936,7 +936,11 @@ impl Lower {
             && self.f.class(receiver) == Class::Int
             && matches!(self.f.class(*b), Class::Int | Class::Unknown)
         {
-            let op = if m.method == "min" { BinOp::Min } else { BinOp::Max };
+            let op = if m.method == "min" {
+                BinOp::Min
+            } else {
+                BinOp::Max
+            };
             let v = self.push(Op::Binary(op, receiver, *b), Class::Int, span);
             return Some(Bound::Value(v));
         }
