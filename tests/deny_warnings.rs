@@ -4,8 +4,9 @@
 //! parameters, inactive arguments, tuples, calls, methods, constants, casts,
 //! `wrt`, generic functions, structs of parameters (also under
 //! `missing_docs`), the branches that skip derivatives scaled by stored
-//! zeros. Only some siblings are used: the others must not warn
-//! either.
+//! zeros, iterator chains, closures, slice methods, checks and output,
+//! `Result` outputs, trait impls. Only some siblings are used: the others
+//! must not warn either.
 #![deny(warnings)]
 #![deny(clippy::all)]
 #![deny(missing_docs)]
@@ -430,4 +431,52 @@ fn functions_used_only_through_siblings_do_not_warn() {
     // y' = [2 y0, 3 y1]: d/dk = y0 + y1, the initial cotangent [2, 3].
     assert_eq!(scale_in_place_vjp(2.0, &mut y, &mut wy), 3.0);
     assert_eq!((y, wy), ([2.0, 6.0], [2.0, 3.0]));
+}
+
+/// Chains, a closure, slice methods and checks.
+#[differentiable]
+pub fn idiomatic(x: &[f64], w: f64) -> f64 {
+    assert!(!x.is_empty(), "empty");
+    let sq = |v: f64| v * v * w;
+    let mut v = x.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.iter_mut().for_each(|e| *e *= 0.5);
+    let m = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let kept: f64 = v.iter().filter(|&&t| t > 0.0).map(|&t| sq(t)).sum();
+    let tv: f64 = x.windows(2).map(|p| (p[1] - p[0]).abs()).sum();
+    debug_assert!(tv >= 0.0);
+    m + kept + tv + *x.iter().max_by(|a, b| a.total_cmp(b)).unwrap()
+}
+
+/// A `Result` output.
+#[differentiable]
+pub fn fallible(x: f64) -> Result<f64, String> {
+    if x < 0.0 {
+        return Err(format!("negative {x}"));
+    }
+    Ok(x.sqrt())
+}
+
+/// A trait with a differentiable impl.
+pub trait Shape {
+    /// The value.
+    fn value(&self, x: f64) -> f64;
+}
+
+/// A scaled square.
+pub struct Scaled(pub f64);
+
+#[differentiable]
+impl Shape for Scaled {
+    fn value(&self, x: f64) -> f64 {
+        self.0 * x * x
+    }
+}
+
+#[test]
+fn idiomatic_code_does_not_warn() {
+    let g = idiomatic_grad(&[1.0, -2.0, 3.0], 2.0);
+    assert_eq!(g.0.len(), 3);
+    assert_eq!(fallible_grad(4.0), Ok(0.25));
+    assert_eq!(Scaled(2.0).value_grad(3.0), 12.0);
 }

@@ -6,6 +6,8 @@
 //! several random points; the generic ones at `f32` against `f64`, and the
 //! Hessian through `Dual` numbers where a second derivative flows.
 
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use autodiff::prelude::*;

@@ -3,6 +3,8 @@
 //! derivative of the path the function took, checked against central
 //! differences and forward against reverse mode.
 
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use autodiff::prelude::*;

@@ -2,6 +2,8 @@
 //! siblings of its methods go to an inherent impl of the type
 //! (docs/api.md, "Methods and trait impls").
 
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use autodiff::prelude::*;

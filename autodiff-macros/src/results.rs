@@ -230,9 +230,8 @@ impl VisitMut for SuccessPath {
     fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
         match e {
             syn::Expr::Return(r) => {
-                match &mut r.expr {
-                    Some(v) => self.tail(v),
-                    None => {}
+                if let Some(v) = &mut r.expr {
+                    self.tail(v);
                 }
                 if let Some(v) = &r.expr
                     && is_unreachable(v)

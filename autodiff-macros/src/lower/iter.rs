@@ -159,6 +159,9 @@ struct Indexed {
 
 type Stmts = Vec<syn::Stmt>;
 
+/// What a consumer does with each element.
+type Body = Box<dyn FnMut(&mut Lower, Item) -> syn::Result<Stmts>>;
+
 /// Adapters of `Iterator` that chains do not support, with the way out.
 const UNSUPPORTED_ADAPTERS: &[&str] = &[
     "flat_map",
@@ -685,11 +688,7 @@ impl Lower {
                 },
             ));
         }
-        let (init, body, result): (
-            Stmts,
-            Box<dyn FnMut(&mut Lower, Item) -> syn::Result<Stmts>>,
-            syn::Expr,
-        ) = match method {
+        let (init, body, result): (Stmts, Body, syn::Expr) = match method {
             "sum" | "product" => {
                 let s = start(self, method == "product");
                 let op: syn::BinOp = if method == "sum" {
