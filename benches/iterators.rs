@@ -13,6 +13,7 @@ use autodiff::prelude::*;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 mod common;
+use common::close;
 use common::not_inlined;
 
 const N: usize = 10_000;
@@ -127,13 +128,6 @@ not_inlined! {
     gl_grad(w: &[f64], d: &[f64], t: &[f64]) -> Vec<f64> = logistic_loop_grad(w, d, t);
     gc_jvp(w: &[f64], d: &[f64], t: &[f64], v: &[f64]) -> (f64, f64) = logistic_chain_jvp(w, d, t, v);
     gl_jvp(w: &[f64], d: &[f64], t: &[f64], v: &[f64]) -> (f64, f64) = logistic_loop_jvp(w, d, t, v);
-}
-
-fn close(a: &[f64], b: &[f64]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| (x - y).abs() <= 1e-9 * y.abs().max(1e-3))
 }
 
 fn benches(c: &mut Criterion) {

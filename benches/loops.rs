@@ -9,6 +9,7 @@ use autodiff::prelude::*;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 mod common;
+use common::close;
 use common::not_inlined;
 
 const N: usize = 10_000;
@@ -143,12 +144,6 @@ not_inlined! {
     p_primal(p: &[f64], n: usize) -> f64 = pendulum(p, n);
     p_grad(p: &[f64], n: usize) -> Vec<f64> = pendulum_grad(p, n);
     p_hand(p: &[f64], n: usize) -> Vec<f64> = pendulum_hand(p, n);
-}
-
-fn close(a: &[f64], b: &[f64]) -> bool {
-    a.iter()
-        .zip(b)
-        .all(|(x, y)| (x - y).abs() <= 1e-9 * y.abs().max(1e-3))
 }
 
 fn benches(c: &mut Criterion) {

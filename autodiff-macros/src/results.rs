@@ -4,8 +4,8 @@
 //! `T`, the body with `Ok(v)` read as `v`, the paths that give `Err`
 //! unreachable (the function as written took none of them at these
 //! arguments), `g(..)?` of another such function read as `__g_ok(..)`,
-//! and the macros run for their effects left out (the function as written
-//! ran them, once).
+//! and the checks and output left out (`dbg!(v)` read as `v`: the function
+//! as written ran them, once).
 //!
 //! So `f_grad(x)` is `Err(e)` where `f(x)` is, and `Ok(gradient)` where
 //! it is `Ok`; the cost is one more evaluation of the primal.
@@ -99,8 +99,7 @@ pub fn derivatives(
     inner.vis = syn::Visibility::Inherited;
     inner.attrs.retain(|a| !a.path().is_ident("doc"));
     let mut rewrite = SuccessPath::default();
-    let tail_of_body = &mut *inner.block;
-    rewrite.tail_block(tail_of_body);
+    rewrite.tail_block(&mut inner.block);
     rewrite.visit_block_mut(&mut inner.block);
     if let Some(e) = rewrite.error {
         return Err(e);
@@ -172,19 +171,6 @@ pub fn derivatives(
 struct SuccessPath {
     error: Option<syn::Error>,
 }
-
-const EFFECTS: &[&str] = &[
-    "assert",
-    "debug_assert",
-    "assert_eq",
-    "assert_ne",
-    "debug_assert_eq",
-    "debug_assert_ne",
-    "println",
-    "print",
-    "eprintln",
-    "eprint",
-];
 
 impl SuccessPath {
     /// `Ok(v)` → `v`, `Err(e)` → unreachable, in tail position of a block.
@@ -260,6 +246,12 @@ impl VisitMut for SuccessPath {
                 return;
             }
             syn::Expr::Closure(_) => return,
+            // `dbg!(v)` printed in the function as written: `v` here.
+            syn::Expr::Macro(m) if m.mac.path.segments.last().is_some_and(|s| s.ident == "dbg") => {
+                if let Ok(v) = m.mac.parse_body::<syn::Expr>() {
+                    *e = v;
+                }
+            }
             _ => {}
         }
         syn::visit_mut::visit_expr_mut(self, e);
@@ -268,8 +260,10 @@ impl VisitMut for SuccessPath {
     fn visit_block_mut(&mut self, b: &mut syn::Block) {
         // The effects ran in the function as written.
         b.stmts.retain(|s| match s {
-            syn::Stmt::Macro(m) => !is_effect(&m.mac),
-            syn::Stmt::Expr(syn::Expr::Macro(m), Some(_)) => !is_effect(&m.mac),
+            syn::Stmt::Macro(m) => !crate::lower::is_check_or_output(&m.mac),
+            syn::Stmt::Expr(syn::Expr::Macro(m), Some(_)) => {
+                !crate::lower::is_check_or_output(&m.mac)
+            }
             _ => true,
         });
         syn::visit_mut::visit_block_mut(self, b);
@@ -295,13 +289,6 @@ fn diverges(s: &syn::Stmt) -> bool {
             .is_some_and(|s| s.ident == "unreachable"),
         _ => false,
     }
-}
-
-fn is_effect(mac: &syn::Macro) -> bool {
-    mac.path
-        .segments
-        .last()
-        .is_some_and(|s| EFFECTS.contains(&s.ident.to_string().as_str()))
 }
 
 fn is_variant(func: &syn::Expr, name: &str) -> bool {

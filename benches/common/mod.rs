@@ -13,3 +13,13 @@ macro_rules! not_inlined {
 }
 
 pub(crate) use not_inlined;
+
+/// Whether two gradients agree to 1e-9 relative (absolute below 1e-3), as
+/// every variant of a benchmark must before it is timed.
+#[allow(dead_code)] // not every benchmark compares vectors
+pub(crate) fn close(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() <= 1e-9 * y.abs().max(1e-3))
+}

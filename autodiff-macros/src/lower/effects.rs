@@ -35,6 +35,15 @@ const EFFECTS: &[(&str, usize)] = &[
 /// The macros after which nothing runs.
 const DIVERGING: &[&str] = &["panic", "unreachable", "todo", "unimplemented"];
 
+/// Whether `mac` is a check or output macro of [`EFFECTS`] (one that does
+/// not diverge).
+pub(crate) fn is_check_or_output(mac: &syn::Macro) -> bool {
+    mac.path.segments.last().is_some_and(|s| {
+        let name = s.ident.to_string();
+        !DIVERGING.contains(&name.as_str()) && EFFECTS.iter().any(|(n, _)| *n == name)
+    })
+}
+
 impl Lower {
     /// A macro in a body: `vec!` is an array (lowered elsewhere), the macros
     /// of [`EFFECTS`] and `dbg!` run for their effects; others are an error.

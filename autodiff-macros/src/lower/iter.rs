@@ -185,7 +185,6 @@ const UNSUPPORTED_ADAPTERS: &[&str] = &[
     "nth",
     "max_by_key",
     "min_by_key",
-    "sum_by",
     "try_fold",
     "try_for_each",
 ];
@@ -1013,20 +1012,7 @@ impl Lower {
                     }
                 }
                 Stage::Zip(other) => {
-                    if other.stages.iter().any(|s| !s.indexed()) {
-                        return Err(syn::Error::new_spanned(
-                            &other.syntax,
-                            "#[differentiable] zips with chains whose elements are addressable \
-                             (`y.iter()`, `map`, `enumerate`, `rev`, `take`, `skip`, `step_by`); \
-                             filter after the `zip`",
-                        ));
-                    }
-                    let b = self.indexed(
-                        &other.source,
-                        &other.stages.iter().collect::<Vec<_>>(),
-                        other.span,
-                        pre,
-                    )?;
+                    let b = self.zipped(other, pre)?;
                     let len = self.fresh("n", span);
                     let m = b.len;
                     pre.push(syn::parse_quote!(let #len = if #n < #m { #n } else { #m };));
@@ -1040,6 +1026,21 @@ impl Lower {
             };
         }
         Ok(ix)
+    }
+
+    /// The other chain of a `zip`, which must keep its elements
+    /// addressable: its length and elements.
+    fn zipped(&mut self, other: &Chain, pre: &mut Stmts) -> syn::Result<Indexed> {
+        if other.stages.iter().any(|s| !s.indexed()) {
+            return Err(syn::Error::new_spanned(
+                &other.syntax,
+                "#[differentiable] zips with chains whose elements are addressable \
+                 (`y.iter()`, `map`, `enumerate`, `rev`, `take`, `skip`, `step_by`); \
+                 filter after the `zip`",
+            ));
+        }
+        let stages: Vec<&Stage> = other.stages.iter().collect();
+        self.indexed(&other.source, &stages, other.span, pre)
     }
 
     /// The length and elements of a source.
@@ -1283,19 +1284,7 @@ impl Lower {
                         stmts.push(syn::parse_quote!(if #cond { #(#inner)* }));
                     }
                     Stage::Zip(other) => {
-                        if other.stages.iter().any(|s| !s.indexed()) {
-                            return Err(syn::Error::new_spanned(
-                                &other.syntax,
-                                "#[differentiable] zips with chains whose elements are \
-                                 addressable; filter after the `zip`",
-                            ));
-                        }
-                        let b = self.indexed(
-                            &other.source,
-                            &other.stages.iter().collect::<Vec<_>>(),
-                            other.span,
-                            pre,
-                        )?;
+                        let b = self.zipped(other, pre)?;
                         let n = b.len;
                         let item = Item::Tuple(vec![item, (b.item)(&at_e)]);
                         let inner = self.push_stages(rest, item, pre, body)?;

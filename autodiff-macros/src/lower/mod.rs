@@ -22,6 +22,8 @@ use crate::primitives::{Arg, Prim};
 
 mod arrays;
 mod effects;
+
+pub(crate) use effects::is_check_or_output;
 mod exits;
 mod flow;
 mod iter;
