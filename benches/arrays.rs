@@ -3,7 +3,9 @@
 //! a call over a local buffer inside a loop; and RK4 over a struct state
 //! (`examples/spring_fit.rs`) against the same over flat arrays. The gradient, the primal,
 //! and the heap allocations each makes per call (a counting allocator).
-//! And skinning with stored weights mostly zero, against none zero.
+//! And skinning with stored weights mostly zero, against none zero. And
+//! the Lennard-Jones energy of a cluster over `&[[f64; 3]]` against the
+//! same flattened by hand (`&[f64]`, `pos[3 * i + k]`).
 //! `cargo bench --bench arrays`; the numbers are in docs/benchmarks.md.
 // Index loops, as users write them.
 #![allow(clippy::needless_range_loop)]
@@ -167,7 +169,46 @@ fn flat_misfit(k: f64, c: f64, m: f64, s0: [f64; 4], observed: &[f64], h: f64) -
     total / n as f64
 }
 
+/// The Lennard-Jones 12-6 energy (Allen and Tildesley, eq. 1.6) over rows.
+#[differentiable(wrt(pos))]
+fn lj_rows(pos: &[[f64; 3]], sigma: f64) -> f64 {
+    let mut e = 0.0;
+    for i in 0..pos.len() {
+        for j in (i + 1)..pos.len() {
+            let d = [
+                pos[i][0] - pos[j][0],
+                pos[i][1] - pos[j][1],
+                pos[i][2] - pos[j][2],
+            ];
+            let s6 = (sigma * sigma / (d[0] * d[0] + d[1] * d[1] + d[2] * d[2])).powi(3);
+            e += 4.0 * (s6 * s6 - s6);
+        }
+    }
+    e
+}
+
+/// The same, flattened by hand.
+#[differentiable(wrt(pos))]
+fn lj_flat(pos: &[f64], sigma: f64) -> f64 {
+    let n = pos.len() / 3;
+    let mut e = 0.0;
+    for i in 0..n {
+        for j in (i + 1)..n {
+            let d = [
+                pos[3 * i] - pos[3 * j],
+                pos[3 * i + 1] - pos[3 * j + 1],
+                pos[3 * i + 2] - pos[3 * j + 2],
+            ];
+            let s6 = (sigma * sigma / (d[0] * d[0] + d[1] * d[1] + d[2] * d[2])).powi(3);
+            e += 4.0 * (s6 * s6 - s6);
+        }
+    }
+    e
+}
+
 not_inlined! {
+    lj_rows_grad_(p: &[[f64; 3]]) -> Vec<[f64; 3]> = lj_rows_grad(p, 1.0);
+    lj_flat_grad_(p: &[f64]) -> Vec<f64> = lj_flat_grad(p, 1.0);
     a_primal(p: &[f64], axis: [f64; 3]) -> f64 = with_arrays(p, axis);
     a_grad(p: &[f64], axis: [f64; 3]) -> [f64; 3] = with_arrays_grad(p, axis).1;
     s_primal(p: &[f64], axis: [f64; 3]) -> f64 = with_scalars(p, axis[0], axis[1], axis[2]);
@@ -346,5 +387,29 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(arrays, benches, zero_weights);
+fn lennard_jones(c: &mut Criterion) {
+    // 200 atoms near a cubic lattice of spacing 1.1.
+    let pos: Vec<[f64; 3]> = (0..200)
+        .map(|i| {
+            let b = [(i % 6) as f64, ((i / 6) % 6) as f64, (i / 36) as f64];
+            let jitter = ((i * 7919) % 101) as f64 / 1000.0;
+            [
+                1.1 * b[0] + jitter,
+                1.1 * b[1] - jitter,
+                1.1 * b[2] + 0.5 * jitter,
+            ]
+        })
+        .collect();
+    let flat = pos.as_flattened().to_vec();
+    assert_eq!(
+        lj_rows_grad_(&pos).as_flattened(),
+        &lj_flat_grad_(&flat)[..]
+    );
+    let mut g = c.benchmark_group("lennard_jones_200");
+    g.bench_function("rows_grad", |b| b.iter(|| lj_rows_grad_(black_box(&pos))));
+    g.bench_function("flat_grad", |b| b.iter(|| lj_flat_grad_(black_box(&flat))));
+    g.finish();
+}
+
+criterion_group!(arrays, benches, zero_weights, lennard_jones);
 criterion_main!(arrays);

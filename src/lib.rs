@@ -121,8 +121,8 @@ pub mod __private {
     };
     pub use autodiff_runtime::{
         DerivesDifferentiable, DifferentiableStruct, Lanes, Saves, Tape, add_assign,
-        add_cotangents, cast_like, check_wrt, derives_differentiable, dot, lit, partials, returns,
-        to_float, zeros_like,
+        add_cotangents, cast_like, check_wrt, derives_differentiable, dot, lit, partials, regroup,
+        returns, to_float, zeros_like,
     };
 }
 

@@ -5,7 +5,7 @@
 //! `wrt`, generic functions, structs of parameters (also under
 //! `missing_docs`), the branches that skip derivatives scaled by stored
 //! zeros, iterator chains, closures, slice methods, checks and output,
-//! `Result` outputs, trait impls. Only some siblings are used: the others
+//! `Result` outputs, trait impls, rows of arrays. Only some siblings are used: the others
 //! must not warn either.
 #![deny(warnings)]
 #![deny(clippy::all)]
@@ -473,8 +473,38 @@ impl Shape for Scaled {
     }
 }
 
+/// Rows of small arrays in, out and returned.
+#[differentiable(wrt(pos))]
+pub fn rows(pos: &[[f64; 3]], out: &mut [[f64; 3]], n: usize) -> Vec<[f64; 3]> {
+    let mut moved = vec![[0.0; 3]; pos.len()];
+    for (i, p) in pos.iter().enumerate() {
+        out[i] = [p[0] * p[1], p[2], 1.0];
+        for k in 0..3 {
+            moved[i][k] = p[k] * n as f64 + rows_helper(&pos[i]);
+        }
+    }
+    for f in out.iter_mut() {
+        f[0] *= 2.0;
+    }
+    moved
+}
+
+#[differentiable]
+fn rows_helper(p: &[f64; 3]) -> f64 {
+    p[0] * p[1]
+}
+
+/// Calls a function over rows.
+#[differentiable]
+pub fn rows_caller(pos: &[[f64; 3]]) -> f64 {
+    let mut out = vec![[0.0; 3]; pos.len()];
+    let moved: Vec<[f64; 3]> = rows(pos, &mut out, 2);
+    moved[0][0] + out[0][1]
+}
+
 #[test]
 fn idiomatic_code_does_not_warn() {
+    assert_eq!(rows_caller_grad(&[[1.0, 2.0, 3.0]]).len(), 1);
     let g = idiomatic_grad(&[1.0, -2.0, 3.0], 2.0);
     assert_eq!(g.0.len(), 3);
     assert_eq!(fallible_grad(4.0), Ok(0.25));

@@ -2078,7 +2078,10 @@ impl<'a> FnEmitter<'a> {
         sibling: Sibling,
         args: Vec<TokenStream>,
     ) -> TokenStream {
-        let name = sibling_ident(&c.name, sibling);
+        let name = match (sibling, c.flat) {
+            (Sibling::Primal, true) => crate::layout::flat_name(&c.name),
+            _ => sibling_ident(&c.name, sibling),
+        };
         if c.method {
             let (recv, rest) = args
                 .split_first()

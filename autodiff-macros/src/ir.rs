@@ -310,6 +310,10 @@ pub struct Callee {
     /// primal reads is a computation, which a sibling that does not need
     /// the value leaves out.
     pub effect: bool,
+    /// Whether the callee takes rows of arrays (`&[[f64; 3]]`), which the
+    /// caller holds flat ([`crate::layout`]): its primal is then called as
+    /// `__g_flat`, which takes them flat as its other siblings do.
+    pub flat: bool,
 }
 
 impl Callee {

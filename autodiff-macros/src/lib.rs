@@ -13,6 +13,7 @@ mod gpu;
 mod ir;
 mod jvp;
 mod lanes;
+mod layout;
 mod lower;
 mod parse;
 mod pipeline;

@@ -66,6 +66,13 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                     item,
                 );
             }
+            Ok(_) if crate::layout::has_rows(&f) => {
+                // Rows of arrays: differentiated flat, the public siblings
+                // converting.
+                return guarded("#[differentiable]", item, || {
+                    parse::with_self_type(self_type, || crate::layout::derivatives(plain_args, &f))
+                });
+            }
             Ok(_) => {}
             Err(e) => {
                 let e = e.to_compile_error();

@@ -667,3 +667,35 @@ mod tape_tests {
         assert_eq!(a[3], 2.0);
     }
 }
+
+/// A flat vector as one of rows of `N`: the gradient of a `&[[f64; N]]`
+/// parameter (or the value of a `Vec<[f64; N]>` output), which generated
+/// code computes flat. Without a copy where the allocation holds whole
+/// rows (a `vec![0.0; n * N]` does).
+///
+/// # Panics
+///
+/// If `v.len()` is not a multiple of `N`.
+pub fn regroup<T: Copy, const N: usize>(mut v: Vec<T>) -> Vec<[T; N]> {
+    assert!(
+        N > 0 && v.len().is_multiple_of(N),
+        "regroup: {} elements are not rows of {N}",
+        v.len()
+    );
+    if size_of::<T>() == 0 || !v.capacity().is_multiple_of(N) {
+        return v
+            .chunks_exact(N)
+            .map(|c| core::array::from_fn(|k| c[k]))
+            .collect();
+    }
+    let (len, cap) = (v.len() / N, v.capacity() / N);
+    let ptr = v.as_mut_ptr().cast::<[T; N]>();
+    core::mem::forget(v);
+    // SAFETY: `ptr` was allocated by a `Vec<T>` of capacity `cap * N`,
+    // that is `cap * N * size_of::<T>()` bytes aligned for `T`: exactly
+    // the layout of a `Vec<[T; N]>` of capacity `cap`, since `[T; N]` has
+    // the size `N * size_of::<T>()` and the alignment of `T`. Its first
+    // `len * N` elements of `T` are initialised, which are `len` rows, and
+    // the original vector was forgotten, so the allocation has one owner.
+    unsafe { Vec::from_raw_parts(ptr, len, cap) }
+}

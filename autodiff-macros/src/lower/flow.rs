@@ -9,6 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use proc_macro2::Span;
+use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 
@@ -674,10 +675,25 @@ impl Lower {
             return Some(self.push(Op::Index(x, i), Class::Float, e.span()));
         }
         if !self.f.class(x).is_sequence() {
-            self.errors.at(
-                &e.expr,
-                "#[differentiable] supports indexing f32/f64 slices and arrays only",
-            );
+            match &*e.expr {
+                // `v[i][k]` of a `v` the macro took for floats: a call's
+                // rows, whose type it cannot see.
+                syn::Expr::Index(inner) if self.f.class(x) == Class::Float => {
+                    let v = inner.expr.to_token_stream().to_string().replace(' ', "");
+                    self.errors.at(
+                        &e.expr,
+                        format_args!(
+                            "#[differentiable] takes `{v}` for a sequence of floats, whose \
+                             elements are not indexed; where `{v}` holds rows of arrays, give \
+                             its type where it is bound (`let {v}: Vec<[f64; 3]> = ..`)"
+                        ),
+                    );
+                }
+                _ => self.errors.at(
+                    &e.expr,
+                    "#[differentiable] supports indexing f32/f64 slices and arrays only",
+                ),
+            }
             return None;
         }
         match self.f.class(i) {

@@ -957,6 +957,7 @@ impl Lower {
                 method: true,
                 outputs,
                 effect: false,
+                flat: false,
             };
             return Some(self.push_call(callee, args, span));
         }
@@ -1110,6 +1111,7 @@ impl Lower {
             method: false,
             outputs,
             effect: false,
+            flat: crate::layout::passes_rows(c),
         };
         Some(self.push_call(callee, args, span))
     }
