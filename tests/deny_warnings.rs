@@ -5,7 +5,7 @@
 //! `wrt`, generic functions, structs of parameters (also under
 //! `missing_docs`), the branches that skip derivatives scaled by stored
 //! zeros, iterator chains, closures, slice methods, checks and output,
-//! `Result` outputs, trait impls, rows of arrays. Only some siblings are used: the others
+//! `Result` outputs, trait impls, rows of arrays, generic custom rules. Only some siblings are used: the others
 //! must not warn either.
 #![deny(warnings)]
 #![deny(clippy::all)]
@@ -502,8 +502,25 @@ pub fn rows_caller(pos: &[[f64; 3]]) -> f64 {
     moved[0][0] + out[0][1]
 }
 
+fn soft_rule<T: Float>(x: T, _y: T, dy: T) -> T {
+    dy / (T::one() + (-x).exp())
+}
+
+/// A generic function with a custom rule.
+#[custom_vjp(soft_rule)]
+pub fn soft<T: Float>(x: T) -> T {
+    x.exp().ln_1p()
+}
+
+/// Calls it.
+#[differentiable]
+pub fn soft_caller<T: Float>(x: T) -> T {
+    soft(x) * x
+}
+
 #[test]
 fn idiomatic_code_does_not_warn() {
+    assert!(soft_caller_grad(0.5f64) > 0.0);
     assert_eq!(rows_caller_grad(&[[1.0, 2.0, 3.0]]).len(), 1);
     let g = idiomatic_grad(&[1.0, -2.0, 3.0], 2.0);
     assert_eq!(g.0.len(), 3);

@@ -17,8 +17,10 @@
 //! where it is named: a mismatch is an error there that shows the expected
 //! function pointer type.
 //!
-//! This first version takes free, non-generic functions with one float
-//! output and parameters that are floats, slices, arrays of floats, or
+//! It takes free functions, for `f64`, `f32` or generic over the scalar
+//! (`fn f<T: Float>`, the rule generic too: then second order goes through
+//! the rule, as `hvp` runs the siblings at dual numbers), with float
+//! outputs and parameters that are floats, slices, arrays of floats, or
 //! data without floats (integers, `&[usize]`, references).
 
 use proc_macro2::TokenStream;
@@ -58,6 +60,14 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
     let attribute = kind.attribute();
     let item_fn: syn::ItemFn = syn::parse2(item)
         .map_err(|e| syn::Error::new(e.span(), format!("{attribute} applies to a function")))?;
+    // A function generic over its scalar (`fn f<T: Float>`): `T` is a
+    // float type throughout, as in `#[differentiable]`.
+    let generics = item_fn.sig.generics.clone();
+    parse::with_scalar_of(&generics, || generated(kind, args, item_fn))
+}
+
+fn generated(kind: Kind, args: TokenStream, item_fn: syn::ItemFn) -> syn::Result<TokenStream> {
+    let attribute = kind.attribute();
     let rule: syn::Path = syn::parse2(args.clone()).map_err(|_| {
         let (what, example) = match kind {
             Kind::Vjp => (
@@ -76,20 +86,23 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
         };
         syn::Error::new(span, format!("{attribute} names its rule, {what}: `{example}`"))
     })?;
-    if let Some(param) = item_fn
-        .sig
-        .generics
-        .params
-        .iter()
-        .find(|p| !matches!(p, syn::GenericParam::Lifetime(_)))
-    {
+    let scalar = parse::scalar_param();
+    if let Some(param) = item_fn.sig.generics.params.iter().find(|p| match p {
+        syn::GenericParam::Lifetime(_) => false,
+        syn::GenericParam::Type(t) => Some(&t.ident) != scalar.as_ref(),
+        syn::GenericParam::Const(_) => true,
+    }) {
         return Err(syn::Error::new_spanned(
             param,
             format!(
-                "{attribute} does not support type or const generic parameters yet; \
-                 write the function for `f64` or `f32`"
+                "{attribute} takes one type parameter, the scalar bounded by `Float` \
+                 (`fn f<T: Float>`), and no others yet; bound it by `Float`, or write the \
+                 function for `f64`"
             ),
         ));
+    }
+    if scalar.is_some() {
+        converts_to_primitive(&item_fn, attribute)?;
     }
     // The signature's errors, worded for this attribute.
     let sig = parse::parse(TokenStream::new(), &item_fn)
@@ -118,9 +131,6 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
     };
     if sig.receiver.is_some() {
         return unsupported("methods");
-    }
-    if !sig.generics.params.is_empty() {
-        return unsupported("generic functions");
     }
     for p in &sig.params {
         if matches!(p.class, Class::Array | Class::SliceMut | Class::Other)
@@ -164,12 +174,17 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
         });
         quote!({ let __t = #t; #(#terms)+* })
     };
+    // Constants: `lit::<T>(1.0)` in a function generic over `T`.
+    let (one, zero) = (
+        crate::emit::float_lit(quote!(1.0)),
+        crate::emit::float_lit(quote!(0.0)),
+    );
     // The unit cotangent of output `j`.
     let unit = |j: usize| -> TokenStream {
         if outputs == 1 {
-            return quote!(1.0);
+            return one.clone();
         }
-        let items = (0..outputs).map(|k| if k == j { quote!(1.0) } else { quote!(0.0) });
+        let items = (0..outputs).map(|k| if k == j { one.clone() } else { zero.clone() });
         quote!((#(#items),*))
     };
     let params: Vec<TokenStream> = sig
@@ -220,27 +235,45 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
             quote!(fn(#(#param_tys,)* #(#tangent_tys),*) -> (#out_ty, #out_ty))
         }
     };
-    let check = quote_spanned! {rule.span()=>
-        #[doc(hidden)]
-        #[allow(non_upper_case_globals)]
-        const #rule_const: #rule_ty = #rule;
+    let (impl_generics, _, where_clause) = sig.generics.split_for_impl();
+    // A generic rule is checked in a generic function (a constant cannot
+    // be generic) and called by its own name.
+    let (check, rule_fn) = match &scalar {
+        None => (
+            quote_spanned! {rule.span()=>
+                #[doc(hidden)]
+                #[allow(non_upper_case_globals)]
+                const #rule_const: #rule_ty = #rule;
+            },
+            quote!(#rule_const),
+        ),
+        Some(_) => (
+            quote_spanned! {rule.span()=>
+                #[doc(hidden)]
+                #[allow(non_snake_case, dead_code)]
+                fn #rule_const #impl_generics () #where_clause {
+                    let _: #rule_ty = #rule;
+                }
+            },
+            quote!(#rule),
+        ),
     };
     // The cotangents of the inputs for the output cotangent `dy` (the
     // output is `__y` where this is used): the reverse rule, or, from a
     // forward rule, one call per input component with a unit tangent.
     let cotangents = |dy: TokenStream| -> TokenStream {
         match kind {
-            Kind::Vjp => quote!(#rule_const(#(#args,)* __y, #dy)),
+            Kind::Vjp => quote!(#rule_fn(#(#args,)* __y, #dy)),
             Kind::Jvp => {
                 let zeros: Vec<TokenStream> = derivative
                     .iter()
                     .map(|p| match (&p.sink_ty, &p.array_len) {
                         (Some(_), _) => {
                             let n = &p.name;
-                            quote!(&::std::vec![0.0; #n.len()][..])
+                            quote!(&::std::vec![#zero; #n.len()][..])
                         }
-                        (None, Some(len)) => quote!([0.0; #len]),
-                        (None, None) => quote!(0.0),
+                        (None, Some(len)) => quote!([#zero; #len]),
+                        (None, None) => zero.clone(),
                     })
                     .collect();
                 let each = derivative.iter().enumerate().map(|(k, p)| {
@@ -250,12 +283,12 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
                     match (&p.sink_ty, &p.array_len) {
                         (Some(_), _) => {
                             with[k] = quote!(&__e[..]);
-                            let call = contract(&dy, quote!(#rule_const(#(#args,)* #(#with),*).1));
+                            let call = contract(&dy, quote!(#rule_fn(#(#args,)* #(#with),*).1));
                             quote! {
                                 let #g: ::std::vec::Vec<_> = (0..#n.len())
                                     .map(|__i| {
-                                        let mut __e = ::std::vec![0.0; #n.len()];
-                                        __e[__i] = 1.0;
+                                        let mut __e = ::std::vec![#zero; #n.len()];
+                                        __e[__i] = #one;
                                         #call
                                     })
                                     .collect();
@@ -264,18 +297,18 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
                         (None, Some(_)) => {
                             let zero = &zeros[k];
                             with[k] = quote!(__e);
-                            let call = contract(&dy, quote!(#rule_const(#(#args,)* #(#with),*).1));
+                            let call = contract(&dy, quote!(#rule_fn(#(#args,)* #(#with),*).1));
                             quote! {
                                 let #g = ::core::array::from_fn(|__i| {
                                     let mut __e = #zero;
-                                    __e[__i] = 1.0;
+                                    __e[__i] = #one;
                                     #call
                                 });
                             }
                         }
                         (None, None) => {
-                            with[k] = quote!(1.0);
-                            let call = contract(&dy, quote!(#rule_const(#(#args,)* #(#with),*).1));
+                            with[k] = one.clone();
+                            let call = contract(&dy, quote!(#rule_fn(#(#args,)* #(#with),*).1));
                             quote!(let #g = #call;)
                         }
                     }
@@ -296,7 +329,7 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
             _ => quote!(#rt::dot(&#g[..], &#t[..])),
         })
         .collect();
-    let one_rule = cotangents(quote!(1.0));
+    let one_rule = cotangents(one.clone());
     let jvp_body = match kind {
         // One rule call per output, its unit cotangent.
         Kind::Vjp => {
@@ -314,7 +347,7 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
                 (__y, #tangent)
             }
         }
-        Kind::Jvp => quote!(#rule_const(#(#args,)* #(#tangents),*)),
+        Kind::Jvp => quote!(#rule_fn(#(#args,)* #(#tangents),*)),
     };
 
     // The hidden pullback: slices take their cotangents into the caller's
@@ -391,11 +424,11 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
         .iter()
         .zip(&lane_names)
         .map(|(p, n)| {
-            let ty = crate::lanes::lane_ty(&p.tangent_ty, None);
+            let ty = crate::lanes::lane_ty(&p.tangent_ty, scalar.as_ref());
             quote!(#n: #ty)
         })
         .collect();
-    let lane_out = crate::lanes::lane_ty(&out_ty, None);
+    let lane_out = crate::lanes::lane_ty(&out_ty, scalar.as_ref());
     let k_lanes = crate::lanes::k();
     // A reverse rule of a scalar output gives the gradient in one call,
     // which every lane is dotted with; otherwise the forward sibling runs
@@ -427,17 +460,27 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
         doc("The value and the gradient"),
     );
     let allow = quote!(#[allow(dead_code, clippy::all)]);
+    // The lanes siblings take the number of lanes after the scalar.
+    let mut lane_generics = sig.generics.clone();
+    lane_generics
+        .params
+        .push(syn::parse_quote!(const #k_lanes: usize));
+    let (lane_generics, _, _) = lane_generics.split_for_impl();
+    let captures = match &scalar {
+        Some(t) => quote!(use<#t>),
+        None => quote!(use<>),
+    };
     // The gradient, for a scalar output only.
     let gradients = if outputs == 1 {
         quote! {
             #[doc = #d_vg] #(#attrs)* #allow #[inline]
-            #vis fn #value_and_grad(#(#params),*) -> (#out_ty, #grads_ty) {
+            #vis fn #value_and_grad #impl_generics (#(#params),*) -> (#out_ty, #grads_ty) #where_clause {
                 let __y = #name(#(#args),*);
                 (__y, #one_rule)
             }
 
             #[doc = #d_grad] #(#attrs)* #allow #[inline]
-            #vis fn #grad(#(#params),*) -> #grads_ty {
+            #vis fn #grad #impl_generics (#(#params),*) -> #grads_ty #where_clause {
                 #value_and_grad(#(#args),*).1
             }
 
@@ -449,29 +492,29 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
         #check
 
         #[doc = #d_jvp] #(#attrs)* #allow #[inline]
-        #vis fn #jvp(#(#params,)* #(#tangent_params),*) -> (#out_ty, #out_ty) { #jvp_body }
+        #vis fn #jvp #impl_generics (#(#params,)* #(#tangent_params),*) -> (#out_ty, #out_ty) #where_clause { #jvp_body }
 
         #[doc(hidden)] #(#attrs)* #allow #[inline]
-        #vis fn #h_jvp(#(#params,)* #(#tangent_params),*) -> (#out_ty, #out_ty) { #jvp_body }
+        #vis fn #h_jvp #impl_generics (#(#params,)* #(#tangent_params),*) -> (#out_ty, #out_ty) #where_clause { #jvp_body }
 
         #[doc = #d_jvp_lanes] #(#attrs)* #allow #[inline]
-        #vis fn #jvp_lanes<const #k_lanes: usize>(#(#params,)* #(#lane_params),*) -> (#out_ty, #lane_out) {
+        #vis fn #jvp_lanes #lane_generics (#(#params,)* #(#lane_params),*) -> (#out_ty, #lane_out) #where_clause {
             #h_jvp_lanes(#(#args,)* #(#lane_names),*)
         }
 
         #[doc(hidden)] #(#attrs)* #allow #[inline]
-        #vis fn #h_jvp_lanes<const #k_lanes: usize>(#(#params,)* #(#lane_params),*) -> (#out_ty, #lane_out) {
+        #vis fn #h_jvp_lanes #lane_generics (#(#params,)* #(#lane_params),*) -> (#out_ty, #lane_out) #where_clause {
             #per_lane
         }
 
         #[doc = #d_vjp] #(#attrs)* #allow #[inline]
-        #vis fn #vjp(#(#params,)* __dy: #out_ty) -> (#out_ty, #grads_ty) {
+        #vis fn #vjp #impl_generics (#(#params,)* __dy: #out_ty) -> (#out_ty, #grads_ty) #where_clause {
             let __y = #name(#(#args),*);
             (__y, #pb_rule)
         }
 
         #[doc = #d_pb] #(#attrs)* #allow #[inline]
-        #vis fn #pullback(#(#params),*) -> (#out_ty, impl ::core::ops::FnOnce(#out_ty) -> #grads_ty) {
+        #vis fn #pullback #impl_generics (#(#params),*) -> (#out_ty, impl ::core::ops::FnOnce(#out_ty) -> #grads_ty) #where_clause {
             let __y = #name(#(#args),*);
             (__y, move |__dy: #out_ty| #pb_rule)
         }
@@ -479,10 +522,10 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
         #gradients
 
         #[doc(hidden)] #(#attrs)* #allow #[inline]
-        #vis fn #h_pullback(#(#params),*) -> (
+        #vis fn #h_pullback #impl_generics (#(#params),*) -> (
             #out_ty,
-            impl ::core::ops::FnOnce(#out_ty #(, #lent_tys)* #(, #sink_tys)*) -> #returned_ty + use<>,
-        ) {
+            impl ::core::ops::FnOnce(#out_ty #(, #lent_tys)* #(, #sink_tys)*) -> #returned_ty + #captures,
+        ) #where_clause {
             let __y = #name(#(#args),*);
             (__y, move |__dy: #out_ty #(, #lent_params)* #(, #sinks)*| {
                 let #grads_pattern = #pb_rule;
@@ -507,4 +550,46 @@ fn errors_fallback(attribute: &str) -> syn::Error {
         proc_macro2::Span::call_site(),
         format!("{attribute}: the signature is not supported"),
     )
+}
+
+/// A generic function's body runs at the scalars its siblings run at: at a
+/// dual number (second order), a conversion to a primitive float drops the
+/// dual part, and with it the second derivative. Refused, rather than a
+/// silently wrong Hessian.
+fn converts_to_primitive(f: &syn::ItemFn, attribute: &str) -> syn::Result<()> {
+    struct Find(Option<TokenStream>);
+    impl<'ast> syn::visit::Visit<'ast> for Find {
+        fn visit_expr(&mut self, e: &'ast syn::Expr) {
+            if self.0.is_some() {
+                return;
+            }
+            match e {
+                syn::Expr::MethodCall(m)
+                    if ["to_f64", "to_f32"].contains(&m.method.to_string().as_str()) =>
+                {
+                    self.0 = Some(quote::ToTokens::to_token_stream(m));
+                }
+                syn::Expr::Cast(c)
+                    if matches!(&*c.ty, syn::Type::Path(p)
+                        if p.path.is_ident("f64") || p.path.is_ident("f32")) =>
+                {
+                    self.0 = Some(quote::ToTokens::to_token_stream(c));
+                }
+                _ => syn::visit::visit_expr(self, e),
+            }
+        }
+    }
+    let mut find = Find(None);
+    syn::visit::Visit::visit_block(&mut find, &f.block);
+    match find.0 {
+        Some(at) => Err(syn::Error::new_spanned(
+            at,
+            format!(
+                "{attribute} on a function generic over its scalar runs its body at dual \
+                 numbers too (second order), where converting to a primitive float drops the \
+                 derivative; compute in the scalar type, or write the function for `f64`"
+            ),
+        )),
+        None => Ok(()),
+    }
 }

@@ -2300,7 +2300,7 @@ fn collect_idents(tree: proc_macro2::TokenTree, taken: &mut HashSet<String>) {
 
 /// A float constant of generated code: bare (`2.0`: rustc infers `f32` or
 /// `f64`), or `lit::<T>(2.0)` in a function generic over the scalar `T`.
-fn float_lit(lit: TokenStream) -> TokenStream {
+pub(crate) fn float_lit(lit: TokenStream) -> TokenStream {
     match crate::parse::scalar_param() {
         Some(t) => {
             let rt = runtime();

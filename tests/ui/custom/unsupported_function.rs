@@ -5,8 +5,8 @@ fn rule<T>(x: T, _y: T, dy: T) -> T {
     dy
 }
 
-// Generic functions, methods and outputs other than floats are not
-// supported yet: one error each, at the function.
+// Type parameters other than the scalar, methods and outputs other than
+// floats are not supported yet: one error each, at the function.
 #[custom_vjp(rule)]
 fn generic<T: Copy>(x: T) -> T {
     x
