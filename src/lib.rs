@@ -120,9 +120,9 @@ pub mod __private {
         lanes_dot, lanes_like, lanes_zeros, set_lane_of_slice,
     };
     pub use autodiff_runtime::{
-        DerivesDifferentiable, DifferentiableStruct, Lanes, Saves, Tape, add_assign,
-        add_cotangents, cast_like, check_wrt, derives_differentiable, dot, lit, partials, regroup,
-        returns, to_float, zeros_like,
+        DerivesDifferentiable, DifferentiableStruct, FloatArray, FloatElems, Lanes, Saves, Tape,
+        add_assign, add_cotangents, cast_like, check_wrt, derives_differentiable, dot, lit,
+        partials, regroup, returns, to_float, zeros_like,
     };
 }
 

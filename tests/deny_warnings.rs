@@ -5,7 +5,7 @@
 //! `wrt`, generic functions, structs of parameters (also under
 //! `missing_docs`), the branches that skip derivatives scaled by stored
 //! zeros, iterator chains, closures, slice methods, checks and output,
-//! `Result` outputs, trait impls, rows of arrays, generic custom rules. Only some siblings are used: the others
+//! `Result` outputs, trait impls, rows of arrays, generic custom rules, type aliases. Only some siblings are used: the others
 //! must not warn either.
 #![deny(warnings)]
 #![deny(clippy::all)]
@@ -518,8 +518,23 @@ pub fn soft_caller<T: Float>(x: T) -> T {
     soft(x) * x
 }
 
+/// A point.
+pub type Point2 = [f64; 2];
+
+/// Type aliases in the signature.
+#[differentiable]
+pub fn aliased(p: Point2, pts: &[Point2], s: f64) -> Point2 {
+    let mut out = [0.0; 2];
+    for q in pts {
+        out[0] += (q[0] - p[0]) * s;
+        out[1] += (q[1] - p[1]) * s;
+    }
+    out
+}
+
 #[test]
 fn idiomatic_code_does_not_warn() {
+    assert_eq!(aliased([0.0; 2], &[[1.0, 2.0]], 1.0), [1.0, 2.0]);
     assert!(soft_caller_grad(0.5f64) > 0.0);
     assert_eq!(rows_caller_grad(&[[1.0, 2.0, 3.0]]).len(), 1);
     let g = idiomatic_grad(&[1.0, -2.0, 3.0], 2.0);

@@ -63,7 +63,10 @@ fn siblings(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<Tok
     // A function generic over its scalar (`fn f<T: Float>`): `T` is a
     // float type throughout, as in `#[differentiable]`.
     let generics = item_fn.sig.generics.clone();
-    parse::with_scalar_of(&generics, || generated(kind, args, item_fn))
+    let f = item_fn.clone();
+    crate::aliases::with_aliases_of(&f, || {
+        parse::with_scalar_of(&generics, || generated(kind, args, item_fn))
+    })?
 }
 
 fn generated(kind: Kind, args: TokenStream, item_fn: syn::ItemFn) -> syn::Result<TokenStream> {

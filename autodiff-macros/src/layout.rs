@@ -62,18 +62,20 @@ enum Form {
     Owned,
 }
 
-/// `[T; N]` of a float `T`: `T` and `N`.
-fn float_row<'a>(
-    ty: &'a syn::Type,
-    generics: &syn::Generics,
-) -> Option<(&'a syn::Type, &'a syn::Expr)> {
+/// `[T; N]` of a float `T`: `T` and `N`; for an array alias `Vec3`
+/// (`aliases.rs`), its element and length as the runtime names them.
+fn float_row(ty: &syn::Type, generics: &syn::Generics) -> Option<(syn::Type, syn::Expr)> {
+    if crate::aliases::floats_alias(ty) {
+        let (elem, len) = (crate::aliases::elem_of(ty), crate::aliases::len_of(ty));
+        return Some((syn::parse_quote!(#elem), syn::parse_quote!(#len)));
+    }
     let syn::Type::Array(a) = ty else { return None };
     let syn::Type::Path(p) = &*a.elem else {
         return None;
     };
     let name = p.path.get_ident()?;
     let float = name == "f64" || name == "f32" || generics.type_params().any(|t| t.ident == *name);
-    float.then_some((&*a.elem, &a.len))
+    float.then(|| ((*a.elem).clone(), a.len.clone()))
 }
 
 /// The `T` of `Vec<T>`.
@@ -90,10 +92,7 @@ fn vec_elem(ty: &syn::Type) -> Option<&syn::Type> {
 }
 
 /// The rows a type holds: how, the element type and the row length.
-fn rows_of<'a>(
-    ty: &'a syn::Type,
-    generics: &syn::Generics,
-) -> Option<(Form, &'a syn::Type, &'a syn::Expr)> {
+fn rows_of(ty: &syn::Type, generics: &syn::Generics) -> Option<(Form, syn::Type, syn::Expr)> {
     match ty {
         syn::Type::Reference(r) => {
             let form = match r.mutability {
@@ -168,7 +167,7 @@ pub fn derivatives(args: TokenStream, f: &syn::ItemFn) -> syn::Result<TokenStrea
         let syn::Pat::Ident(p) = &*pt.pat else {
             continue; // parse says to name it
         };
-        let (elem, r) = (elem.clone(), Rows::new(n));
+        let r = Rows::new(&n);
         *pt.ty = match form {
             Form::Shared => syn::parse_quote!(&[#elem]),
             Form::Mut => syn::parse_quote!(&mut [#elem]),
@@ -185,8 +184,7 @@ pub fn derivatives(args: TokenStream, f: &syn::ItemFn) -> syn::Result<TokenStrea
     if let syn::ReturnType::Type(_, ty) = &mut flat.sig.output
         && let Some((Form::Owned, elem, n)) = rows_of(ty, &generics)
     {
-        let elem = elem.clone();
-        out_rows = Some(Rows::new(n));
+        out_rows = Some(Rows::new(&n));
         **ty = syn::parse_quote!(::std::vec::Vec<#elem>);
     }
     for (name, _) in &rows {
@@ -606,7 +604,11 @@ impl Flatten {
     fn rows_iter(&mut self, name: &syn::Ident, r: &Rows, span: Span) -> syn::Expr {
         let n = &r.n;
         let k: syn::Expr = syn::parse_quote!(__row);
-        let row = self.row(name, r, &k, span);
+        // Rows of a length the macro does not know are read as subslices.
+        let row = match r.len {
+            Some(_) => self.row(name, r, &k, span),
+            None => syn::parse_quote_spanned!(span=> &#name[__row * (#n)..(__row + 1) * (#n)]),
+        };
         syn::parse_quote_spanned!(span=> (0..#name.len() / (#n)).map(|__row| #row))
     }
 
@@ -699,8 +701,7 @@ impl VisitMut for Flatten {
                     let mut made = match &mut local.pat {
                         syn::Pat::Type(pt) => match rows_of(&pt.ty, &syn::Generics::default()) {
                             Some((form, elem, n)) => {
-                                let r = Rows::new(n);
-                                let elem = elem.clone();
+                                let r = Rows::new(&n);
                                 *pt.ty = match form {
                                     Form::Owned => syn::parse_quote!(::std::vec::Vec<#elem>),
                                     Form::Shared => syn::parse_quote!(&[#elem]),

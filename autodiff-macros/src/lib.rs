@@ -5,6 +5,7 @@
 //! [`pipeline`].
 
 mod activity;
+mod aliases;
 mod builder;
 mod custom;
 mod emit;

@@ -275,9 +275,20 @@ pub fn class_of_type(ty: &syn::Type) -> Option<Class> {
     match ty {
         syn::Type::Paren(p) => class_of_type(&p.elem),
         syn::Type::Group(g) => class_of_type(&g.elem),
+        // `<Vec3 as FloatElems>::Elem`: the element of an alias (`aliases.rs`).
+        syn::Type::Path(p)
+            if p.qself.is_some()
+                && p.path.segments.iter().any(|s| s.ident == "FloatElems")
+                && p.path.segments.last().is_some_and(|s| s.ident == "Elem") =>
+        {
+            Some(Class::Float)
+        }
         syn::Type::Path(p) if p.qself.is_none() => {
             let name = p.path.get_ident()?;
             if is_scalar_param(name) {
+                return Some(Class::Float);
+            }
+            if crate::aliases::meaning(name) == Some(crate::aliases::Meaning::Float) {
                 return Some(Class::Float);
             }
             let ident = name.to_string();
@@ -371,10 +382,31 @@ pub fn parse(args: TokenStream, item: &syn::ItemFn) -> syn::Result<Parsed> {
             )
         })
     {
+        // Type names the body gave no meaning: say so.
+        let unresolved: Vec<String> = sig
+            .inputs
+            .iter()
+            .filter_map(|a| match a {
+                syn::FnArg::Typed(pt) => crate::aliases::unresolved(&pt.ty).map(|n| {
+                    let p = pt.pat.to_token_stream();
+                    format!("`{p}: {n}`")
+                }),
+                syn::FnArg::Receiver(_) => None,
+            })
+            .collect();
+        let hint = match unresolved.is_empty() {
+            true => String::new(),
+            false => format!(
+                "; #[differentiable] cannot see what the types of {} stand for, and the body \
+                 does not say (it does not index them or compute with them): write the types \
+                 out (`[f64; 3]`, `f64`)",
+                unresolved.join(", ")
+            ),
+        };
         errors.at(
             &sig.inputs,
             format_args!(
-                "`{}` has no f32/f64 parameter to differentiate with respect to",
+                "`{}` has no f32/f64 parameter to differentiate with respect to{hint}",
                 sig.ident
             ),
         );
@@ -577,6 +609,13 @@ fn float_sequence(ty: &syn::Type) -> Option<Sequence> {
     let is_float = |t: &syn::Type| class_of_type(t) == Some(Class::Float);
     match ty {
         syn::Type::Array(a) if is_float(&a.elem) => Some(Sequence::Array(a.len.to_token_stream())),
+        // `type Vec3 = [f64; 3]` by value, `&Series` (`aliases.rs`).
+        _ if crate::aliases::floats_alias(ty) => Some(Sequence::Array(crate::aliases::len_of(ty))),
+        syn::Type::Reference(r)
+            if r.mutability.is_none() && crate::aliases::floats_alias(&r.elem) =>
+        {
+            Some(Sequence::Slice(crate::aliases::elem_of(&r.elem)))
+        }
         syn::Type::Reference(r) if r.mutability.is_none() => match &*r.elem {
             syn::Type::Slice(s) if is_float(&s.elem) => {
                 Some(Sequence::Slice(s.elem.to_token_stream()))
@@ -638,6 +677,9 @@ fn parse_output(sig: &syn::Signature, errors: &mut Errors) -> Option<Output> {
 /// `Vec<f64>` or `[f64; N]` (or with `f32`): an array output.
 pub fn is_float_array(ty: &syn::Type) -> bool {
     let is_float = |t: &syn::Type| class_of_type(t) == Some(Class::Float);
+    if crate::aliases::floats_alias(ty) {
+        return true;
+    }
     match ty {
         syn::Type::Array(a) => is_float(&a.elem),
         syn::Type::Path(p) if p.qself.is_none() => {

@@ -26,6 +26,20 @@ use crate::{activity, emit, jvp, lower, parse, scratch, simplify, verify, vjp, z
 /// Expands `#[differentiable(args)] item`. Never panics: a bug of the macro
 /// becomes a compile error that asks to report it.
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    // Type names the macro cannot see through: their meaning from use.
+    let Ok(f) = syn::parse2::<syn::ItemFn>(item.clone()) else {
+        return expand_item(args, item);
+    };
+    match crate::aliases::with_aliases_of(&f, || expand_item(args, item.clone())) {
+        Ok(out) => out,
+        Err(e) => {
+            let e = e.to_compile_error();
+            quote!(#item #e)
+        }
+    }
+}
+
+fn expand_item(args: TokenStream, item: TokenStream) -> TokenStream {
     // On an `impl` block: its methods' attributes learn the type.
     if let Ok(block) = syn::parse2::<syn::ItemImpl>(item.clone()) {
         return crate::structs::expand_impl(args, block);

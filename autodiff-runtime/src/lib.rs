@@ -699,3 +699,42 @@ pub fn regroup<T: Copy, const N: usize>(mut v: Vec<T>) -> Vec<[T; N]> {
     // the original vector was forgotten, so the allocation has one owner.
     unsafe { Vec::from_raw_parts(ptr, len, cap) }
 }
+
+/// The element type of a sequence of floats whose type `#[differentiable]`
+/// knows only by a name (`type Series = Vec<f64>;` behind a reference):
+/// the generated code names the elements `<Series as FloatElems>::Elem`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is used as a sequence of floats by `#[differentiable]`, but is not one",
+    label = "the body indexes or iterates over a value of this type",
+    note = "write the type out in the signature (`[f64; 3]`, `&[f64]`), or use it as what it is"
+)]
+pub trait FloatElems {
+    type Elem: Float;
+}
+
+impl<T: Float, const N: usize> FloatElems for [T; N] {
+    type Elem = T;
+}
+
+impl<T: Float> FloatElems for [T] {
+    type Elem = T;
+}
+
+impl<T: Float> FloatElems for Vec<T> {
+    type Elem = T;
+}
+
+/// The length of an array of floats whose type `#[differentiable]` knows
+/// only by a name (`type Vec3 = [f64; 3];`): `<Vec3 as FloatArray>::LEN`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is used as an array of floats by `#[differentiable]`, but is not one",
+    label = "the body indexes or iterates over a value of this type, taken by value",
+    note = "write the type out in the signature (`[f64; 3]`)"
+)]
+pub trait FloatArray: FloatElems {
+    const LEN: usize;
+}
+
+impl<T: Float, const N: usize> FloatArray for [T; N] {
+    const LEN: usize = N;
+}

@@ -419,6 +419,7 @@ fn struct_type(ty: &syn::Type) -> Option<Ident> {
         syn::Type::Path(p)
             if p.qself.is_none()
                 && crate::parse::class_of_type(ty).is_none()
+                && !crate::aliases::floats_alias(ty)
                 && kind_of(ty).is_none() =>
         {
             p.path.get_ident().cloned()
