@@ -3,6 +3,8 @@
 //! (indexed: an array; in float arithmetic: a float). Checked against the
 //! same functions with the types written out, exactly, and against
 //! central differences.
+// Index loops, as users write them.
+#![allow(clippy::needless_range_loop)]
 mod common;
 
 use autodiff::check;

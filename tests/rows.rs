@@ -4,6 +4,8 @@
 //! against central differences and forward against reverse mode, and
 //! against the same function flattened by hand (`pos[3 * i + k]`),
 //! exactly: the derivatives are computed flat.
+// Index loops, as users write them.
+#![allow(clippy::needless_range_loop)]
 mod common;
 
 use autodiff::check::{self, Tolerance};

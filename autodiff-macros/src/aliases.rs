@@ -175,7 +175,7 @@ fn infer(item: &syn::ItemFn) -> syn::Result<HashMap<String, Meaning>> {
         _ => false,
     };
     let tail_float = matches!(item.block.stmts.last(), Some(syn::Stmt::Expr(e, None)) if floaty(e))
-        || uses.returns.iter().any(|e| floaty(e));
+        || uses.returns.iter().any(floaty);
     for n in outputs.into_iter().filter(|_| tail_float) {
         let said = uses.evidence.keys().any(|k| k == n);
         if !said && !generic.contains(&n.to_string()) {

@@ -13,6 +13,11 @@
 //! generated code, which holds them flat too). The public siblings keep
 //! the function's own types: they pass `pos.as_flattened()` and give the
 //! gradient as `Vec<[f64; N]>` (`regroup`, which keeps the allocation).
+//!
+//! nalgebra's `DVector<f64>` (`&DVector<f64>`, `&mut DVector<f64>`,
+//! `-> DVector<f64>`) goes the same way as rows of one float: the body
+//! unchanged (`DVector::from_vec(v)` read as `v`), the public siblings
+//! passing `as_slice()` and giving gradients as `DVector::from_vec`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote};
@@ -36,6 +41,10 @@ struct Rows {
     n: syn::Expr,
     /// The same where it is a literal.
     len: Option<usize>,
+    /// For a vector type of another crate (`nalgebra::DVector<f64>`), the
+    /// type as written: one float per row, the body unchanged, the
+    /// conversions `as_slice()` and `from_vec`.
+    container: Option<syn::Type>,
 }
 
 impl Rows {
@@ -47,8 +56,44 @@ impl Rows {
             }) => i.base10_parse().ok(),
             _ => None,
         };
-        Rows { n: n.clone(), len }
+        Rows {
+            n: n.clone(),
+            len,
+            container: None,
+        }
     }
+
+    /// The rows of a vector type of another crate.
+    fn container(ty: &syn::Type) -> Rows {
+        Rows {
+            n: syn::parse_quote!(1),
+            len: Some(1),
+            container: Some(ty.clone()),
+        }
+    }
+}
+
+/// `DVector<T>` (`nalgebra::DVector<f64>`) of a float `T`: a vector of
+/// another crate, contiguous, which the derivatives take as a slice
+/// (`as_slice()`) and whose gradient they give back in its type
+/// (`from_vec`). nalgebra is not a dependency: the code names the type as
+/// the user wrote it.
+fn container_elem<'a>(ty: &'a syn::Type, generics: &syn::Generics) -> Option<&'a syn::Type> {
+    let syn::Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != "DVector" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let Some(syn::GenericArgument::Type(t)) = args.args.first() else {
+        return None;
+    };
+    let syn::Type::Path(e) = t else { return None };
+    let name = e.path.get_ident()?;
+    let float = name == "f64" || name == "f32" || generics.type_params().any(|g| g.ident == *name);
+    (args.args.len() == 1 && float).then_some(t)
 }
 
 /// How a type holds rows.
@@ -132,13 +177,18 @@ pub fn flat_name(g: &syn::Ident) -> syn::Ident {
 /// Whether the function takes or returns rows of float arrays.
 pub fn has_rows(f: &syn::ItemFn) -> bool {
     let g = &f.sig.generics;
+    let container = |ty: &syn::Type| match ty {
+        syn::Type::Reference(r) => container_elem(&r.elem, g).is_some(),
+        ty => container_elem(ty, g).is_some(),
+    };
     let param = f.sig.inputs.iter().any(|a| match a {
-        syn::FnArg::Typed(pt) => rows_of(&pt.ty, g).is_some(),
+        syn::FnArg::Typed(pt) => rows_of(&pt.ty, g).is_some() || container(&pt.ty),
         syn::FnArg::Receiver(_) => false,
     });
     let output = match &f.sig.output {
         syn::ReturnType::Type(_, ty) => {
             rows_of(ty, g).is_some_and(|(form, ..)| form == Form::Owned)
+                || container_elem(ty, g).is_some()
         }
         syn::ReturnType::Default => false,
     };
@@ -157,15 +207,28 @@ pub fn derivatives(args: TokenStream, f: &syn::ItemFn) -> syn::Result<TokenStrea
     let generics = f.sig.generics.clone();
     let mut flat = f.clone();
     let mut rows = Vec::new();
+    let mut containers = Vec::new();
     for input in flat.sig.inputs.iter_mut() {
         let syn::FnArg::Typed(pt) = input else {
             continue;
         };
-        let Some((form, elem, n)) = rows_of(&pt.ty, &generics) else {
-            continue;
-        };
         let syn::Pat::Ident(p) = &*pt.pat else {
             continue; // parse says to name it
+        };
+        // `&DVector<f64>`, `&mut DVector<f64>`: a slice, the body unchanged.
+        if let syn::Type::Reference(r) = &*pt.ty
+            && let Some(elem) = container_elem(&r.elem, &generics)
+        {
+            let (elem, row) = (elem.clone(), Rows::container(&r.elem));
+            *pt.ty = match r.mutability {
+                Some(_) => syn::parse_quote!(&mut [#elem]),
+                None => syn::parse_quote!(&[#elem]),
+            };
+            containers.push((p.ident.clone(), row));
+            continue;
+        }
+        let Some((form, elem, n)) = rows_of(&pt.ty, &generics) else {
+            continue;
         };
         let r = Rows::new(&n);
         *pt.ty = match form {
@@ -181,11 +244,15 @@ pub fn derivatives(args: TokenStream, f: &syn::ItemFn) -> syn::Result<TokenStrea
         rows.push((p.ident.clone(), r));
     }
     let mut out_rows = None;
-    if let syn::ReturnType::Type(_, ty) = &mut flat.sig.output
-        && let Some((Form::Owned, elem, n)) = rows_of(ty, &generics)
-    {
-        out_rows = Some(Rows::new(&n));
-        **ty = syn::parse_quote!(::std::vec::Vec<#elem>);
+    if let syn::ReturnType::Type(_, ty) = &mut flat.sig.output {
+        if let Some((Form::Owned, elem, n)) = rows_of(ty, &generics) {
+            out_rows = Some(Rows::new(&n));
+            **ty = syn::parse_quote!(::std::vec::Vec<#elem>);
+        } else if let Some(elem) = container_elem(ty, &generics) {
+            let elem = elem.clone();
+            out_rows = Some(Rows::container(ty));
+            **ty = syn::parse_quote!(::std::vec::Vec<#elem>);
+        }
     }
     for (name, _) in &rows {
         let tangent = format_ident!("d{}", name);
@@ -201,8 +268,10 @@ pub fn derivatives(args: TokenStream, f: &syn::ItemFn) -> syn::Result<TokenStrea
     }
     let mut rewrite = Flatten {
         rows: rows.clone(),
+        containers: containers.iter().map(|(n, _)| n.clone()).collect(),
         error: None,
     };
+    rows.extend(containers);
     rewrite.visit_block_mut(&mut flat.block);
     if let Some(e) = rewrite.error {
         return Err(e);
@@ -213,7 +282,7 @@ pub fn derivatives(args: TokenStream, f: &syn::ItemFn) -> syn::Result<TokenStrea
     let grads: Vec<Shape> = sig
         .active_params()
         .map(|p| match rows.iter().find(|(n, _)| *n == p.name) {
-            Some((_, r)) => Shape::Rows(r.clone()),
+            Some((_, r)) => Shape::Rows(Box::new(r.clone())),
             None => Shape::Same,
         })
         .collect();
@@ -222,7 +291,7 @@ pub fn derivatives(args: TokenStream, f: &syn::ItemFn) -> syn::Result<TokenStrea
         _ => Shape::Tuple(grads),
     };
     let out = match &out_rows {
-        Some(r) => Shape::Rows(r.clone()),
+        Some(r) => Shape::Rows(Box::new(r.clone())),
         None => Shape::Same,
     };
     let unit = matches!(&f.sig.output, syn::ReturnType::Default);
@@ -286,7 +355,7 @@ pub fn derivatives(args: TokenStream, f: &syn::ItemFn) -> syn::Result<TokenStrea
 #[derive(Clone)]
 enum Shape {
     Same,
-    Rows(Rows),
+    Rows(Box<Rows>),
     Tuple(Vec<Shape>),
     /// A pullback: its cotangent's shape and its result's.
     Pullback(Box<Shape>, Box<Shape>),
@@ -337,9 +406,12 @@ impl Wrap<'_> {
                 .iter()
                 .find(|(n, _)| *n == name || format_ident!("d{}", n) == name);
             let shape = match (rows, self.out_rows) {
-                (Some((_, r)), _) => Shape::Rows(r.clone()),
+                // The lanes of a vector of another crate stay slices
+                // (`&[Lanes<f64, K>]`, which it cannot hold).
+                (Some((_, r)), _) if r.container.is_some() && suffix == "jvp_lanes" => Shape::Same,
+                (Some((_, r)), _) => Shape::Rows(Box::new(r.clone())),
                 (None, Some(r)) if dr.iter().any(|d| name == d) && suffix == "vjp" => {
-                    Shape::Rows(r.clone())
+                    Shape::Rows(Box::new(r.clone()))
                 }
                 _ => Shape::Same,
             };
@@ -347,6 +419,14 @@ impl Wrap<'_> {
             *pt.ty = ty;
             args.push(arg);
         }
+        let lanes_flat;
+        let returned = match (suffix, self.out_rows) {
+            ("jvp_lanes", Some(r)) if r.container.is_some() => {
+                lanes_flat = Shape::Tuple(vec![returned_value(returned), Shape::Same]);
+                &lanes_flat
+            }
+            _ => returned,
+        };
         if let syn::ReturnType::Type(_, ty) = &mut sig.output {
             **ty = from_flat_ty(returned, ty)?;
         }
@@ -359,6 +439,14 @@ impl Wrap<'_> {
             #[allow(clippy::too_many_arguments, clippy::type_complexity)]
             #vis #sig { #call }
         })
+    }
+}
+
+/// The shape of the value of a `(value, tangent)` pair.
+fn returned_value(pair: &Shape) -> Shape {
+    match pair {
+        Shape::Tuple(s) if s.len() == 2 => s[0].clone(),
+        _ => Shape::Same,
     }
 }
 
@@ -424,6 +512,18 @@ fn into_flat(
         return Ok((ty.clone(), e));
     };
     let n = &r.n;
+    if let Some(c) = &r.container {
+        return match ty {
+            syn::Type::Reference(t) if t.mutability.is_some() => {
+                Ok((syn::parse_quote!(&mut #c), quote!(#e.as_mut_slice())))
+            }
+            syn::Type::Reference(_) => Ok((syn::parse_quote!(&#c), quote!(#e.as_slice()))),
+            _ => Ok((
+                syn::parse_quote!(#c),
+                quote!(#e.iter().copied().collect::<::std::vec::Vec<_>>()),
+            )),
+        };
+    }
     match ty {
         syn::Type::Reference(t) => {
             let syn::Type::Slice(s) = &*t.elem else {
@@ -455,7 +555,10 @@ fn from_flat_ty(shape: &Shape, ty: &syn::Type) -> syn::Result<syn::Type> {
         (Shape::Rows(r), _) => {
             let elem = vec_elem(ty).ok_or_else(|| internal(ty.span()))?;
             let n = &r.n;
-            Ok(syn::parse_quote!(::std::vec::Vec<[#elem; #n]>))
+            match &r.container {
+                Some(c) => Ok(c.clone()),
+                None => Ok(syn::parse_quote!(::std::vec::Vec<[#elem; #n]>)),
+            }
         }
         (Shape::Tuple(shapes), syn::Type::Tuple(t)) if t.elems.len() == shapes.len() => {
             let elems = shapes
@@ -495,10 +598,13 @@ fn from_flat(shape: &Shape, e: TokenStream, fresh: &mut usize) -> TokenStream {
     let rt = quote!(::autodiff::__private);
     match shape {
         Shape::Same => e,
-        Shape::Rows(r) => {
-            let n = &r.n;
-            quote!(#rt::regroup::<_, { #n }>(#e))
-        }
+        Shape::Rows(r) => match &r.container {
+            Some(c) => quote!(<#c>::from_vec(#e)),
+            None => {
+                let n = &r.n;
+                quote!(#rt::regroup::<_, { #n }>(#e))
+            }
+        },
         Shape::Tuple(shapes) => {
             let names: Vec<syn::Ident> = shapes
                 .iter()
@@ -517,6 +623,9 @@ fn from_flat(shape: &Shape, e: TokenStream, fresh: &mut usize) -> TokenStream {
             *fresh += 1;
             let d = format_ident!("__d{}", *fresh);
             let arg = match &**dr {
+                Shape::Rows(r) if r.container.is_some() => {
+                    quote!(#d.iter().copied().collect::<::std::vec::Vec<_>>())
+                }
                 Shape::Rows(_) => quote!(#d.into_flattened()),
                 _ => quote!(#d),
             };
@@ -530,6 +639,8 @@ fn from_flat(shape: &Shape, e: TokenStream, fresh: &mut usize) -> TokenStream {
 struct Flatten {
     /// The names holding rows, in scope.
     rows: Vec<(syn::Ident, Rows)>,
+    /// The vectors of other crates, held as slices: only their calls change.
+    containers: Vec<syn::Ident>,
     error: Option<syn::Error>,
 }
 
@@ -846,8 +957,30 @@ impl VisitMut for Flatten {
                     }
                 }
             }
+            // `DVector::from_vec(v)`: the vector is `v`, flat.
+            syn::Expr::Call(c)
+                if c.args.len() == 1
+                    && matches!(&*c.func, syn::Expr::Path(p)
+                        if p.path.segments.len() >= 2
+                            && p.path.segments.last().is_some_and(|l| l.ident == "from_vec")
+                            && p.path.segments[p.path.segments.len() - 2].ident == "DVector") =>
+            {
+                let mut v = c.args[0].clone();
+                self.visit_expr_mut(&mut v);
+                *e = v;
+            }
             syn::Expr::Call(c) => {
-                if c.args.iter().any(|a| self.rows_named(a).is_some()) {
+                let container = |a: &syn::Expr| {
+                    let a = match a {
+                        syn::Expr::Reference(r) => &*r.expr,
+                        a => a,
+                    };
+                    matches!(a, syn::Expr::Path(p) if p.path.get_ident().is_some_and(|i| self.containers.contains(i)))
+                };
+                if c.args
+                    .iter()
+                    .any(|a| self.rows_named(a).is_some() || container(a))
+                {
                     c.attrs.push(syn::parse_quote!(#[__autodiff_passes_rows]));
                 }
                 syn::visit_mut::visit_expr_call_mut(self, c);
