@@ -565,6 +565,9 @@ pub(super) fn has_no_diff(fields: &[Field]) -> bool {
 /// A struct literal from the leaves' values (`v(path)` each): of the
 /// struct itself, `Params { w: v0, inner: Inner { b: v1 } }`, or of its
 /// tangent type (`tangent`), which has no `#[no_diff]` fields.
+/// `top` is the struct's name, also for a tangent literal, which names its
+/// type through the trait ([`super::tangent_ty`]) by a local alias (a
+/// struct literal cannot take a qualified path).
 pub(super) fn literal(
     top: &Ident,
     fields: &[Field],
@@ -579,12 +582,7 @@ pub(super) fn literal(
         match &f.kind {
             None | Some(Kind::Nested(_, None)) if tangent => None,
             Some(Kind::Nested(sub, Some(fs))) => {
-                let name = if tangent {
-                    tangent_name(sub)
-                } else {
-                    sub.clone()
-                };
-                let inner = literal(&name, fs, &path, tangent, v);
+                let inner = literal(sub, fs, &path, tangent, v);
                 Some(quote!(#n: #inner))
             }
             _ => {
@@ -593,7 +591,17 @@ pub(super) fn literal(
             }
         }
     });
-    quote!(#top { #(#items),* })
+    match tangent {
+        true => {
+            let ty = super::tangent_ty(top);
+            quote!({
+                #[allow(non_camel_case_types)]
+                type __Tangent = #ty;
+                __Tangent { #(#items),* }
+            })
+        }
+        false => quote!(#top { #(#items),* }),
+    }
 }
 
 /// `self` in the body of a method's inner function: its parameter

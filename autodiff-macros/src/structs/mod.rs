@@ -3,7 +3,9 @@
 //!
 //! The derive makes the tangent type (`ParamsTangent`: the float fields,
 //! with zero, add, scale and dot), the `DifferentiableStruct` impl, and a
-//! `macro_rules!` named like the struct that hands its field list back to
+//! `macro_rules!` (re-exported by `pub(crate) use` under the struct's name,
+//! so that importing the struct imports it, in any module, before or after
+//! the function) that hands its field list back to
 //! [`expand_with_fields`] (the field types are not visible to an attribute
 //! on a function): a function `#[differentiable(wrt(p))] fn f(p: &Params,
 //! ..)` expands to a request for the fields of its struct parameters (and
@@ -92,6 +94,13 @@ fn field_kind(ty: &syn::Type) -> Option<Kind> {
     })
 }
 
+/// The tangent type of a struct `T`, as generated code names it:
+/// through the trait, so that it resolves wherever `T` does (a function in
+/// another module imports `T`, not `TTangent`).
+fn tangent_ty(strukt: &Ident) -> TokenStream {
+    quote!(<#strukt as ::autodiff::__private::DifferentiableStruct>::Tangent)
+}
+
 /// The tangent type of a nested struct `T`: `TTangent`.
 fn tangent_name(strukt: &Ident) -> Ident {
     format_ident!("{}Tangent", strukt)
@@ -152,6 +161,7 @@ fn derive_inner(input: TokenStream) -> syn::Result<TokenStream> {
     let name = &item.ident;
     let vis = &item.vis;
     let tangent = format_ident!("{}Tangent", name);
+    let macro_name = format_ident!("__autodiff_fields_of_{}", name);
     let diff: Vec<&Field> = fields.iter().filter(|f| f.kind.is_some()).collect();
     let names: Vec<&Ident> = diff.iter().map(|f| &f.name).collect();
     let tys: Vec<TokenStream> = diff
@@ -344,7 +354,7 @@ fn derive_inner(input: TokenStream) -> syn::Result<TokenStream> {
 
         #[doc(hidden)]
         #[allow(unused_macros)]
-        macro_rules! #name {
+        macro_rules! #macro_name {
             // This struct's fields, for the struct at `path` of a request.
             (@fields $path:tt $($rest:tt)*) => {
                 ::autodiff::__differentiable_with_fields! {
@@ -352,6 +362,12 @@ fn derive_inner(input: TokenStream) -> syn::Result<TokenStream> {
                 }
             };
         }
+        // The macro as an item named like the struct (in the macro
+        // namespace): `use model::Params` brings both, and the functions of
+        // this module find it wherever they are, before or after.
+        #[doc(hidden)]
+        #[allow(unused_imports)]
+        pub(crate) use #macro_name as #name;
     })
 }
 

@@ -6,13 +6,16 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 
 use super::fields::{Leaf, Output, WithFields, has_data, has_no_diff, leaf_ident, literal};
-use super::{Field, Kind, tangent_name, wrt_names};
+use super::{Field, Kind, tangent_ty, wrt_names};
 
 /// A struct parameter's name, struct, tangent type and fields.
-fn struct_param<'a>(params: &'a [Field], name: &Ident) -> Option<(Ident, Ident, &'a [Field])> {
+fn struct_param<'a>(
+    params: &'a [Field],
+    name: &Ident,
+) -> Option<(Ident, TokenStream, &'a [Field])> {
     let f = params.iter().find(|f| &f.name == name)?;
     match &f.kind {
-        Some(Kind::Nested(ty, Some(fields))) => Some((ty.clone(), tangent_name(ty), fields)),
+        Some(Kind::Nested(ty, Some(fields))) => Some((ty.clone(), tangent_ty(ty), fields)),
         _ => None,
     }
 }
@@ -44,7 +47,7 @@ impl Gathered {
         struct_params: &[Field],
         all: &[Leaf],
     ) -> Option<()> {
-        let (_, tangent, fields) = struct_param(struct_params, name)?;
+        let (strukt, tangent, fields) = struct_param(struct_params, name)?;
         self.tangent_params.push(quote!(#dn: &#tangent));
         for l in all.iter().filter(|l| &l.path[0] == name) {
             let path = &l.path[1..];
@@ -61,7 +64,7 @@ impl Gathered {
             self.grads_in.push(leaf_ident(&l.path));
         }
         self.grads_out.push(literal(
-            &tangent,
+            &strukt,
             fields,
             std::slice::from_ref(name),
             true,
@@ -285,7 +288,7 @@ fn struct_output_siblings(
     let sig = &item.sig;
     let vis = &item.vis;
     let name = &sig.ident;
-    let tangent = tangent_name(&out.ty);
+    let tangent = tangent_ty(&out.ty);
     let (cfgs, ret) = cfgs_and_output(item);
     let (generics, _, where_clause) = sig.generics.split_for_impl();
     let f_vjp = format_ident!("{}_vjp", name);
@@ -330,7 +333,7 @@ fn struct_output_siblings(
     } else {
         literal(&out.ty, &out.fields, &[], false, &by_path(&values))
     };
-    let tangent_value = literal(&tangent, &out.fields, &[], true, &by_path(&tangents));
+    let tangent_value = literal(&out.ty, &out.fields, &[], true, &by_path(&tangents));
     // The output cotangent as the inner function's: its leaves.
     let dr_leaves: Vec<TokenStream> = all
         .iter()
