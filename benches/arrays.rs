@@ -206,7 +206,57 @@ fn lj_flat(pos: &[f64], sigma: f64) -> f64 {
     e
 }
 
+/// A two-layer perceptron's parameters, as a struct.
+#[derive(Differentiable, Clone)]
+struct Mlp {
+    hidden_w: Vec<f64>,
+    hidden_b: Vec<f64>,
+    out_w: Vec<f64>,
+    out_b: f64,
+}
+
+/// Its squared error on a batch (rows of `xs`, tanh hidden layer).
+#[differentiable(wrt(p))]
+fn mlp_loss(p: &Mlp, xs: &[f64], ys: &[f64]) -> f64 {
+    let d = xs.len() / ys.len();
+    let mut loss = 0.0;
+    for s in 0..ys.len() {
+        let mut out = p.out_b;
+        for j in 0..p.hidden_b.len() {
+            let mut a = p.hidden_b[j];
+            for i in 0..d {
+                a += p.hidden_w[j * d + i] * xs[s * d + i];
+            }
+            out += p.out_w[j] * a.tanh();
+        }
+        loss += (out - ys[s]) * (out - ys[s]);
+    }
+    loss
+}
+
+/// The same over the fields.
+#[differentiable(wrt(hw, hb, ow, ob))]
+fn mlp_loss_flat(hw: &[f64], hb: &[f64], ow: &[f64], ob: f64, xs: &[f64], ys: &[f64]) -> f64 {
+    let d = xs.len() / ys.len();
+    let mut loss = 0.0;
+    for s in 0..ys.len() {
+        let mut out = ob;
+        for j in 0..hb.len() {
+            let mut a = hb[j];
+            for i in 0..d {
+                a += hw[j * d + i] * xs[s * d + i];
+            }
+            out += ow[j] * a.tanh();
+        }
+        loss += (out - ys[s]) * (out - ys[s]);
+    }
+    loss
+}
+
 not_inlined! {
+    mlp_struct_grad(p: &Mlp, xs: &[f64], ys: &[f64]) -> MlpTangent = mlp_loss_grad(p, xs, ys);
+    mlp_flat_grad(p: &Mlp, xs: &[f64], ys: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>, f64) =
+        mlp_loss_flat_grad(&p.hidden_w, &p.hidden_b, &p.out_w, p.out_b, xs, ys);
     lj_rows_grad_(p: &[[f64; 3]]) -> Vec<[f64; 3]> = lj_rows_grad(p, 1.0);
     lj_flat_grad_(p: &[f64]) -> Vec<f64> = lj_flat_grad(p, 1.0);
     a_primal(p: &[f64], axis: [f64; 3]) -> f64 = with_arrays(p, axis);
@@ -411,5 +461,28 @@ fn lennard_jones(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(arrays, benches, zero_weights, lennard_jones);
+fn struct_params(c: &mut Criterion) {
+    let (d, h, n) = (8, 16, 64);
+    let wave = |k: usize, f: f64| (k as f64 * f).sin() * 0.5;
+    let p = Mlp {
+        hidden_w: (0..h * d).map(|k| wave(k, 0.37)).collect(),
+        hidden_b: (0..h).map(|k| wave(k, 1.3)).collect(),
+        out_w: (0..h).map(|k| wave(k, 0.71)).collect(),
+        out_b: 0.1,
+    };
+    let xs: Vec<f64> = (0..n * d).map(|k| wave(k, 0.11)).collect();
+    let ys: Vec<f64> = (0..n).map(|k| wave(k, 0.53)).collect();
+    let (gs, gf) = (mlp_struct_grad(&p, &xs, &ys), mlp_flat_grad(&p, &xs, &ys));
+    assert_eq!((gs.hidden_w, gs.hidden_b, gs.out_w, gs.out_b), gf);
+    let mut g = c.benchmark_group("struct_params_mlp");
+    g.bench_function("struct_grad", |b| {
+        b.iter(|| mlp_struct_grad(black_box(&p), black_box(&xs), black_box(&ys)))
+    });
+    g.bench_function("flat_grad", |b| {
+        b.iter(|| mlp_flat_grad(black_box(&p), black_box(&xs), black_box(&ys)))
+    });
+    g.finish();
+}
+
+criterion_group!(arrays, benches, zero_weights, lennard_jones, struct_params);
 criterion_main!(arrays);
