@@ -9,7 +9,7 @@ mod common;
 use autodiff::check;
 use autodiff::prelude::*;
 use common::*;
-use nalgebra::DVector;
+use nalgebra::{DMatrix, DVector};
 
 /// Ridge regression's objective for one feature vector per row of `x`
 /// (`x` row-major, `n × d`): `Σ (x_i · w - y_i)² + λ |w|²`.
@@ -63,6 +63,48 @@ fn softmax(z: &DVector<f64>) -> DVector<f64> {
 #[differentiable]
 fn max_of(z: &DVector<f64>) -> f64 {
     z.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+}
+
+/// The quadratic form `xᵀ A x`, through a helper for one row.
+#[differentiable]
+fn quadratic(a: &DMatrix<f64>, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..a.nrows() {
+        s += x[i] * row_dot(a, i, x);
+    }
+    s
+}
+
+#[differentiable]
+fn row_dot(a: &DMatrix<f64>, i: usize, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for j in 0..a.ncols() {
+        s += a[(i, j)] * x[j];
+    }
+    s
+}
+
+#[test]
+fn nalgebra_matrices() {
+    let mut rng = Rng::new(63);
+    let (n, m) = (4, 4);
+    let a = DMatrix::from_fn(n, m, |_, _| rng.uniform(-1.0, 1.0));
+    let x: Vec<f64> = (0..m).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let (v, (ga, gx)): (f64, (DMatrix<f64>, Vec<f64>)) = quadratic_value_and_grad(&a, &x);
+    assert_eq!(v, quadratic(&a, &x));
+    let xv = DVector::from_column_slice(&x);
+    // d/dA xᵀ A x = x xᵀ; d/dx = (A + Aᵀ) x.
+    let want_a = &xv * xv.transpose();
+    let want_x = (&a + a.transpose()) * &xv;
+    for i in 0..n {
+        for j in 0..m {
+            assert_close("d/dA", ga[(i, j)], want_a[(i, j)], EXACT);
+        }
+        assert_close("d/dx", gx[i], want_x[i], EXACT);
+    }
+    let t = DMatrix::from_fn(n, m, |i, j| (i + 2 * j) as f64 * 0.1);
+    let (_, dv) = quadratic_jvp(&a, &x, &t, &vec![0.0; m]);
+    assert_close("jvp", dv, ga.dot(&t), EXACT);
 }
 
 #[test]

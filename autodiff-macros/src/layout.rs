@@ -17,7 +17,10 @@
 //! nalgebra's `DVector<f64>` (`&DVector<f64>`, `&mut DVector<f64>`,
 //! `-> DVector<f64>`) goes the same way as rows of one float: the body
 //! unchanged (`DVector::from_vec(v)` read as `v`), the public siblings
-//! passing `as_slice()` and giving gradients as `DVector::from_vec`.
+//! passing `as_slice()` and giving gradients as `DVector::from_vec`. A
+//! `&DMatrix<f64>` is its column-major slice and its row count, a
+//! parameter `__a_nrows` right after it (callers pass it along):
+//! `a[(i, j)]` is `a[i + j * __a_nrows]`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote};
@@ -45,6 +48,10 @@ struct Rows {
     /// type as written: one float per row, the body unchanged, the
     /// conversions `as_slice()` and `from_vec`.
     container: Option<syn::Type>,
+    /// For a `DMatrix` parameter, its name: the flat function takes its
+    /// row count next to it (`__m_nrows`), and its gradient is made with
+    /// its shape.
+    matrix: Option<syn::Ident>,
 }
 
 impl Rows {
@@ -60,6 +67,7 @@ impl Rows {
             n: n.clone(),
             len,
             container: None,
+            matrix: None,
         }
     }
 
@@ -69,8 +77,27 @@ impl Rows {
             n: syn::parse_quote!(1),
             len: Some(1),
             container: Some(ty.clone()),
+            matrix: None,
         }
     }
+
+    /// A `DMatrix` parameter `m`, column-major.
+    fn matrix(ty: &syn::Type, m: &syn::Ident) -> Rows {
+        Rows {
+            matrix: Some(m.clone()),
+            ..Rows::container(ty)
+        }
+    }
+}
+
+/// Whether a type is nalgebra's `DMatrix`.
+fn is_matrix(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|l| l.ident == "DMatrix"))
+}
+
+/// The row count of the matrix `m` inside the flat function.
+fn nrows_of(m: &syn::Ident) -> syn::Ident {
+    format_ident!("__{}_nrows", m.to_string().trim_start_matches("r#"))
 }
 
 /// `DVector<T>` (`nalgebra::DVector<f64>`) of a float `T`: a vector of
@@ -81,7 +108,7 @@ impl Rows {
 fn container_elem<'a>(ty: &'a syn::Type, generics: &syn::Generics) -> Option<&'a syn::Type> {
     let syn::Type::Path(p) = ty else { return None };
     let last = p.path.segments.last()?;
-    if last.ident != "DVector" {
+    if last.ident != "DVector" && last.ident != "DMatrix" {
         return None;
     }
     let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
@@ -208,7 +235,8 @@ pub fn derivatives(args: TokenStream, f: &syn::ItemFn) -> syn::Result<TokenStrea
     let mut flat = f.clone();
     let mut rows = Vec::new();
     let mut containers = Vec::new();
-    for input in flat.sig.inputs.iter_mut() {
+    let mut nrows_params = Vec::new();
+    for (k, input) in flat.sig.inputs.iter_mut().enumerate() {
         let syn::FnArg::Typed(pt) = input else {
             continue;
         };
@@ -219,11 +247,20 @@ pub fn derivatives(args: TokenStream, f: &syn::ItemFn) -> syn::Result<TokenStrea
         if let syn::Type::Reference(r) = &*pt.ty
             && let Some(elem) = container_elem(&r.elem, &generics)
         {
-            let (elem, row) = (elem.clone(), Rows::container(&r.elem));
+            let matrix = is_matrix(&r.elem);
+            let row = match matrix {
+                true => Rows::matrix(&r.elem, &p.ident),
+                false => Rows::container(&r.elem),
+            };
+            let elem = elem.clone();
             *pt.ty = match r.mutability {
                 Some(_) => syn::parse_quote!(&mut [#elem]),
                 None => syn::parse_quote!(&[#elem]),
             };
+            if matrix {
+                let n = nrows_of(&p.ident);
+                nrows_params.push((k, n));
+            }
             containers.push((p.ident.clone(), row));
             continue;
         }
@@ -243,8 +280,14 @@ pub fn derivatives(args: TokenStream, f: &syn::ItemFn) -> syn::Result<TokenStrea
         };
         rows.push((p.ident.clone(), r));
     }
+    // Each matrix's row count, right after it.
+    for (k, n) in nrows_params.into_iter().rev() {
+        flat.sig.inputs.insert(k + 1, syn::parse_quote!(#n: usize));
+    }
     let mut out_rows = None;
-    if let syn::ReturnType::Type(_, ty) = &mut flat.sig.output {
+    if let syn::ReturnType::Type(_, ty) = &mut flat.sig.output
+        && !is_matrix(ty)
+    {
         if let Some((Form::Owned, elem, n)) = rows_of(ty, &generics) {
             out_rows = Some(Rows::new(&n));
             **ty = syn::parse_quote!(::std::vec::Vec<#elem>);
@@ -269,6 +312,11 @@ pub fn derivatives(args: TokenStream, f: &syn::ItemFn) -> syn::Result<TokenStrea
     let mut rewrite = Flatten {
         rows: rows.clone(),
         containers: containers.iter().map(|(n, _)| n.clone()).collect(),
+        matrices: containers
+            .iter()
+            .filter(|(_, r)| r.matrix.is_some())
+            .map(|(n, _)| n.clone())
+            .collect(),
         error: None,
     };
     rows.extend(containers);
@@ -393,6 +441,19 @@ impl Wrap<'_> {
         let mut sig = public;
         let mut args = Vec::new();
         let dr = ["dr", "__dr"];
+        // A matrix's row count comes from the matrix: not a parameter of
+        // the public sibling. Its dimensions make its gradient.
+        let matrices: Vec<&syn::Ident> = self
+            .rows
+            .iter()
+            .filter_map(|(_, r)| r.matrix.as_ref())
+            .collect();
+        let mut dims = TokenStream::new();
+        for m in &matrices {
+            let (r, c) = (format_ident!("__{}_r", m), format_ident!("__{}_c", m));
+            dims.extend(quote!(let (#r, #c) = (#m.nrows(), #m.ncols());));
+        }
+        let mut counts = Vec::new();
         for input in sig.inputs.iter_mut() {
             let syn::FnArg::Typed(pt) = input else {
                 continue;
@@ -401,6 +462,12 @@ impl Wrap<'_> {
                 continue;
             };
             let name = p.ident.clone();
+            if let Some(m) = matrices.iter().find(|m| nrows_of(m) == name) {
+                let r = format_ident!("__{}_r", m);
+                args.push(quote!(#r));
+                counts.push(name);
+                continue;
+            }
             let rows = self
                 .rows
                 .iter()
@@ -408,7 +475,11 @@ impl Wrap<'_> {
             let shape = match (rows, self.out_rows) {
                 // The lanes of a vector of another crate stay slices
                 // (`&[Lanes<f64, K>]`, which it cannot hold).
-                (Some((_, r)), _) if r.container.is_some() && suffix == "jvp_lanes" => Shape::Same,
+                (Some((n, r)), _)
+                    if r.container.is_some() && suffix == "jvp_lanes" && *n != name =>
+                {
+                    Shape::Same
+                }
                 (Some((_, r)), _) => Shape::Rows(Box::new(r.clone())),
                 (None, Some(r)) if dr.iter().any(|d| name == d) && suffix == "vjp" => {
                     Shape::Rows(Box::new(r.clone()))
@@ -427,6 +498,10 @@ impl Wrap<'_> {
             }
             _ => returned,
         };
+        sig.inputs = std::mem::take(&mut sig.inputs)
+            .into_iter()
+            .filter(|a| !matches!(a, syn::FnArg::Typed(pt) if matches!(&*pt.pat, syn::Pat::Ident(p) if counts.contains(&p.ident))))
+            .collect();
         if let syn::ReturnType::Type(_, ty) = &mut sig.output {
             **ty = from_flat_ty(returned, ty)?;
         }
@@ -437,7 +512,7 @@ impl Wrap<'_> {
             #(#attrs)*
             #[inline]
             #[allow(clippy::too_many_arguments, clippy::type_complexity)]
-            #vis #sig { #call }
+            #vis #sig { #dims #call }
         })
     }
 }
@@ -598,9 +673,13 @@ fn from_flat(shape: &Shape, e: TokenStream, fresh: &mut usize) -> TokenStream {
     let rt = quote!(::autodiff::__private);
     match shape {
         Shape::Same => e,
-        Shape::Rows(r) => match &r.container {
-            Some(c) => quote!(<#c>::from_vec(#e)),
-            None => {
+        Shape::Rows(r) => match (&r.container, &r.matrix) {
+            (Some(c), Some(m)) => {
+                let (rows, cols) = (format_ident!("__{}_r", m), format_ident!("__{}_c", m));
+                quote!(<#c>::from_vec(#rows, #cols, #e))
+            }
+            (Some(c), None) => quote!(<#c>::from_vec(#e)),
+            (None, _) => {
                 let n = &r.n;
                 quote!(#rt::regroup::<_, { #n }>(#e))
             }
@@ -641,6 +720,8 @@ struct Flatten {
     rows: Vec<(syn::Ident, Rows)>,
     /// The vectors of other crates, held as slices: only their calls change.
     containers: Vec<syn::Ident>,
+    /// The matrices among them (`m[(i, j)]` is `m[i + j * __m_nrows]`).
+    matrices: Vec<syn::Ident>,
     error: Option<syn::Error>,
 }
 
@@ -678,6 +759,20 @@ impl Flatten {
                 let name = p.path.get_ident()?;
                 self.rows.iter().rev().find(|(n, _)| n == name).cloned()
             }
+            _ => None,
+        }
+    }
+
+    /// The matrix `e` names (`m`, `&m`).
+    fn matrix_named(&self, e: &syn::Expr) -> Option<syn::Ident> {
+        match e {
+            syn::Expr::Paren(p) => self.matrix_named(&p.expr),
+            syn::Expr::Reference(r) => self.matrix_named(&r.expr),
+            syn::Expr::Path(p) => p
+                .path
+                .get_ident()
+                .filter(|i| self.matrices.contains(i))
+                .cloned(),
             _ => None,
         }
     }
@@ -888,6 +983,30 @@ impl VisitMut for Flatten {
     fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
         let span = e.span();
         match e {
+            // `m[(i, j)]` of a matrix, column-major.
+            syn::Expr::Index(ix)
+                if matches!(&*ix.index, syn::Expr::Tuple(t) if t.elems.len() == 2)
+                    && self.matrix_named(&ix.expr).is_some() =>
+            {
+                self.visit_expr_mut(&mut ix.index);
+                if let (Some(m), syn::Expr::Tuple(t)) = (self.matrix_named(&ix.expr), &*ix.index) {
+                    let (i, j, nrows) = (&t.elems[0], &t.elems[1], nrows_of(&m));
+                    *e = syn::parse_quote_spanned!(span=> #m[(#i) + (#j) * #nrows]);
+                }
+            }
+            syn::Expr::MethodCall(mc)
+                if mc.args.is_empty()
+                    && (mc.method == "nrows" || mc.method == "ncols")
+                    && self.matrix_named(&mc.receiver).is_some() =>
+            {
+                if let Some(m) = self.matrix_named(&mc.receiver) {
+                    let nrows = nrows_of(&m);
+                    *e = match mc.method == "nrows" {
+                        true => syn::parse_quote_spanned!(span=> #nrows),
+                        false => syn::parse_quote_spanned!(span=> (#m.len() / #nrows)),
+                    };
+                }
+            }
             syn::Expr::Index(ix) => {
                 if let syn::Expr::Index(inner) = &mut *ix.expr
                     && let Some((name, r)) = self.rows_named(&inner.expr)
@@ -984,6 +1103,17 @@ impl VisitMut for Flatten {
                     c.attrs.push(syn::parse_quote!(#[__autodiff_passes_rows]));
                 }
                 syn::visit_mut::visit_expr_call_mut(self, c);
+                // A matrix passes its row count along, as the callee takes it.
+                let mut args = syn::punctuated::Punctuated::new();
+                for a in std::mem::take(&mut c.args) {
+                    let m = self.matrix_named(&a);
+                    args.push(a);
+                    if let Some(m) = m {
+                        let n = nrows_of(&m);
+                        args.push(syn::parse_quote!(#n));
+                    }
+                }
+                c.args = args;
             }
             syn::Expr::ForLoop(fl) => {
                 if let Some((name, r, row)) = self.rows_mut(fl) {

@@ -342,10 +342,33 @@ impl Gen {
             1 if self.rng.chance(30) => {
                 let name = self.fresh("c");
                 let p = self.fresh("p");
+                // It captures no variable that is assigned later (rustc
+                // refuses an assignment while the closure borrows it):
+                // immutable floats, array values and the parameters only.
+                let saved = (
+                    std::mem::take(&mut self.muts),
+                    std::mem::take(&mut self.arrays),
+                    std::mem::take(&mut self.structs),
+                    std::mem::take(&mut self.data),
+                    self.vectors.clone(),
+                );
+                let assigned = Self::all(&self.mut_vectors);
+                for scope in self.vectors.iter_mut() {
+                    scope.retain(|(v, _)| !assigned.contains(v));
+                }
+                let depth = saved.0.len();
+                self.muts = vec![vec![]; depth];
+                self.arrays = vec![vec![]; depth];
+                self.structs = vec![vec![]; depth];
+                self.data = vec![vec![]; depth];
+                let mut_vectors = std::mem::replace(&mut self.mut_vectors, vec![vec![]; depth]);
+                let mut_structs = std::mem::replace(&mut self.mut_structs, vec![vec![]; depth]);
                 self.push_scope();
                 self.bind(|g| &mut g.floats, p.clone());
                 let body = self.expr(2);
                 self.pop_scope();
+                (self.muts, self.arrays, self.structs, self.data, self.vectors) = saved;
+                (self.mut_vectors, self.mut_structs) = (mut_vectors, mut_structs);
                 self.line(&format!("let {name} = |{p}: f64| {body};"));
                 self.bind(|g| &mut g.closures, name);
             }
