@@ -297,6 +297,17 @@ pub fn derivatives(args: TokenStream, f: &syn::ItemFn) -> syn::Result<TokenStrea
             **ty = syn::parse_quote!(::std::vec::Vec<#elem>);
         }
     }
+    let mut rewrite = Flatten {
+        rows: rows.clone(),
+        containers: containers.iter().map(|(n, _)| n.clone()).collect(),
+        matrices: containers
+            .iter()
+            .filter(|(_, r)| r.matrix.is_some())
+            .map(|(n, _)| n.clone())
+            .collect(),
+        error: None,
+    };
+    rows.extend(containers);
     for (name, _) in &rows {
         let tangent = format_ident!("d{}", name);
         if f.sig.inputs.iter().any(|a| matches!(a, syn::FnArg::Typed(pt) if matches!(&*pt.pat, syn::Pat::Ident(p) if p.ident == tangent))) {
@@ -309,17 +320,6 @@ pub fn derivatives(args: TokenStream, f: &syn::ItemFn) -> syn::Result<TokenStrea
             ));
         }
     }
-    let mut rewrite = Flatten {
-        rows: rows.clone(),
-        containers: containers.iter().map(|(n, _)| n.clone()).collect(),
-        matrices: containers
-            .iter()
-            .filter(|(_, r)| r.matrix.is_some())
-            .map(|(n, _)| n.clone())
-            .collect(),
-        error: None,
-    };
-    rows.extend(containers);
     rewrite.visit_block_mut(&mut flat.block);
     if let Some(e) = rewrite.error {
         return Err(e);

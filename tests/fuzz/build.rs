@@ -367,7 +367,13 @@ impl Gen {
                 self.bind(|g| &mut g.floats, p.clone());
                 let body = self.expr(2);
                 self.pop_scope();
-                (self.muts, self.arrays, self.structs, self.data, self.vectors) = saved;
+                (
+                    self.muts,
+                    self.arrays,
+                    self.structs,
+                    self.data,
+                    self.vectors,
+                ) = saved;
                 (self.mut_vectors, self.mut_structs) = (mut_vectors, mut_structs);
                 self.line(&format!("let {name} = |{p}: f64| {body};"));
                 self.bind(|g| &mut g.closures, name);
