@@ -147,13 +147,18 @@ fn norm(v: Vec3) -> f64 {
 }
 
 /// The area of a triangle mesh, `Σ ½ |(b - a) × (c - a)|`.
+///
+/// As first written, each corner was a whole row, `let a = verts[t[0]];`:
+/// the macro refuses it (see the end of this file). A row of an alias is
+/// read here element by element instead, as docs/api.md, "Type aliases",
+/// says.
 #[differentiable(wrt(verts))]
 fn mesh_area(verts: &[Vec3], tris: &[[usize; 3]]) -> f64 {
     let mut area = 0.0;
     for t in tris {
-        let a = verts[t[0]];
-        let b = verts[t[1]];
-        let c = verts[t[2]];
+        let a = [verts[t[0]][0], verts[t[0]][1], verts[t[0]][2]];
+        let b = [verts[t[1]][0], verts[t[1]][1], verts[t[1]][2]];
+        let c = [verts[t[2]][0], verts[t[2]][1], verts[t[2]][2]];
         area += 0.5 * norm(cross(sub(b, a), sub(c, a)));
     }
     area
@@ -384,3 +389,41 @@ fn least_squares_gradient_is_normal_equations_residual() {
         }
     }
 }
+
+// ---------------------------------------------------------------------
+// Rejected as first written.
+// ---------------------------------------------------------------------
+//
+// Program 2, the mesh area over `verts: &[Vec3]` reading whole rows
+// (`type Vec3 = [f64; 3];`, `sub`, `cross`, `norm` as above):
+//
+//     #[differentiable(wrt(verts))]
+//     fn mesh_area(verts: &[Vec3], tris: &[[usize; 3]]) -> f64 {
+//         let mut area = 0.0;
+//         for t in tris {
+//             let a = verts[t[0]];
+//             let b = verts[t[1]];
+//             let c = verts[t[2]];
+//             area += 0.5 * norm(cross(sub(b, a), sub(c, a)));
+//         }
+//         area
+//     }
+//
+// error: `verts` is not an f32/f64 parameter, so it cannot be differentiated; float parameters: none
+//    --> tests/own_types.rs:150:22
+//     |
+// 150 | #[differentiable(wrt(verts))]
+//     |                      ^^^^^
+//
+// error: `mesh_area` has no f32/f64 parameter to differentiate with respect to
+//    --> tests/own_types.rs:151:14
+//     |
+// 151 | fn mesh_area(verts: &[Vec3], tris: &[[usize; 3]]) -> f64 {
+//     |              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+//
+// The same two errors with the corners annotated, `let a: Vec3 =
+// verts[t[0]];`. With `#[differentiable]` and no `wrt`, only the second.
+// With one more float parameter (`scale: f64`, `area += 0.5 * scale *
+// ..`) and no `wrt`, it compiles, and `verts` is silently data: the
+// gradient is that of `scale` alone. Replaced above by reading each corner
+// element by element, `[verts[t[0]][0], verts[t[0]][1], verts[t[0]][2]]`.
