@@ -268,6 +268,17 @@ impl<'ast> Visit<'ast> for Uses {
                 if let Some(t) = self.param_type(&ix.expr) {
                     self.note(&t, Meaning::Floats, e.to_token_stream());
                 }
+                // `verts[i]` of `verts: &[Vec3]`: a row, never data left
+                // silently without derivatives.
+                if let syn::Expr::Path(p) = &*ix.expr
+                    && let Some(t) = p
+                        .path
+                        .get_ident()
+                        .and_then(|i| self.rows.get(&i.to_string()))
+                {
+                    let t = t.clone();
+                    self.note(&t, Meaning::Floats, e.to_token_stream());
+                }
                 if let syn::Expr::Index(inner) = &*ix.expr
                     && let syn::Expr::Path(p) = &*inner.expr
                     && let Some(t) = p
