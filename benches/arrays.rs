@@ -451,6 +451,7 @@ fn lennard_jones(c: &mut Criterion) {
         })
         .collect();
     let flat = pos.as_flattened().to_vec();
+    assert_eq!(lj_rows(&pos, 1.0), lj_flat(&flat, 1.0));
     assert_eq!(
         lj_rows_grad_(&pos).as_flattened(),
         &lj_flat_grad_(&flat)[..]
@@ -472,6 +473,10 @@ fn struct_params(c: &mut Criterion) {
     };
     let xs: Vec<f64> = (0..n * d).map(|k| wave(k, 0.11)).collect();
     let ys: Vec<f64> = (0..n).map(|k| wave(k, 0.53)).collect();
+    assert_eq!(
+        mlp_loss(&p, &xs, &ys),
+        mlp_loss_flat(&p.hidden_w, &p.hidden_b, &p.out_w, p.out_b, &xs, &ys)
+    );
     let (gs, gf) = (mlp_struct_grad(&p, &xs, &ys), mlp_flat_grad(&p, &xs, &ys));
     assert_eq!((gs.hidden_w, gs.hidden_b, gs.out_w, gs.out_b), gf);
     let mut g = c.benchmark_group("struct_params_mlp");

@@ -286,6 +286,30 @@ fn generic_rows() {
     check::gradient(|p| gyration(&rows(p)), &flat(&g), &flat(&pos), FD).unwrap();
     // Second order through the rows: the Hessian-vector product by dual
     // numbers equals central differences of the gradient.
+    let grad_at = |x: &[autodiff::Dual<f64>]| -> Vec<autodiff::Dual<f64>> {
+        let rows: Vec<[autodiff::Dual<f64>; 3]> =
+            x.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+        gyration_grad(&rows).as_flattened().to_vec()
+    };
+    let v: Vec<f64> = (0..flat(&pos).len())
+        .map(|i| (i as f64 * 0.7).sin())
+        .collect();
+    let hv = autodiff::hvp(grad_at, &flat(&pos), &v);
+    for (i, &h) in hv.iter().enumerate() {
+        let fd = check::central_difference(
+            |t| {
+                let x: Vec<f64> = flat(&pos)
+                    .iter()
+                    .zip(&v)
+                    .map(|(a, b)| a + t[0] * b)
+                    .collect();
+                flat(&gyration_grad(&rows(&x)))[i]
+            },
+            &[0.0],
+        )[0];
+        assert_close("Hessian-vector product", h, fd, FD);
+    }
+    // And in f32.
     let pos32: Vec<[f32; 3]> = pos.iter().map(|r| r.map(|x| x as f32)).collect();
     let g32: Vec<[f32; 3]> = gyration_grad(&pos32);
     for (a, b) in flat(&g).iter().zip(g32.as_flattened()) {

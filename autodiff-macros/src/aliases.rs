@@ -129,6 +129,7 @@ fn infer(item: &syn::ItemFn) -> syn::Result<HashMap<String, Meaning>> {
         if let syn::Type::Reference(r) = &*pt.ty
             && let syn::Type::Slice(sl) = &*r.elem
             && let Some(n) = plain_name(&sl.elem)
+            && !generic.contains(&n.to_string())
         {
             uses.rows.insert(p.ident.to_string(), n.clone());
         }
@@ -268,19 +269,10 @@ impl<'ast> Visit<'ast> for Uses {
                 if let Some(t) = self.param_type(&ix.expr) {
                     self.note(&t, Meaning::Floats, e.to_token_stream());
                 }
-                // `verts[i]` of `verts: &[Vec3]`: a row, never data left
-                // silently without derivatives.
+                // `verts[i]` of `verts: &[Vec3]` (also inside
+                // `verts[i][k]`): a row, never data left silently without
+                // derivatives.
                 if let syn::Expr::Path(p) = &*ix.expr
-                    && let Some(t) = p
-                        .path
-                        .get_ident()
-                        .and_then(|i| self.rows.get(&i.to_string()))
-                {
-                    let t = t.clone();
-                    self.note(&t, Meaning::Floats, e.to_token_stream());
-                }
-                if let syn::Expr::Index(inner) = &*ix.expr
-                    && let syn::Expr::Path(p) = &*inner.expr
                     && let Some(t) = p
                         .path
                         .get_ident()

@@ -572,6 +572,13 @@ fn converts_to_primitive(f: &syn::ItemFn, attribute: &str) -> syn::Result<()> {
                 {
                     self.0 = Some(quote::ToTokens::to_token_stream(m));
                 }
+                // `T::to_f64(&x)`, `ToPrimitive::to_f64(&x)`.
+                syn::Expr::Call(c)
+                    if matches!(&*c.func, syn::Expr::Path(p)
+                        if p.path.segments.last().is_some_and(|l| l.ident == "to_f64" || l.ident == "to_f32")) =>
+                {
+                    self.0 = Some(quote::ToTokens::to_token_stream(c));
+                }
                 syn::Expr::Cast(c)
                     if matches!(&*c.ty, syn::Type::Path(p)
                         if p.path.is_ident("f64") || p.path.is_ident("f32")) =>

@@ -18,6 +18,17 @@ use crate::activity;
 use crate::ir::{Adapter, Block, Class, Function, Op, Range, UnOp, Value};
 use crate::parse::{Output, Signature};
 
+/// The suffixes of the siblings users call (`f_jvp`, ..), which the
+/// wrappers of `results.rs` and `layout.rs` put in front of hidden ones.
+pub(crate) const PUBLIC_SIBLINGS: &[&str] = &[
+    "jvp",
+    "jvp_lanes",
+    "vjp",
+    "grad",
+    "value_and_grad",
+    "pullback",
+];
+
 /// The path generated code reaches the runtime by.
 fn runtime() -> TokenStream {
     quote!(::autodiff::__private)

@@ -19,7 +19,7 @@
 //! called once per lane, which costs `K` primal evaluations but works for
 //! every function the JVP does. Custom rules get [`per_lane`] too.
 
-use proc_macro2::{Ident, TokenStream, TokenTree};
+use proc_macro2::{Ident, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 
 use crate::ir::{BinOp, Class, Function, Op, UnOp, Value};
@@ -235,99 +235,39 @@ fn check(f: &Function, lane: &[bool]) -> bool {
 /// `[Lanes<<Vec3 as FloatElems>::Elem, __K>; <Vec3 as FloatArray>::LEN]`
 /// (`aliases.rs`).
 pub fn lane_ty(ty: &TokenStream, scalar: Option<&Ident>) -> TokenStream {
-    match syn::parse2::<syn::Type>(ty.clone()) {
-        Ok(t) if mentions_alias(ty) => lanes_of(&t, scalar).to_token_stream(),
-        _ => lane_tokens(ty, scalar),
-    }
-}
-
-/// Whether a type's tokens name a type alias the body gave a meaning.
-fn mentions_alias(ty: &TokenStream) -> bool {
-    ty.clone().into_iter().any(|t| match t {
-        TokenTree::Ident(i) => crate::aliases::meaning(&i).is_some(),
-        TokenTree::Group(g) => mentions_alias(&g.stream()),
-        _ => false,
-    })
+    // (Tokens that are no type, the empty output of a function writing
+    // output parameters, hold no float.)
+    let Ok(mut t) = syn::parse2::<syn::Type>(ty.clone()) else {
+        return ty.clone();
+    };
+    syn::visit_mut::VisitMut::visit_type_mut(&mut ToLanes { scalar }, &mut t);
+    t.to_token_stream()
 }
 
 /// [`lane_ty`] on the structure of a type.
-fn lanes_of(ty: &syn::Type, scalar: Option<&Ident>) -> syn::Type {
-    use crate::aliases::{Meaning, elem_of, len_of, meaning};
-    let k = k();
-    let lanes =
-        |t: &syn::Type| -> syn::Type { syn::parse_quote!(::autodiff::__private::Lanes<#t, #k>) };
-    match ty {
-        syn::Type::Path(p) if p.qself.is_some() => lanes(ty),
-        syn::Type::Path(p) => {
-            if let Some(name) = p.path.get_ident() {
-                let float = name == "f64" || name == "f32" || scalar.is_some_and(|s| name == s);
-                match meaning(name) {
-                    _ if float => return lanes(ty),
-                    Some(Meaning::Float) => return lanes(ty),
-                    Some(Meaning::Floats) => {
-                        let (elem, len) = (elem_of(ty), len_of(ty));
-                        return syn::parse_quote!([::autodiff::__private::Lanes<#elem, #k>; #len]);
-                    }
-                    None => return ty.clone(),
-                }
-            }
-            let mut p = p.clone();
-            for seg in p.path.segments.iter_mut() {
-                if let syn::PathArguments::AngleBracketed(args) = &mut seg.arguments {
-                    for a in args.args.iter_mut() {
-                        if let syn::GenericArgument::Type(t) = a {
-                            *t = lanes_of(t, scalar);
-                        }
-                    }
-                }
-            }
-            syn::Type::Path(p)
-        }
-        syn::Type::Reference(r) => {
-            let mut r = r.clone();
-            *r.elem = lanes_of(&r.elem, scalar);
-            syn::Type::Reference(r)
-        }
-        syn::Type::Slice(s) => {
-            let mut s = s.clone();
-            *s.elem = lanes_of(&s.elem, scalar);
-            syn::Type::Slice(s)
-        }
-        syn::Type::Array(a) => {
-            let mut a = a.clone();
-            *a.elem = lanes_of(&a.elem, scalar);
-            syn::Type::Array(a)
-        }
-        syn::Type::Tuple(t) => {
-            let mut t = t.clone();
-            for e in t.elems.iter_mut() {
-                *e = lanes_of(e, scalar);
-            }
-            syn::Type::Tuple(t)
-        }
-        syn::Type::Paren(p) => lanes_of(&p.elem, scalar),
-        syn::Type::Group(g) => lanes_of(&g.elem, scalar),
-        other => other.clone(),
-    }
+struct ToLanes<'a> {
+    scalar: Option<&'a Ident>,
 }
 
-fn lane_tokens(ty: &TokenStream, scalar: Option<&Ident>) -> TokenStream {
-    let k = k();
-    ty.clone()
-        .into_iter()
-        .map(|tt| match tt {
-            TokenTree::Ident(i) if i == "f64" || i == "f32" || scalar.is_some_and(|s| i == *s) => {
-                quote!(::autodiff::__private::Lanes<#i, #k>)
-            }
-            TokenTree::Group(g) => {
-                let inner = lane_tokens(&g.stream(), scalar);
-                let mut ng = proc_macro2::Group::new(g.delimiter(), inner);
-                ng.set_span(g.span());
-                quote!(#ng)
-            }
-            tt => quote!(#tt),
-        })
-        .collect()
+impl syn::visit_mut::VisitMut for ToLanes<'_> {
+    fn visit_type_mut(&mut self, ty: &mut syn::Type) {
+        use crate::aliases::{Meaning, elem_of, len_of, meaning};
+        let k = k();
+        let name = match &*ty {
+            syn::Type::Path(p) if p.qself.is_none() => p.path.get_ident(),
+            _ => None,
+        };
+        let float = name.is_some_and(|n| self.scalar == Some(n))
+            || crate::parse::class_of_type(ty) == Some(Class::Float);
+        if float {
+            *ty = syn::parse_quote!(::autodiff::__private::Lanes<#ty, #k>);
+        } else if name.and_then(meaning) == Some(Meaning::Floats) {
+            let (elem, len) = (elem_of(ty), len_of(ty));
+            *ty = syn::parse_quote!([::autodiff::__private::Lanes<#elem, #k>; #len]);
+        } else {
+            syn::visit_mut::visit_type_mut(self, ty);
+        }
+    }
 }
 
 /// Zero lanes of a parameter's tangent, for a parameter outside `wrt`.

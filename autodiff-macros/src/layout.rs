@@ -27,15 +27,7 @@ use quote::{ToTokens, format_ident, quote};
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 
-/// The public siblings, wrapped.
-const SIBLINGS: &[&str] = &[
-    "jvp",
-    "jvp_lanes",
-    "vjp",
-    "grad",
-    "value_and_grad",
-    "pullback",
-];
+use crate::emit::PUBLIC_SIBLINGS as SIBLINGS;
 
 /// Rows of `n` floats.
 #[derive(Clone)]
@@ -106,21 +98,31 @@ fn nrows_of(m: &syn::Ident) -> syn::Ident {
 /// (`from_vec`). nalgebra is not a dependency: the code names the type as
 /// the user wrote it.
 fn container_elem<'a>(ty: &'a syn::Type, generics: &syn::Generics) -> Option<&'a syn::Type> {
+    type_arg(ty, &["DVector", "DMatrix"]).filter(|t| is_float(t, generics))
+}
+
+/// Whether `ty` is a float as the type checks of `parse.rs` see it (`f64`,
+/// `f32`, the scalar `T` of `generics`, a float alias).
+fn is_float(ty: &syn::Type, generics: &syn::Generics) -> bool {
+    crate::parse::with_scalar_of(generics, || {
+        crate::parse::class_of_type(ty) == Some(crate::ir::Class::Float)
+    })
+}
+
+/// The one type argument `T` of `Name<T>` for a `Name` of `names`.
+fn type_arg<'a>(ty: &'a syn::Type, names: &[&str]) -> Option<&'a syn::Type> {
     let syn::Type::Path(p) = ty else { return None };
     let last = p.path.segments.last()?;
-    if last.ident != "DVector" && last.ident != "DMatrix" {
+    if !names.iter().any(|n| last.ident == n) {
         return None;
     }
     let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
         return None;
     };
-    let Some(syn::GenericArgument::Type(t)) = args.args.first() else {
-        return None;
-    };
-    let syn::Type::Path(e) = t else { return None };
-    let name = e.path.get_ident()?;
-    let float = name == "f64" || name == "f32" || generics.type_params().any(|g| g.ident == *name);
-    (args.args.len() == 1 && float).then_some(t)
+    match (args.args.len(), args.args.first()) {
+        (1, Some(syn::GenericArgument::Type(t))) => Some(t),
+        _ => None,
+    }
 }
 
 /// How a type holds rows.
@@ -142,25 +144,12 @@ fn float_row(ty: &syn::Type, generics: &syn::Generics) -> Option<(syn::Type, syn
         return Some((syn::parse_quote!(#elem), syn::parse_quote!(#len)));
     }
     let syn::Type::Array(a) = ty else { return None };
-    let syn::Type::Path(p) = &*a.elem else {
-        return None;
-    };
-    let name = p.path.get_ident()?;
-    let float = name == "f64" || name == "f32" || generics.type_params().any(|t| t.ident == *name);
-    float.then(|| ((*a.elem).clone(), a.len.clone()))
+    is_float(&a.elem, generics).then(|| ((*a.elem).clone(), a.len.clone()))
 }
 
 /// The `T` of `Vec<T>`.
 fn vec_elem(ty: &syn::Type) -> Option<&syn::Type> {
-    let syn::Type::Path(p) = ty else { return None };
-    let last = p.path.segments.last()?;
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    match (last.ident == "Vec", args.args.first()) {
-        (true, Some(syn::GenericArgument::Type(t))) if args.args.len() == 1 => Some(t),
-        _ => None,
-    }
+    type_arg(ty, &["Vec"])
 }
 
 /// The rows a type holds: how, the element type and the row length.
@@ -297,17 +286,11 @@ pub fn derivatives(args: TokenStream, f: &syn::ItemFn) -> syn::Result<TokenStrea
             **ty = syn::parse_quote!(::std::vec::Vec<#elem>);
         }
     }
+    rows.extend(containers);
     let mut rewrite = Flatten {
         rows: rows.clone(),
-        containers: containers.iter().map(|(n, _)| n.clone()).collect(),
-        matrices: containers
-            .iter()
-            .filter(|(_, r)| r.matrix.is_some())
-            .map(|(n, _)| n.clone())
-            .collect(),
         error: None,
     };
-    rows.extend(containers);
     for (name, _) in &rows {
         let tangent = format_ident!("d{}", name);
         if f.sig.inputs.iter().any(|a| matches!(a, syn::FnArg::Typed(pt) if matches!(&*pt.pat, syn::Pat::Ident(p) if p.ident == tangent))) {
@@ -324,8 +307,7 @@ pub fn derivatives(args: TokenStream, f: &syn::ItemFn) -> syn::Result<TokenStrea
     if let Some(e) = rewrite.error {
         return Err(e);
     }
-    let siblings = crate::pipeline::derivatives(args.clone(), quote!(#flat))?;
-    let sig = crate::parse::with_scalar_of(&generics, || crate::parse::parse(args, &flat))?.sig;
+    let (siblings, sig) = crate::pipeline::derivatives_and_signature(args, quote!(#flat))?;
     // The gradient of each active parameter: rows or not.
     let grads: Vec<Shape> = sig
         .active_params()
@@ -716,12 +698,10 @@ fn from_flat(shape: &Shape, e: TokenStream, fresh: &mut usize) -> TokenStream {
 
 /// Rewrites a body over rows onto flat slices.
 struct Flatten {
-    /// The names holding rows, in scope.
+    /// The names holding rows, in scope, and the vectors and matrices of
+    /// other crates (held as slices: only their calls and matrix accesses
+    /// change).
     rows: Vec<(syn::Ident, Rows)>,
-    /// The vectors of other crates, held as slices: only their calls change.
-    containers: Vec<syn::Ident>,
-    /// The matrices among them (`m[(i, j)]` is `m[i + j * __m_nrows]`).
-    matrices: Vec<syn::Ident>,
     error: Option<syn::Error>,
 }
 
@@ -752,27 +732,24 @@ impl Flatten {
 
     /// The rows `e` names, if it is such a name (`pos`, `&pos`, `(pos)`).
     fn rows_named(&self, e: &syn::Expr) -> Option<(syn::Ident, Rows)> {
-        match e {
-            syn::Expr::Paren(p) => self.rows_named(&p.expr),
-            syn::Expr::Reference(r) => self.rows_named(&r.expr),
-            syn::Expr::Path(p) if p.qself.is_none() => {
-                let name = p.path.get_ident()?;
-                self.rows.iter().rev().find(|(n, _)| n == name).cloned()
-            }
-            _ => None,
-        }
+        self.named(e).filter(|(_, r)| r.container.is_none())
     }
 
     /// The matrix `e` names (`m`, `&m`).
     fn matrix_named(&self, e: &syn::Expr) -> Option<syn::Ident> {
+        self.named(e).and_then(|(_, r)| r.matrix)
+    }
+
+    /// What `e` names in scope, if it names rows or a vector of another
+    /// crate (`pos`, `&pos`, `(pos)`).
+    fn named(&self, e: &syn::Expr) -> Option<(syn::Ident, Rows)> {
         match e {
-            syn::Expr::Paren(p) => self.matrix_named(&p.expr),
-            syn::Expr::Reference(r) => self.matrix_named(&r.expr),
-            syn::Expr::Path(p) => p
-                .path
-                .get_ident()
-                .filter(|i| self.matrices.contains(i))
-                .cloned(),
+            syn::Expr::Paren(p) => self.named(&p.expr),
+            syn::Expr::Reference(r) => self.named(&r.expr),
+            syn::Expr::Path(p) if p.qself.is_none() => {
+                let name = p.path.get_ident()?;
+                self.rows.iter().rev().find(|(n, _)| n == name).cloned()
+            }
             _ => None,
         }
     }
@@ -1089,17 +1066,7 @@ impl VisitMut for Flatten {
                 *e = v;
             }
             syn::Expr::Call(c) => {
-                let container = |a: &syn::Expr| {
-                    let a = match a {
-                        syn::Expr::Reference(r) => &*r.expr,
-                        a => a,
-                    };
-                    matches!(a, syn::Expr::Path(p) if p.path.get_ident().is_some_and(|i| self.containers.contains(i)))
-                };
-                if c.args
-                    .iter()
-                    .any(|a| self.rows_named(a).is_some() || container(a))
-                {
+                if c.args.iter().any(|a| self.named(a).is_some()) {
                     c.attrs.push(syn::parse_quote!(#[__autodiff_passes_rows]));
                 }
                 syn::visit_mut::visit_expr_call_mut(self, c);

@@ -127,6 +127,15 @@ pub fn guarded(
 
 /// The generated siblings of the function `item`.
 pub fn derivatives(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    derivatives_and_signature(args, item).map(|(out, _)| out)
+}
+
+/// [`derivatives`], and the signature they were made for (whose active
+/// parameters a wrapper of the siblings needs).
+pub fn derivatives_and_signature(
+    args: TokenStream,
+    item: TokenStream,
+) -> syn::Result<(TokenStream, parse::Signature)> {
     // A generic function's scalar type parameter is a float type throughout.
     let generics = syn::parse2::<syn::ItemFn>(item.clone())
         .map(|f| f.sig.generics)
@@ -137,7 +146,7 @@ pub fn derivatives(args: TokenStream, item: TokenStream) -> syn::Result<TokenStr
         if sig.gpu {
             out.extend(crate::gpu::expand(args, item)?);
         }
-        Ok(out)
+        Ok((out, sig))
     })
 }
 

@@ -14,15 +14,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::visit_mut::VisitMut;
 
-/// The siblings wrapped: those of `emit` that users call.
-const SIBLINGS: &[&str] = &[
-    "jvp",
-    "vjp",
-    "grad",
-    "value_and_grad",
-    "pullback",
-    "jvp_lanes",
-];
+use crate::emit::PUBLIC_SIBLINGS as SIBLINGS;
 
 /// `T` and `E` of `-> Result<T, E>`, if the function returns a `Result`.
 pub fn result_output(f: &syn::ItemFn) -> Option<(syn::Type, syn::Type)> {

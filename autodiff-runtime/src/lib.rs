@@ -606,68 +606,6 @@ pub const __stop_gradient_wrt: [bool; 1] = [true];
 #[allow(non_upper_case_globals)]
 pub const __annotate_stop_gradient_with_differentiable_or_custom_vjp: () = ();
 
-#[cfg(test)]
-mod tape_tests {
-    use super::Tape;
-
-    /// Element saves, short and long bulk saves and ranges, mixed on one
-    /// tape, undo to each mark in turn: the array is back as it was there.
-    #[test]
-    fn old_values_come_back_in_order() {
-        for n in [3, 31, 32, 100] {
-            let mut a: Vec<f64> = (0..n).map(|i| i as f64).collect();
-            let mut tape = Tape::new();
-            let mut states = vec![(tape.len(), a.clone())];
-            tape.save(&a, 1);
-            a[1] = -1.0;
-            states.push((tape.len(), a.clone()));
-            tape.save_all(&a);
-            a.iter_mut().for_each(|v| *v += 10.0);
-            states.push((tape.len(), a.clone()));
-            tape.save_range(&a, 1, n - 1);
-            a[1..n - 1].iter_mut().for_each(|v| *v *= 2.0);
-            states.push((tape.len(), a.clone()));
-            tape.save(&a, 0);
-            a[0] = 7.0;
-            while let Some((mark, state)) = states.pop() {
-                tape.undo_to(&mut a, mark);
-                assert_eq!(a, state, "n = {n}, mark {mark}");
-            }
-            assert!(tape.is_empty());
-        }
-    }
-
-    #[test]
-    fn restore_all_undoes_save_all() {
-        for n in [0, 5, 40] {
-            let mut r: Vec<usize> = (0..n).collect();
-            let before = r.clone();
-            let mut tape = Tape::new();
-            tape.save_all(&r);
-            r.iter_mut().for_each(|v| *v = 99);
-            tape.restore_all(&mut r);
-            assert_eq!(r, before);
-            assert!(tape.is_empty());
-        }
-    }
-
-    #[test]
-    fn a_tape_switched_off_keeps_nothing() {
-        let mut a = vec![1.0; 50];
-        let mut tape = Tape::new();
-        tape.skip_saves_if(true);
-        tape.save_all(&a);
-        tape.save(&a, 3);
-        tape.save_range(&a, 0, 50);
-        assert!(tape.is_empty());
-        a[3] = 2.0;
-        tape.restore(&mut a);
-        tape.restore_all(&mut a);
-        tape.undo_to(&mut a, 0);
-        assert_eq!(a[3], 2.0);
-    }
-}
-
 /// A flat vector as one of rows of `N`: the gradient of a `&[[f64; N]]`
 /// parameter (or the value of a `Vec<[f64; N]>` output), which generated
 /// code computes flat. Without a copy where the allocation holds whole
@@ -737,4 +675,66 @@ pub trait FloatArray: FloatElems {
 
 impl<T: Float, const N: usize> FloatArray for [T; N] {
     const LEN: usize = N;
+}
+
+#[cfg(test)]
+mod tape_tests {
+    use super::Tape;
+
+    /// Element saves, short and long bulk saves and ranges, mixed on one
+    /// tape, undo to each mark in turn: the array is back as it was there.
+    #[test]
+    fn old_values_come_back_in_order() {
+        for n in [3, 31, 32, 100] {
+            let mut a: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            let mut tape = Tape::new();
+            let mut states = vec![(tape.len(), a.clone())];
+            tape.save(&a, 1);
+            a[1] = -1.0;
+            states.push((tape.len(), a.clone()));
+            tape.save_all(&a);
+            a.iter_mut().for_each(|v| *v += 10.0);
+            states.push((tape.len(), a.clone()));
+            tape.save_range(&a, 1, n - 1);
+            a[1..n - 1].iter_mut().for_each(|v| *v *= 2.0);
+            states.push((tape.len(), a.clone()));
+            tape.save(&a, 0);
+            a[0] = 7.0;
+            while let Some((mark, state)) = states.pop() {
+                tape.undo_to(&mut a, mark);
+                assert_eq!(a, state, "n = {n}, mark {mark}");
+            }
+            assert!(tape.is_empty());
+        }
+    }
+
+    #[test]
+    fn restore_all_undoes_save_all() {
+        for n in [0, 5, 40] {
+            let mut r: Vec<usize> = (0..n).collect();
+            let before = r.clone();
+            let mut tape = Tape::new();
+            tape.save_all(&r);
+            r.iter_mut().for_each(|v| *v = 99);
+            tape.restore_all(&mut r);
+            assert_eq!(r, before);
+            assert!(tape.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_tape_switched_off_keeps_nothing() {
+        let mut a = vec![1.0; 50];
+        let mut tape = Tape::new();
+        tape.skip_saves_if(true);
+        tape.save_all(&a);
+        tape.save(&a, 3);
+        tape.save_range(&a, 0, 50);
+        assert!(tape.is_empty());
+        a[3] = 2.0;
+        tape.restore(&mut a);
+        tape.restore_all(&mut a);
+        tape.undo_to(&mut a, 0);
+        assert_eq!(a[3], 2.0);
+    }
 }
